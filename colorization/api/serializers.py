@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+from colorization.models import Licence, Photo
+
+
+class PhotoSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    era = serializers.CharField(read_only=True)
+    original_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Photo
+        fields = [
+            "id",
+            "title",
+            "description",
+            "year_from",
+            "year_to",
+            "era",
+            "genre",
+            "place",
+            "source_archive",
+            "source_reference",
+            "licence",
+            "credit_line",
+            "owner",
+            "original_url",
+            "original_filename",
+            "original_sha256",
+            "original_bytes",
+            "image_format",
+            "width",
+            "height",
+            "bit_depth",
+            "is_colour_source",
+            "thumbnail_url",
+            "page_url",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def _absolute(self, url: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request and url.startswith("/") else url
+
+    def get_original_url(self, photo: Photo) -> str:
+        return self._absolute(photo.original.url)
+
+    def get_thumbnail_url(self, photo: Photo) -> str | None:
+        return self._absolute(photo.thumbnail.url) if photo.thumbnail else None
+
+    def get_page_url(self, photo: Photo) -> str:
+        return self._absolute(photo.get_absolute_url())
+
+
+class PhotoMetadataSerializer(serializers.Serializer):
+    """Metadata accepted with an upload or in an update; the rules live in services.validate_metadata."""
+
+    title = serializers.CharField(max_length=300)
+    description = serializers.CharField(required=False, allow_blank=True)
+    year_from = serializers.IntegerField(required=False, allow_null=True, min_value=1826, max_value=2100)
+    year_to = serializers.IntegerField(required=False, allow_null=True, min_value=1826, max_value=2100)
+    genre = serializers.ChoiceField(choices=[], required=False)
+    place = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    source_archive = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    source_reference = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    licence = serializers.ChoiceField(choices=Licence.choices, required=False)
+    credit_line = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["genre"].choices = [(g, g) for g in settings.CHROMA_GENRES]
+
+
+class PhotoUploadSerializer(PhotoMetadataSerializer):
+    image = serializers.FileField(help_text="JPEG, PNG, TIFF, WebP, GIF, BMP or HEIC; the format is read from the bytes.")

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import django_filters
+from django.conf import settings
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from colorization import services
+from colorization.api.errors import PayloadTooLarge
+from colorization.api.serializers import PhotoMetadataSerializer, PhotoSerializer, PhotoUploadSerializer
+from colorization.models import Photo
+
+
+class IsOwnerOrStaffOrReadOnly(permissions.BasePermission):
+    def has_object_permission(self, request, view, obj) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return request.user.is_authenticated and (obj.owner_id == request.user.pk or request.user.is_staff)
+
+
+class PhotoFilter(django_filters.FilterSet):
+    genre = django_filters.CharFilter()
+    owner = django_filters.CharFilter(field_name="owner__username")
+    decade = django_filters.NumberFilter(method="filter_decade", help_text="e.g. 1910 for 1910–1919")
+    era = django_filters.CharFilter(method="filter_era", help_text="a year range such as 1900-1919")
+    q = django_filters.CharFilter(method="filter_text", help_text="words in the title, description or place")
+
+    class Meta:
+        model = Photo
+        fields = ["genre", "owner", "decade", "era", "q"]
+
+    def filter_decade(self, queryset, name, value):
+        decade = int(value) // 10 * 10
+        return queryset.in_years(decade, decade + 9)
+
+    def filter_era(self, queryset, name, value):
+        try:
+            start, _, end = value.partition("-")
+            year_from = int(start) if start else None
+            year_to = int(end) if end else year_from
+        except ValueError:
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError({"era": ["Use a year range such as 1900-1919."]}) from None
+        return queryset.in_years(year_from, year_to)
+
+    def filter_text(self, queryset, name, value):
+        for word in value.split()[:8]:
+            queryset = queryset.filter(
+                Q(title__icontains=word) | Q(description__icontains=word) | Q(place__icontains=word)
+            )
+        return queryset
+
+
+class PhotoListCreate(generics.ListCreateAPIView):
+    """Browse photos (public) and upload one (signed in; multipart with the file in ``image``)."""
+
+    serializer_class = PhotoSerializer
+    filterset_class = PhotoFilter
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "uploads"
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [permissions.IsAuthenticated()]
+        return [permissions.AllowAny()]
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    def get_queryset(self):
+        return Photo.objects.visible_to(self.request.user).select_related("owner")
+
+    @extend_schema(
+        request=PhotoUploadSerializer,
+        responses={
+            201: PhotoSerializer,
+            200: OpenApiResponse(PhotoSerializer, description="The same file was uploaded before; that photo."),
+            400: OpenApiResponse(description="Bad metadata, or a damaged image"),
+            413: OpenApiResponse(description="The file is larger than the byte or pixel limit"),
+            415: OpenApiResponse(description="Not an image format we read"),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.CHROMA_MAX_UPLOAD_BYTES + 1024 * 1024:
+            raise PayloadTooLarge(
+                f"The upload is {declared / 1e6:.1f} MB; the limit is {settings.CHROMA_MAX_UPLOAD_BYTES / 1e6:.0f} MB."
+            )
+        upload = PhotoUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        data = dict(upload.validated_data)
+        image = data.pop("image")
+        result = services.photo_upload(owner=request.user, file=image, filename=image.name, metadata=data)
+        body = PhotoSerializer(result.photo, context={"request": request}).data
+        if result.created:
+            return Response(body, status=status.HTTP_201_CREATED)
+        body = {**body, "duplicate": True, "detail": "This exact file was uploaded before; here is that photo."}
+        return Response(body, status=status.HTTP_200_OK)
+
+
+class PhotoDetail(generics.RetrieveUpdateAPIView):
+    """A photo; its owner (or staff) may correct the metadata. The file itself never changes."""
+
+    serializer_class = PhotoSerializer
+    permission_classes = [IsOwnerOrStaffOrReadOnly]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return Photo.objects.visible_to(self.request.user).select_related("owner")
+
+    @extend_schema(request=PhotoMetadataSerializer, responses=PhotoSerializer)
+    def patch(self, request, *args, **kwargs):
+        photo = self.get_object()
+        update = PhotoMetadataSerializer(data=request.data, partial=True)
+        update.is_valid(raise_exception=True)
+        services.photo_update(photo=photo, metadata=dict(update.validated_data))
+        return Response(PhotoSerializer(photo, context={"request": request}).data)
+
+    @extend_schema(exclude=True)
+    def put(self, request, *args, **kwargs):
+        return self.patch(request, *args, **kwargs)
+
+
+class TokenView(ObtainAuthToken):
+    """Exchange a username and password for an API token."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+    permission_classes = [permissions.AllowAny]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ColorizationConfig(AppConfig):
+    name = "colorization"
+    verbose_name = "Colorization"

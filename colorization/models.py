@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from colorization.eras import era_label
+
+
+class Licence(models.TextChoices):
+    PUBLIC_DOMAIN = "public-domain", "Public domain"
+    CC0 = "cc0", "CC0 1.0"
+    CC_BY = "cc-by-4.0", "CC BY 4.0"
+    CC_BY_SA = "cc-by-sa-4.0", "CC BY-SA 4.0"
+    CC_BY_NC = "cc-by-nc-4.0", "CC BY-NC 4.0"
+    CC_BY_NC_SA = "cc-by-nc-sa-4.0", "CC BY-NC-SA 4.0"
+    CC_BY_ND = "cc-by-nd-4.0", "CC BY-ND 4.0"
+    ALL_RIGHTS_RESERVED = "all-rights-reserved", "All rights reserved"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class PhotoQuerySet(models.QuerySet):
+    def visible_to(self, user) -> PhotoQuerySet:
+        """Photos a user may see: everything public, plus their own hidden ones; staff see all."""
+        if user.is_authenticated and user.is_staff:
+            return self
+        if user.is_authenticated:
+            return self.filter(Q(hidden_at__isnull=True) | Q(owner=user))
+        return self.filter(hidden_at__isnull=True)
+
+    def in_years(self, year_from: int | None, year_to: int | None) -> PhotoQuerySet:
+        """Photos whose year range overlaps [year_from, year_to]."""
+        qs = self
+        if year_from is not None:
+            qs = qs.filter(year_to__gte=year_from)
+        if year_to is not None:
+            qs = qs.filter(year_from__lte=year_to)
+        return qs
+
+
+YEAR_VALIDATORS = [MinValueValidator(1826), MaxValueValidator(2100)]  # 1826: the oldest surviving photograph
+
+
+class Photo(models.Model):
+    """An uploaded historical photograph. The original file is never modified."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="photos")
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    year_from = models.PositiveSmallIntegerField(null=True, blank=True, validators=YEAR_VALIDATORS)
+    year_to = models.PositiveSmallIntegerField(null=True, blank=True, validators=YEAR_VALIDATORS)
+    genre = models.CharField(max_length=40, default="unknown")  # validated against settings.CHROMA_GENRES
+    place = models.CharField(max_length=300, blank=True)
+    source_archive = models.CharField(max_length=300, blank=True)
+    source_reference = models.CharField(max_length=500, blank=True, help_text="URL or archive reference")
+    licence = models.CharField(max_length=40, choices=Licence.choices, default=Licence.UNKNOWN)
+    credit_line = models.CharField(max_length=300, blank=True)
+
+    original = models.FileField(max_length=300)
+    original_filename = models.CharField(max_length=255, blank=True)
+    original_sha256 = models.CharField(max_length=64, unique=True)
+    original_bytes = models.PositiveBigIntegerField()
+    image_format = models.CharField(max_length=16)  # as sniffed from the content: JPEG, PNG, TIFF, ...
+    width = models.PositiveIntegerField()  # after EXIF orientation
+    height = models.PositiveIntegerField()
+    bit_depth = models.PositiveSmallIntegerField(default=8)
+    is_colour_source = models.BooleanField(
+        default=False, help_text="The upload has colour (e.g. a sepia print); it is colorized from its luminance."
+    )
+    thumbnail = models.FileField(max_length=300, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PhotoQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(year_from__isnull=True) | Q(year_to__isnull=True) | Q(year_from__lte=models.F("year_to")),
+                name="photo_year_range_ordered",
+            ),
+        ]
+        indexes = [
+            # The gallery and the API list: newest first, optionally by genre.
+            models.Index(fields=["-created_at", "-id"], name="photo_newest"),
+            models.Index(fields=["genre", "-created_at"], name="photo_genre_newest"),
+            # Era filters: overlap of [year_from, year_to] with a decade.
+            models.Index(fields=["year_from", "year_to"], name="photo_years"),
+            # "My photos".
+            models.Index(fields=["owner", "-created_at"], name="photo_owner_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("photo-detail", args=[self.pk])
+
+    @property
+    def era(self) -> str:
+        return era_label(self.year_from, self.year_to)
+
+    @property
+    def megapixels(self) -> float:
+        return self.width * self.height / 1e6

@@ -1,0 +1,182 @@
+"""Write operations on photos. Views, API and commands call these; they hold the rules."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from colorization.images import EXTENSIONS, ImageRejected, InspectedImage, inspect_image
+from colorization.models import Licence, Photo
+
+logger = logging.getLogger(__name__)
+
+METADATA_FIELDS = (
+    "title",
+    "description",
+    "year_from",
+    "year_to",
+    "genre",
+    "place",
+    "source_archive",
+    "source_reference",
+    "licence",
+    "credit_line",
+)
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    photo: Photo
+    created: bool  # False: the same bytes were uploaded before; ``photo`` is that upload
+
+
+def original_key(sha256: str, image_format: str) -> str:
+    """Content-addressed storage key: the same bytes always land in the same place."""
+    return f"originals/{sha256[:2]}/{sha256}.{EXTENSIONS.get(image_format, 'bin')}"
+
+
+def thumbnail_key(sha256: str) -> str:
+    return f"thumbnails/{sha256[:2]}/{sha256}.jpg"
+
+
+def validate_metadata(metadata: dict) -> dict:
+    """Clean photo metadata; raises ``ValidationError`` with per-field messages."""
+    unknown = set(metadata) - set(METADATA_FIELDS)
+    if unknown:
+        raise ValidationError({field: "Unknown field." for field in sorted(unknown)})
+    cleaned = dict(metadata)
+    errors: dict[str, str] = {}
+    title = (cleaned.get("title") or "").strip()
+    if not title:
+        errors["title"] = "A title is required."
+    cleaned["title"] = title
+    genre = cleaned.get("genre") or "unknown"
+    if genre not in settings.CHROMA_GENRES:
+        errors["genre"] = f"Unknown genre {genre!r}; choose one of: {', '.join(settings.CHROMA_GENRES)}."
+    cleaned["genre"] = genre
+    licence = cleaned.get("licence") or Licence.UNKNOWN
+    if licence not in Licence.values:
+        errors["licence"] = f"Unknown licence {licence!r}; choose one of: {', '.join(Licence.values)}."
+    cleaned["licence"] = licence
+    for field in ("year_from", "year_to"):
+        value = cleaned.get(field)
+        if value in (None, ""):
+            cleaned[field] = None
+            continue
+        try:
+            year = int(value)
+        except (TypeError, ValueError):
+            errors[field] = "Enter a year such as 1914."
+            continue
+        if not 1826 <= year <= 2100:
+            errors[field] = "Enter a year between 1826 and 2100."
+        cleaned[field] = year
+    if cleaned.get("year_from") is not None and cleaned.get("year_to") is None and "year_to" not in errors:
+        cleaned["year_to"] = cleaned["year_from"]  # a single year
+    yf, yt = cleaned.get("year_from"), cleaned.get("year_to")
+    if isinstance(yf, int) and isinstance(yt, int) and yf > yt and "year_from" not in errors:
+        errors["year_to"] = "The end year is before the start year."
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def photo_upload(*, owner, file: BinaryIO, filename: str = "", metadata: dict) -> UploadResult:
+    """Store an original untouched (content-addressed, with its sha256) and create its Photo.
+
+    Uploading bytes that are already here returns the existing photo with
+    ``created=False`` instead of making a duplicate. Nothing is left half-saved:
+    files are written first under keys derived from their content, and removed
+    again if the database row cannot be created.
+    """
+    cleaned = validate_metadata(metadata)
+    info = inspect_image(
+        file,
+        max_bytes=settings.CHROMA_MAX_UPLOAD_BYTES,
+        max_pixels=settings.CHROMA_MAX_IMAGE_PIXELS,
+        min_side=settings.CHROMA_MIN_IMAGE_SIDE,
+        thumbnail_size=settings.CHROMA_THUMBNAIL_SIZE,
+    )
+    existing = Photo.objects.filter(original_sha256=info.sha256).first()
+    if existing is not None:
+        return UploadResult(existing, created=False)
+
+    written = _store_files(file, info)
+    try:
+        with transaction.atomic():
+            photo = Photo.objects.create(
+                owner=owner,
+                original=written[0],
+                thumbnail=written[1],
+                original_filename=(filename or "")[-255:],
+                original_sha256=info.sha256,
+                original_bytes=info.size_bytes,
+                image_format=info.format,
+                width=info.width,
+                height=info.height,
+                bit_depth=info.bit_depth,
+                is_colour_source=info.is_colour,
+                **cleaned,
+            )
+            _after_upload(photo)
+    except IntegrityError:
+        # Someone uploaded the same bytes at the same moment: theirs won; the
+        # content-addressed files are the same ones, so nothing is removed.
+        existing = Photo.objects.filter(original_sha256=info.sha256).first()
+        if existing is None:
+            raise
+        return UploadResult(existing, created=False)
+    except BaseException:
+        for key in written:
+            _delete_quietly(key)
+        raise
+    logger.info("photo %s uploaded by %s (%s, %dx%d)", photo.pk, owner, info.format, info.width, info.height)
+    return UploadResult(photo, created=True)
+
+
+def _store_files(file: BinaryIO, info: InspectedImage) -> tuple[str, str]:
+    key = original_key(info.sha256, info.format)
+    if not default_storage.exists(key):
+        file.seek(0)
+        stored = default_storage.save(key, File(file))
+        if stored != key:  # the storage renamed it: never keep two copies under different names
+            default_storage.delete(stored)
+            raise RuntimeError(f"storage refused the content-addressed key {key}")
+    thumb = thumbnail_key(info.sha256)
+    if not default_storage.exists(thumb):
+        default_storage.save(thumb, ContentFile(info.thumbnail_jpeg))
+    return key, thumb
+
+
+def _delete_quietly(key: str) -> None:
+    if Photo.objects.filter(original=key).exists() or Photo.objects.filter(thumbnail=key).exists():
+        return
+    try:
+        default_storage.delete(key)
+    except Exception:  # noqa: BLE001 - cleanup must not hide the original error
+        logger.exception("could not remove %s after a failed upload", key)
+
+
+def _after_upload(photo: Photo) -> None:
+    """Hook for work that follows an upload inside its transaction (drafts are queued here)."""
+
+
+def photo_update(*, photo: Photo, metadata: dict) -> Photo:
+    current = {field: getattr(photo, field) for field in METADATA_FIELDS}
+    current.update(metadata)
+    cleaned = validate_metadata(current)
+    for field, value in cleaned.items():
+        setattr(photo, field, value)
+    photo.full_clean(exclude=["original", "thumbnail"])
+    photo.save()
+    return photo
+
+
+__all__ = ["ImageRejected", "UploadResult", "photo_update", "photo_upload", "validate_metadata"]

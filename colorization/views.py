@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from colorization import services
+from colorization.forms import PhotoUploadForm
+from colorization.images import ACCEPTED_DESCRIPTION, ImageRejected
+from colorization.models import Licence, Photo
+
+GALLERY_PAGE_SIZE = 24
+
+
+def home(request):
+    recent = Photo.objects.visible_to(request.user).select_related("owner")[:8]
+    return render(request, "colorization/home.html", {"recent": recent})
+
+
+def _gallery_filters(request) -> dict:
+    filters = {}
+    for key in ("genre", "place", "q", "decade"):
+        value = request.GET.get(key, "").strip()
+        if value:
+            filters[key] = value
+    return filters
+
+
+def gallery(request):
+    filters = _gallery_filters(request)
+    photos = Photo.objects.visible_to(request.user).select_related("owner")
+    if "genre" in filters:
+        photos = photos.filter(genre=filters["genre"])
+    if "place" in filters:
+        photos = photos.filter(place__icontains=filters["place"])
+    if "decade" in filters:
+        try:
+            decade = int(filters["decade"]) // 10 * 10
+            photos = photos.in_years(decade, decade + 9)
+        except ValueError:
+            messages.error(request, "The decade should be a year such as 1910.")
+            filters.pop("decade")
+    if "q" in filters:
+        from django.db.models import Q
+
+        for word in filters["q"].split()[:8]:
+            photos = photos.filter(Q(title__icontains=word) | Q(description__icontains=word) | Q(place__icontains=word))
+    page = Paginator(photos, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "colorization/gallery.html",
+        {
+            "page": page,
+            "filters": filters,
+            "genres": settings.CHROMA_GENRES,
+            "decades": list(range(1840, 2030, 10)),
+            "query": query.urlencode(),
+        },
+    )
+
+
+def photo_detail(request, pk: int):
+    photo = get_object_or_404(Photo.objects.visible_to(request.user).select_related("owner"), pk=pk)
+    return render(request, "colorization/photo_detail.html", {"photo": photo, "licence": Licence(photo.licence).label})
+
+
+@login_required
+def my_photos(request):
+    photos = Photo.objects.filter(owner=request.user)
+    page = Paginator(photos, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "colorization/my_photos.html", {"page": page, "query": ""})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    """The upload page. With JavaScript, files go one by one to the API with per-file progress;
+    without it, this view takes the whole form."""
+    form = PhotoUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        metadata = {k: v for k, v in form.cleaned_data.items() if k != "images"}
+        done, failed = [], []
+        for image in form.cleaned_data["images"]:
+            item = dict(metadata)
+            item["title"] = metadata["title"] or Path(image.name).stem.replace("_", " ")[:300]
+            try:
+                result = services.photo_upload(owner=request.user, file=image, filename=image.name, metadata=item)
+            except ImageRejected as exc:
+                failed.append(f"{image.name}: {exc.message}")
+                continue
+            except ValidationError as exc:
+                failed.append(f"{image.name}: {' '.join(exc.messages)}")
+                continue
+            done.append(result)
+        for result in done:
+            if result.created:
+                messages.success(request, f"Uploaded “{result.photo.title}”.")
+            else:
+                messages.info(request, f"“{result.photo.title}” was already here; nothing was duplicated.")
+        for text in failed:
+            messages.error(request, text)
+        if len(done) == 1 and not failed:
+            return redirect(done[0].photo)
+        if done and not failed:
+            return redirect("my-photos")
+    return render(
+        request,
+        "colorization/upload.html",
+        {
+            "form": form,
+            "accepted": ACCEPTED_DESCRIPTION,
+            "max_mb": settings.CHROMA_MAX_UPLOAD_BYTES // 1_000_000,
+            "max_mp": settings.CHROMA_MAX_IMAGE_PIXELS // 1_000_000,
+        },
+    )

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from community import views
+
+urlpatterns = [
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/profile/", views.profile_edit, name="profile-edit"),
+    path("accounts/verification/", views.historian_request, name="historian-request"),
+    path("people/<str:username>/", views.profile, name="profile"),
+    path("moderation/verification/", views.verification_queue, name="verification-queue"),
+    path("moderation/verification/<int:pk>/", views.verification_decide, name="verification-decide"),
+]

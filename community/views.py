@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from colorization.models import Photo
+from community import services
+from community.forms import DecisionForm, HistorianRequestForm, ProfileForm, SignupForm
+from community.models import HistorianRequest, VerificationStatus
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.user_register(
+            username=form.cleaned_data["username"],
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome to Chroma Commons. Your account is ready.")
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+def profile(request, username: str):
+    user = get_object_or_404(get_user_model(), username=username, is_active=True)
+    photos = Photo.objects.visible_to(request.user).filter(owner=user)[:12]
+    return render(
+        request, "community/profile.html", {"person": user, "profile": services.profile_for(user), "photos": photos}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit(request):
+    profile = services.profile_for(request.user)
+    form = ProfileForm(request.POST or None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your profile is saved.")
+        return redirect("profile", username=request.user.username)
+    return render(request, "community/profile_edit.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def historian_request(request):
+    form = HistorianRequestForm(request.POST or None)
+    pending = HistorianRequest.objects.filter(user=request.user, status=VerificationStatus.PENDING).first()
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.historian_request_submit(
+                user=request.user,
+                statement=form.cleaned_data["statement"],
+                evidence_url=form.cleaned_data["evidence_url"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Your request is with the moderators. You will see their answer here.")
+            return redirect("historian-request")
+    history = HistorianRequest.objects.filter(user=request.user).order_by("-created_at")
+    return render(request, "community/historian_request.html", {"form": form, "pending": pending, "history": history})
+
+
+def _require_moderator(request) -> None:
+    if not services.profile_for(request.user).is_moderator:
+        raise PermissionDenied("Only moderators can see this page.")
+
+
+@login_required
+def verification_queue(request):
+    _require_moderator(request)
+    pending = HistorianRequest.objects.filter(status=VerificationStatus.PENDING).select_related("user")
+    return render(request, "community/verification_queue.html", {"pending": pending, "form": DecisionForm()})
+
+
+@login_required
+@require_POST
+def verification_decide(request, pk: int):
+    _require_moderator(request)
+    item = get_object_or_404(HistorianRequest, pk=pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose approve or deny.")
+        return redirect("verification-queue")
+    try:
+        services.historian_request_decide(
+            request=item,
+            moderator=request.user,
+            approve=form.cleaned_data["decision"] == "approve",
+            reason=form.cleaned_data["reason"],
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{item.user.username}'s request is {item.status}.")
+    return redirect("verification-queue")

@@ -1,0 +1,81 @@
+"""The site as a whole: the platform/ folder, strict settings, the health probe."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_platform_folder_does_not_shadow_the_standard_library():
+    assert not (ROOT / "platform" / "__init__.py").exists()
+    out = subprocess.run(
+        [sys.executable, "-c", "import platform; print(platform.system())"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() in {"Linux", "Darwin", "Windows"}
+
+
+def run_django(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('ok')"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
+        ({"CHROMA_MAX_UPLOAD_BYTES": "lots"}, "CHROMA_MAX_UPLOAD_BYTES='lots' is not a whole number"),
+        ({"CHROMA_ENV": "staging"}, "CHROMA_ENV='staging' must be one of"),
+        ({"CHROMA_ENV": "production", "SECRET_KEY": "", "ALLOWED_HOSTS": "x"}, "SECRET_KEY"),
+        ({"CHROMA_ENV": "production", "SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must be set"),
+        ({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL"),
+        ({"DATABASE_URL": "oracle2://nowhere"}, "DATABASE_URL"),
+    ],
+)
+def test_bad_settings_stop_start_up_with_a_clear_message(env, message):
+    result = run_django(env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_secrets_can_come_from_files(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("s" * 60 + "\n")
+    result = run_django(
+        {"CHROMA_ENV": "production", "SECRET_KEY_FILE": str(secret), "ALLOWED_HOSTS": "example.org", "SECRET_KEY": ""}
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_storage_and_broker(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.content
+    checks = response.json()["checks"]
+    assert set(checks) == {"database", "storage", "broker"}
+    assert all(check["ok"] for check in checks.values())
+
+
+@pytest.mark.django_db
+def test_healthz_fails_when_the_broker_is_unreachable(client, monkeypatch):
+    from config.celery_app import app
+
+    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["ok"] is False
+    assert response.json()["checks"]["database"]["ok"] is True
