@@ -160,7 +160,7 @@ def _delete_quietly(key: str) -> None:
         return
     try:
         default_storage.delete(key)
-    except Exception:  # noqa: BLE001 - cleanup must not hide the original error
+    except Exception:
         logger.exception("could not remove %s after a failed upload", key)
 
 

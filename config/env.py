@@ -50,7 +50,7 @@ def integer(name: str, default: int, minimum: int | None = None, maximum: int | 
         number = int(value.replace("_", ""))
     except ValueError:
         raise ImproperlyConfigured(f"{name}={value!r} is not a whole number") from None
-    if minimum is not None and number < minimum or maximum is not None and number > maximum:
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         raise ImproperlyConfigured(f"{name}={number} is outside the allowed range [{minimum}, {maximum}]")
     return number
 
@@ -63,7 +63,7 @@ def decimal(name: str, default: float, minimum: float | None = None, maximum: fl
         number = float(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={value!r} is not a number") from None
-    if minimum is not None and number < minimum or maximum is not None and number > maximum:
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         raise ImproperlyConfigured(f"{name}={number} is outside the allowed range [{minimum}, {maximum}]")
     return number
 

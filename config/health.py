@@ -50,4 +50,6 @@ def healthz(request):
             results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         else:
             results[name] = {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}
-    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": results}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": results}, status=200 if healthy else 503
+    )

@@ -160,7 +160,7 @@ STORAGES = {
 
 # Upload limits. A request over the byte limit gets 413; an image over the
 # pixel limit is refused before it is decoded (decompression bombs).
-CHROMA_MAX_UPLOAD_BYTES = env.integer("CHROMA_MAX_UPLOAD_BYTES", 200 * 1024 * 1024, minimum=1024)
+CHROMA_MAX_UPLOAD_BYTES = env.integer("CHROMA_MAX_UPLOAD_BYTES", 200_000_000, minimum=1024)
 CHROMA_MAX_IMAGE_PIXELS = env.integer("CHROMA_MAX_IMAGE_PIXELS", 60_000_000, minimum=1024)
 CHROMA_MIN_IMAGE_SIDE = env.integer("CHROMA_MIN_IMAGE_SIDE", 16, minimum=1)
 CHROMA_MAX_FILES_PER_REQUEST = env.integer("CHROMA_MAX_FILES_PER_REQUEST", 50, minimum=1)

@@ -78,4 +78,6 @@ class PhotoMetadataSerializer(serializers.Serializer):
 
 
 class PhotoUploadSerializer(PhotoMetadataSerializer):
-    image = serializers.FileField(help_text="JPEG, PNG, TIFF, WebP, GIF, BMP or HEIC; the format is read from the bytes.")
+    image = serializers.FileField(
+        help_text="JPEG, PNG, TIFF, WebP, GIF, BMP or HEIC; the format is read from the bytes."
+    )

@@ -56,7 +56,9 @@ def s3_storage(settings, s3_server, monkeypatch):
 def test_originals_and_thumbnails_go_to_the_bucket_untouched(s3_storage, owner):
     assert type(storages["default"]).__name__ == "S3Storage"
     data = images.tiff16()
-    photo = photo_upload(owner=owner, file=upload_file(data, "scan.tif", "image/tiff"), metadata={"title": "Scan"}).photo
+    photo = photo_upload(
+        owner=owner, file=upload_file(data, "scan.tif", "image/tiff"), metadata={"title": "Scan"}
+    ).photo
     stored = s3_storage.get_object(Bucket="chroma-test", Key=photo.original.name)["Body"].read()
     assert stored == data
     assert hashlib.sha256(stored).hexdigest() == photo.original_sha256

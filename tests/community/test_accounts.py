@@ -18,7 +18,12 @@ pytestmark = pytest.mark.django_db
 def test_signing_up_makes_a_volunteer_and_logs_in(client):
     response = client.post(
         "/accounts/signup/",
-        {"username": "ada", "email": "ada@example.org", "password1": "correct horse 1914", "password2": "correct horse 1914"},
+        {
+            "username": "ada",
+            "email": "ada@example.org",
+            "password1": "correct horse 1914",
+            "password2": "correct horse 1914",
+        },
     )
     assert response.status_code == 302
     user = get_user_model().objects.get(username="ada")
@@ -72,7 +77,10 @@ def test_a_historian_request_is_approved_by_a_moderator(client, owner, moderator
     client.force_login(owner)
     client.post(
         "/accounts/verification/",
-        {"statement": "Curator of photographs at a city museum since 2004.", "evidence_url": "museum.example.org/staff"},
+        {
+            "statement": "Curator of photographs at a city museum since 2004.",
+            "evidence_url": "museum.example.org/staff",
+        },
     )
     request = HistorianRequest.objects.get(user=owner)
     assert request.evidence_url == "https://museum.example.org/staff"

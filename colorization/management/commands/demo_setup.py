@@ -43,7 +43,7 @@ def _generated_photos(count: int = 6):
     rng = np.random.default_rng(1914)
     for n in range(count):
         w, h = 960, 640
-        y, x = np.mgrid[0:h, 0:w]
+        y = np.mgrid[0:h, 0:w][0]
         sky = 200 - 60 * y / h + rng.normal(0, 3, (h, w))
         im = Image.fromarray(np.clip(sky, 0, 255).astype(np.uint8), "L")
         draw = ImageDraw.Draw(im)
