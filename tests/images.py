@@ -95,3 +95,10 @@ def sepia_jpeg() -> bytes:
 
 def webp() -> bytes:
     return encode(grey_photo(64, 48).convert("RGB"), "WEBP")
+
+
+def heic() -> bytes:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    return encode(grey_photo(64, 48).convert("RGB"), "HEIF")

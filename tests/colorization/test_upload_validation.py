@@ -79,8 +79,9 @@ def test_it_refuses_files_over_the_byte_limit_with_413(api, owner, settings):
         (images.exif_rotated_jpeg(), "JPEG", (40, 80), 8, False),
         (images.webp(), "WEBP", (64, 48), 8, False),
         (images.sepia_jpeg(), "JPEG", (64, 48), 8, True),
+        (images.heic(), "HEIF", (64, 48), 8, False),
     ],
-    ids=["cmyk-jpeg", "16-bit-tiff", "multipage-tiff", "animated-gif", "exif-rotated", "webp", "sepia"],
+    ids=["cmyk-jpeg", "16-bit-tiff", "multipage-tiff", "animated-gif", "exif-rotated", "webp", "sepia", "heic"],
 )
 def test_it_accepts_what_archives_produce(api, owner, media_in_tmp, data, fmt, size, bit_depth, colour):
     response = post(api, owner, data, "scan.bin", "application/octet-stream")
