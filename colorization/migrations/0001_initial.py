@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,38 +15,104 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Photo',
+            name="Photo",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=300)),
-                ('description', models.TextField(blank=True)),
-                ('year_from', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1826), django.core.validators.MaxValueValidator(2100)])),
-                ('year_to', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1826), django.core.validators.MaxValueValidator(2100)])),
-                ('genre', models.CharField(default='unknown', max_length=40)),
-                ('place', models.CharField(blank=True, max_length=300)),
-                ('source_archive', models.CharField(blank=True, max_length=300)),
-                ('source_reference', models.CharField(blank=True, help_text='URL or archive reference', max_length=500)),
-                ('licence', models.CharField(choices=[('public-domain', 'Public domain'), ('cc0', 'CC0 1.0'), ('cc-by-4.0', 'CC BY 4.0'), ('cc-by-sa-4.0', 'CC BY-SA 4.0'), ('cc-by-nc-4.0', 'CC BY-NC 4.0'), ('cc-by-nc-sa-4.0', 'CC BY-NC-SA 4.0'), ('cc-by-nd-4.0', 'CC BY-ND 4.0'), ('all-rights-reserved', 'All rights reserved'), ('unknown', 'Unknown')], default='unknown', max_length=40)),
-                ('credit_line', models.CharField(blank=True, max_length=300)),
-                ('original', models.FileField(max_length=300, upload_to='')),
-                ('original_filename', models.CharField(blank=True, max_length=255)),
-                ('original_sha256', models.CharField(max_length=64, unique=True)),
-                ('original_bytes', models.PositiveBigIntegerField()),
-                ('image_format', models.CharField(max_length=16)),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('bit_depth', models.PositiveSmallIntegerField(default=8)),
-                ('is_colour_source', models.BooleanField(default=False, help_text='The upload has colour (e.g. a sepia print); it is colorized from its luminance.')),
-                ('thumbnail', models.FileField(blank=True, max_length=300, upload_to='')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('hidden_at', models.DateTimeField(blank=True, null=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='photos', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=300)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "year_from",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1826),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                    ),
+                ),
+                (
+                    "year_to",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1826),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                    ),
+                ),
+                ("genre", models.CharField(default="unknown", max_length=40)),
+                ("place", models.CharField(blank=True, max_length=300)),
+                ("source_archive", models.CharField(blank=True, max_length=300)),
+                (
+                    "source_reference",
+                    models.CharField(blank=True, help_text="URL or archive reference", max_length=500),
+                ),
+                (
+                    "licence",
+                    models.CharField(
+                        choices=[
+                            ("public-domain", "Public domain"),
+                            ("cc0", "CC0 1.0"),
+                            ("cc-by-4.0", "CC BY 4.0"),
+                            ("cc-by-sa-4.0", "CC BY-SA 4.0"),
+                            ("cc-by-nc-4.0", "CC BY-NC 4.0"),
+                            ("cc-by-nc-sa-4.0", "CC BY-NC-SA 4.0"),
+                            ("cc-by-nd-4.0", "CC BY-ND 4.0"),
+                            ("all-rights-reserved", "All rights reserved"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="unknown",
+                        max_length=40,
+                    ),
+                ),
+                ("credit_line", models.CharField(blank=True, max_length=300)),
+                ("original", models.FileField(max_length=300, upload_to="")),
+                ("original_filename", models.CharField(blank=True, max_length=255)),
+                ("original_sha256", models.CharField(max_length=64, unique=True)),
+                ("original_bytes", models.PositiveBigIntegerField()),
+                ("image_format", models.CharField(max_length=16)),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("bit_depth", models.PositiveSmallIntegerField(default=8)),
+                (
+                    "is_colour_source",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The upload has colour (e.g. a sepia print); it is colorized from its luminance.",
+                    ),
+                ),
+                ("thumbnail", models.FileField(blank=True, max_length=300, upload_to="")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("hidden_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="photos", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['-created_at', '-id'], name='photo_newest'), models.Index(fields=['genre', '-created_at'], name='photo_genre_newest'), models.Index(fields=['year_from', 'year_to'], name='photo_years'), models.Index(fields=['owner', '-created_at'], name='photo_owner_newest')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('year_from__isnull', True), ('year_to__isnull', True), ('year_from__lte', models.F('year_to')), _connector='OR'), name='photo_year_range_ordered')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["-created_at", "-id"], name="photo_newest"),
+                    models.Index(fields=["genre", "-created_at"], name="photo_genre_newest"),
+                    models.Index(fields=["year_from", "year_to"], name="photo_years"),
+                    models.Index(fields=["owner", "-created_at"], name="photo_owner_newest"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("year_from__isnull", True),
+                            ("year_to__isnull", True),
+                            ("year_from__lte", models.F("year_to")),
+                            _connector="OR",
+                        ),
+                        name="photo_year_range_ordered",
+                    )
+                ],
             },
         ),
     ]
