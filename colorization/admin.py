@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from colorization.models import Photo
+from colorization.models import Draft, DraftStatus, Photo
 
 
 @admin.register(Photo)
@@ -24,3 +24,23 @@ class PhotoAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
+
+
+@admin.register(Draft)
+class DraftAdmin(admin.ModelAdmin):
+    list_display = ("id", "photo", "status", "progress", "model_slug", "model_version", "render_size", "created_at")
+    list_filter = ("status", "model_slug", "queue")
+    search_fields = ("photo__title", "error")
+    list_select_related = ("photo",)
+    readonly_fields = [f.name for f in Draft._meta.fields]
+    actions = ["retry_failed"]
+
+    @admin.action(description="Retry the selected failed drafts (as new drafts)")
+    def retry_failed(self, request, queryset):
+        from colorization.drafting import draft_retry
+
+        retried = 0
+        for draft in queryset.filter(status=DraftStatus.FAILED).select_related("photo"):
+            draft_retry(draft=draft, requested_by=request.user)
+            retried += 1
+        self.message_user(request, f"{retried} draft(s) queued again.")

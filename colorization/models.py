@@ -108,3 +108,77 @@ class Photo(models.Model):
     @property
     def megapixels(self) -> float:
         return self.width * self.height / 1e6
+
+
+class DraftStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Draft(models.Model):
+    """One automatic colorization of a photo, recording exactly what produced it.
+
+    Re-running the same request (model file, hints, render size, saturation) gives
+    the same image; the worker writes it under a key derived from the draft's id.
+    """
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="drafts")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=DraftStatus.choices, default=DraftStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    stage = models.CharField(max_length=60, default="Waiting for a worker")
+    error = models.TextField(blank=True)
+
+    # What produced it.
+    model_slug = models.CharField(max_length=80)
+    model_version = models.CharField(max_length=40)
+    model_sha256 = models.CharField(max_length=64)
+    render_size = models.PositiveSmallIntegerField(validators=[MinValueValidator(64), MaxValueValidator(4096)])
+    saturation = models.FloatField(validators=[MinValueValidator(0.0), MaxValueValidator(2.0)])
+    hints = models.JSONField(default=dict, blank=True)
+    device = models.CharField(max_length=40, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    batch_size = models.PositiveSmallIntegerField(null=True, blank=True, help_text="drafts in its forward pass")
+
+    image = models.FileField(max_length=300, blank=True)  # PNG, lossless, with embedded disclosure
+    image_jpeg = models.FileField(max_length=300, blank=True)
+    thumbnail = models.FileField(max_length=300, blank=True)
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    queue = models.CharField(max_length=20, default="gpu")
+    worker = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="draft_progress_at_most_100"),
+            models.CheckConstraint(
+                condition=Q(saturation__gte=0) & Q(saturation__lte=2), name="draft_saturation_in_range"
+            ),
+        ]
+        indexes = [
+            # The sweeper and batching: drafts by status, oldest first.
+            models.Index(fields=["status", "created_at"], name="draft_status_oldest"),
+            # A photo's drafts, newest first (photo page, API detail).
+            models.Index(fields=["photo", "-created_at"], name="draft_photo_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Draft {self.pk} of photo {self.photo_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (DraftStatus.DONE, DraftStatus.FAILED)
+
+    @property
+    def label(self) -> str:
+        return f"AI-colorized · model {self.model_slug} v{self.model_version} · colours are an estimate"

@@ -165,7 +165,13 @@ def _delete_quietly(key: str) -> None:
 
 
 def _after_upload(photo: Photo) -> None:
-    """Hook for work that follows an upload inside its transaction (drafts are queued here)."""
+    """Queue the first draft; it is sent to the workers when the upload's transaction commits."""
+    from colorization.drafting import draft_request
+
+    try:
+        draft_request(photo=photo, requested_by=photo.owner)
+    except ValidationError as exc:  # no usable model: keep the upload, say why there is no draft
+        logger.error("no draft for photo %s: %s", photo.pk, "; ".join(exc.messages))
 
 
 def photo_update(*, photo: Photo, metadata: dict) -> Photo:

@@ -109,6 +109,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests that start real worker processes need a test database those processes can open.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -216,7 +218,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.integer("CELERY_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
 CELERY_TASK_TIME_LIMIT = env.integer("CELERY_TASK_TIME_LIMIT", 660, minimum=1)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "sweep-drafts": {"task": "colorization.tasks.sweep_drafts", "schedule": 30.0, "options": {"queue": "default"}},
+}
+CELERY_TASK_ROUTES = {"colorization.tasks.sweep_drafts": {"queue": "default"}}
+
+# Drafts. Inference goes to the "gpu" queue; drafts a GPU worker has not started
+# within CHROMA_DRAFT_RESEND_SECONDS are re-sent to the "cpu" queue.
+# The shipped base model; an override is for tests and experiments.
+CHROMA_BASE_MODEL_PATH = env.string(
+    "CHROMA_BASE_MODEL_PATH", str(BASE_DIR / "colorization" / "weights" / "colornet-base.safetensors")
+)
+CHROMA_INFERENCE_QUEUE = env.choice("CHROMA_INFERENCE_QUEUE", "gpu", {"gpu", "cpu"})
+CHROMA_DEFAULT_RENDER_SIZE = env.integer("CHROMA_DEFAULT_RENDER_SIZE", 512, minimum=64, maximum=4096)
+CHROMA_MAX_RENDER_SIZE = env.integer("CHROMA_MAX_RENDER_SIZE", 2048, minimum=64, maximum=4096)
+CHROMA_DRAFT_BATCH_MAX = env.integer("CHROMA_DRAFT_BATCH_MAX", 4, minimum=1, maximum=64)
+CHROMA_DRAFT_STALE_SECONDS = env.integer("CHROMA_DRAFT_STALE_SECONDS", 90, minimum=5)
+CHROMA_DRAFT_RESEND_SECONDS = env.integer("CHROMA_DRAFT_RESEND_SECONDS", 300, minimum=5)
+CHROMA_DRAFT_MAX_ATTEMPTS = env.integer("CHROMA_DRAFT_MAX_ATTEMPTS", 4, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

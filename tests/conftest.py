@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
@@ -18,6 +20,44 @@ def media_in_tmp(settings, tmp_path):
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     }
     return tmp_path / "media"
+
+
+def reset_broker_pool() -> None:
+    """Drop pooled broker connections so the next message uses the current broker settings."""
+    from kombu import pools
+
+    from config.celery_app import app
+
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+    pools.reset()  # kombu keeps producer pools per connection in a global registry
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_broker(tmp_path_factory):
+    """With the file-system broker, tests send their messages to their own folders, not var/broker."""
+    from config.celery_app import app
+
+    if not app.conf.broker_url.startswith("filesystem://"):
+        yield None  # a real broker (CI's Redis) was chosen on purpose
+        return
+    root = tmp_path_factory.mktemp("var")  # a CHROMA_VAR_DIR for worker processes the tests start
+    options = {name: str(root / "broker" / name) for name in ("queue", "processed", "control")}
+    for folder in options.values():
+        Path(folder).mkdir(parents=True)
+    previous = app.conf.broker_transport_options
+    app.conf.broker_transport_options = {
+        "data_folder_in": options["queue"],
+        "data_folder_out": options["queue"],
+        "processed_folder": options["processed"],
+        "control_folder": options["control"],
+        "store_processed": False,
+    }
+    reset_broker_pool()
+    yield root
+    app.conf.broker_transport_options = previous
 
 
 @pytest.fixture(autouse=True)
@@ -79,3 +119,24 @@ def make_photo(db):
         return photo_upload(owner=owner, file=upload_file(data), filename="p.jpg", metadata=metadata).photo
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_model_file(tmp_path_factory) -> Path:
+    """A tiny randomly initialized model: drafts in tests take milliseconds."""
+    import torch
+
+    from colorization.engine.checkpoint import save_checkpoint
+    from colorization.engine.network import ColorNet, NetworkConfig
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("models") / "tiny-base.safetensors"
+    save_checkpoint(ColorNet(NetworkConfig(widths=(8, 8, 8, 8))), path, {"slug": "base", "version": "test"})
+    return path
+
+
+@pytest.fixture
+def tiny_base_model(settings, tiny_model_file) -> Path:
+    settings.CHROMA_BASE_MODEL_PATH = str(tiny_model_file)
+    settings.CHROMA_DEFAULT_RENDER_SIZE = 64
+    return tiny_model_file

@@ -1,0 +1,346 @@
+"""Drafts: requesting them, and the worker's side of making them.
+
+The flow: ``draft_request`` creates a queued row and enqueues its id after the
+transaction commits. A worker ``draft_claim``s it with a conditional update (so a
+draft is never made twice at once), also claims compatible waiting drafts to run
+them in one forward pass, writes results under keys derived from the draft id,
+and marks them done. ``drafts_sweep`` (Celery beat) re-sends drafts whose message
+was lost or whose worker died. Nothing here holds a transaction open during slow
+work.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import socket
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from PIL import Image
+
+from colorization.engine.hints import HintError, parse_hints
+from colorization.modelfiles import UnknownModel
+from colorization.models import Draft, DraftStatus, Photo
+from colorization.routing import ModelRef, model_ref, route_model
+
+logger = logging.getLogger(__name__)
+
+DISCLOSURE_SENTENCE = "Colorized by Chroma Commons; colours are an AI estimate"
+STAGES = {
+    "claimed": (5, "Starting"),
+    "model": (15, "Loading the model"),
+    "read": (30, "Reading the original"),
+    "colorize": (50, "Colorizing"),
+    "write": (85, "Saving the results"),
+}
+
+
+class PermanentDraftError(Exception):
+    """The draft cannot be made however often it is tried (a corrupt file, bad hints)."""
+
+
+# --- requesting -------------------------------------------------------------------------------------
+
+
+def draft_request(
+    *,
+    photo: Photo,
+    requested_by=None,
+    model: str | None = None,
+    render_size: int | None = None,
+    saturation: float = 1.0,
+    hints: dict | None = None,
+) -> Draft:
+    """Create a queued draft and enqueue it once the surrounding transaction commits."""
+    render_size = render_size or settings.CHROMA_DEFAULT_RENDER_SIZE
+    errors = {}
+    if not 64 <= render_size <= settings.CHROMA_MAX_RENDER_SIZE:
+        errors["render_size"] = f"Choose a render size between 64 and {settings.CHROMA_MAX_RENDER_SIZE}."
+    if not 0 <= saturation <= 2:
+        errors["saturation"] = "Choose a saturation between 0 and 2."
+    if hints:
+        try:
+            parse_hints(hints, photo.width, photo.height)
+        except HintError as exc:
+            errors["hints"] = str(exc)
+    try:
+        ref = route_model(photo) if model is None else model_ref(model)
+    except UnknownModel as exc:
+        errors["model"] = str(exc)
+    if errors:
+        raise ValidationError(errors)
+    draft = Draft.objects.create(
+        photo=photo,
+        requested_by=requested_by,
+        model_slug=ref.slug,
+        model_version=ref.version,
+        model_sha256=ref.sha256,
+        render_size=render_size,
+        saturation=saturation,
+        hints=hints or {},
+        queue=settings.CHROMA_INFERENCE_QUEUE,
+    )
+    transaction.on_commit(lambda: draft_enqueue(draft.pk))
+    return draft
+
+
+def draft_enqueue(draft_id: int, queue: str | None = None) -> bool:
+    """Send the draft's task; if the broker is down, leave it queued for the sweeper."""
+    from colorization.tasks import colorize_draft
+
+    draft = Draft.objects.filter(pk=draft_id).only("queue").first()
+    if draft is None:
+        return False
+    queue = queue or draft.queue
+    try:
+        colorize_draft.apply_async(args=[draft_id], queue=queue, retry=False)
+    except Exception as exc:  # noqa: BLE001 - kombu raises many types; an upload must not fail for it
+        logger.warning("could not enqueue draft %s (%s); the sweeper will retry", draft_id, exc)
+        return False
+    Draft.objects.filter(pk=draft_id).update(enqueued_at=timezone.now(), queue=queue)
+    return True
+
+
+# --- the worker's side -----------------------------------------------------------------------------
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{__import__('os').getpid()}"
+
+
+def draft_claim(draft_id: int) -> bool:
+    """Take a queued draft (or one whose worker stopped sending heartbeats). Exactly one caller wins."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.CHROMA_DRAFT_STALE_SECONDS)
+    claimable = Q(status=DraftStatus.QUEUED) | Q(status=DraftStatus.RUNNING, heartbeat_at__lt=stale)
+    return (
+        Draft.objects.filter(claimable, pk=draft_id).update(
+            status=DraftStatus.RUNNING,
+            progress=STAGES["claimed"][0],
+            stage=STAGES["claimed"][1],
+            started_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+            worker=_worker_name(),
+            error="",
+        )
+        == 1
+    )
+
+
+def _claim_companions(lead: Draft, limit: int) -> list[int]:
+    """Claim up to ``limit`` waiting drafts that can share the lead's forward pass."""
+    if limit <= 0:
+        return []
+    candidates = Draft.objects.filter(
+        status=DraftStatus.QUEUED,
+        model_sha256=lead.model_sha256,
+        render_size=lead.render_size,
+    ).exclude(pk=lead.pk)
+    claimed = []
+    for pk in candidates.order_by("created_at").values_list("pk", flat=True)[: limit * 2]:
+        if draft_claim(pk):
+            claimed.append(pk)
+        if len(claimed) == limit:
+            break
+    return claimed
+
+
+def _progress(draft_ids: list[int], stage: str) -> None:
+    progress, label = STAGES[stage]
+    Draft.objects.filter(pk__in=draft_ids, status=DraftStatus.RUNNING).update(
+        progress=progress, stage=label, heartbeat_at=timezone.now()
+    )
+
+
+def result_keys(draft: Draft) -> dict[str, str]:
+    base = f"drafts/{draft.photo_id}/{draft.pk}"
+    return {"image": f"{base}.png", "image_jpeg": f"{base}.jpg", "thumbnail": f"{base}-thumb.jpg"}
+
+
+def disclosure_for(draft: Draft) -> dict:
+    return {
+        "description": (
+            f"{DISCLOSURE_SENTENCE}. Model {draft.model_slug} version {draft.model_version}; "
+            f"original sha256 {draft.photo.original_sha256}."
+        ),
+        "model": draft.model_slug,
+        "model_version": draft.model_version,
+        "original_sha256": draft.photo.original_sha256,
+    }
+
+
+def _read_original(photo: Photo):
+    from colorization.engine.imageio import ImageReadError, read_luminance
+
+    with default_storage.open(photo.original.name, "rb") as f:
+        data = f.read()
+    try:
+        return read_luminance(io.BytesIO(data), max_pixels=settings.CHROMA_MAX_IMAGE_PIXELS)
+    except ImageReadError as exc:
+        raise PermanentDraftError(f"The original could not be read: {exc}") from exc
+
+
+def _save(key: str, data: bytes) -> str:
+    """Write ``data`` at exactly ``key`` (replacing a partial earlier attempt): reruns store one result."""
+    if default_storage.exists(key):
+        default_storage.delete(key)
+    stored = default_storage.save(key, ContentFile(data))
+    if stored != key:
+        raise RuntimeError(f"storage wrote {stored} instead of {key}")
+    return stored
+
+
+@dataclass
+class RenderReport:
+    done: list[int]
+    failed: list[int]
+
+
+def drafts_render(lead_id: int) -> RenderReport:
+    """Make the lead draft (already claimed) and any compatible waiting drafts, in one forward pass."""
+    from colorization.engine.imageio import encode
+    from colorization.engine.inference import Colorizer
+
+    lead = Draft.objects.select_related("photo").get(pk=lead_id)
+    ids = [lead.pk, *_claim_companions(lead, settings.CHROMA_DRAFT_BATCH_MAX - 1)]
+    drafts = {d.pk: d for d in Draft.objects.select_related("photo").filter(pk__in=ids)}
+    report = RenderReport(done=[], failed=[])
+
+    _progress(ids, "model")
+    ref = _model_for(lead)
+    colorizer = Colorizer.load(ref.path)
+    if colorizer.sha256 != lead.model_sha256:
+        raise PermanentDraftError("The model file changed since this draft was requested; request a new draft.")
+
+    _progress(ids, "read")
+    items, ready = [], []
+    for pk in ids:
+        draft = drafts[pk]
+        try:
+            image = _read_original(draft.photo)
+            hints = parse_hints(draft.hints, image.width, image.height) if draft.hints else None
+        except (PermanentDraftError, HintError) as exc:
+            draft_fail(pk, str(exc))
+            report.failed.append(pk)
+            continue
+        items.append((image, hints))
+        ready.append(draft)
+    if not ready:
+        return report
+
+    _progress([d.pk for d in ready], "colorize")
+    started = time.perf_counter()
+    # One forward pass per saturation (saturation is applied after the network, but keep it simple and exact).
+    outputs: dict[int, object] = {}
+    by_saturation: dict[float, list[int]] = {}
+    for i, draft in enumerate(ready):
+        by_saturation.setdefault(draft.saturation, []).append(i)
+    for saturation, idx in by_saturation.items():
+        rgbs = colorizer.colorize_batch([items[i] for i in idx], render_size=lead.render_size, saturation=saturation)
+        for i, rgb in zip(idx, rgbs, strict=True):
+            outputs[ready[i].pk] = rgb
+    seconds = time.perf_counter() - started
+
+    _progress([d.pk for d in ready], "write")
+    for draft in ready:
+        rgb = outputs[draft.pk]
+        keys = result_keys(draft)
+        meta = disclosure_for(draft)
+        _save(keys["image"], encode(rgb, "png", meta))
+        _save(keys["image_jpeg"], encode(rgb, "jpeg", meta))
+        thumb = Image.fromarray(rgb)
+        thumb.thumbnail((settings.CHROMA_THUMBNAIL_SIZE, settings.CHROMA_THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
+        _save(keys["thumbnail"], encode(__import__("numpy").asarray(thumb), "jpeg", meta))
+        updated = Draft.objects.filter(pk=draft.pk, status=DraftStatus.RUNNING).update(
+            status=DraftStatus.DONE,
+            progress=100,
+            stage="Done",
+            image=keys["image"],
+            image_jpeg=keys["image_jpeg"],
+            thumbnail=keys["thumbnail"],
+            device=str(colorizer.device),
+            duration_ms=round(seconds * 1000 / len(ready)),
+            batch_size=len(ready),
+            finished_at=timezone.now(),
+        )
+        if updated:
+            report.done.append(draft.pk)
+    return report
+
+
+def _model_for(draft: Draft) -> ModelRef:
+    try:
+        ref = model_ref(draft.model_slug)
+    except UnknownModel as exc:
+        raise PermanentDraftError(f"The model {draft.model_slug} is no longer available: {exc}") from exc
+    return ref
+
+
+def draft_fail(draft_id: int, reason: str) -> None:
+    Draft.objects.filter(pk=draft_id).exclude(status=DraftStatus.DONE).update(
+        status=DraftStatus.FAILED, stage="Failed", error=reason[:2000], finished_at=timezone.now()
+    )
+    logger.warning("draft %s failed: %s", draft_id, reason)
+
+
+def draft_release(draft_ids: list[int]) -> None:
+    """Give running drafts back to the queue (a transient error; the task retries)."""
+    Draft.objects.filter(pk__in=draft_ids, status=DraftStatus.RUNNING).update(
+        status=DraftStatus.QUEUED, stage="Waiting to retry", progress=0
+    )
+
+
+def draft_retry(*, draft: Draft, requested_by=None) -> Draft:
+    """The retry action on a failed draft: a new draft with the same settings."""
+    return draft_request(
+        photo=draft.photo,
+        requested_by=requested_by,
+        model=draft.model_slug,
+        render_size=draft.render_size,
+        saturation=draft.saturation,
+        hints=draft.hints or None,
+    )
+
+
+def drafts_sweep() -> dict[str, int]:
+    """Re-send drafts whose message was lost or whose worker died; move slow GPU work to the CPU queue."""
+    now = timezone.now()
+    resend_before = now - timedelta(seconds=settings.CHROMA_DRAFT_RESEND_SECONDS)
+    stale_before = now - timedelta(seconds=settings.CHROMA_DRAFT_STALE_SECONDS)
+    counts = {"requeued_running": 0, "resent_queued": 0, "failed_exhausted": 0}
+    # Running with no heartbeat: the worker died. Give it back, or give up after too many attempts.
+    for draft in Draft.objects.filter(status=DraftStatus.RUNNING, heartbeat_at__lt=stale_before):
+        if draft.attempts >= settings.CHROMA_DRAFT_MAX_ATTEMPTS:
+            draft_fail(draft.pk, f"Gave up after {draft.attempts} attempts; the workers stopped while making it.")
+            counts["failed_exhausted"] += 1
+            continue
+        if Draft.objects.filter(pk=draft.pk, status=DraftStatus.RUNNING, heartbeat_at__lt=stale_before).update(
+            status=DraftStatus.QUEUED, stage="Waiting for a worker (retrying)", progress=0
+        ):
+            draft_enqueue(draft.pk, _fallback_queue(draft))
+            counts["requeued_running"] += 1
+    # Queued but never started: the message was lost (or the broker was down when it was sent).
+    waiting = Draft.objects.filter(status=DraftStatus.QUEUED).filter(
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=resend_before)
+    )
+    for draft in waiting.order_by("created_at")[:500]:
+        if draft_enqueue(draft.pk, _fallback_queue(draft)):
+            counts["resent_queued"] += 1
+    return counts
+
+
+def _fallback_queue(draft: Draft) -> str:
+    """A draft that waited too long for a GPU worker goes to the CPU queue."""
+    if draft.queue == "gpu" and draft.enqueued_at is not None:
+        return "cpu"
+    return draft.queue

@@ -1,0 +1,51 @@
+"""Celery entry points: they take ids, call services, and decide retries. Nothing else."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import DatabaseError
+
+from colorization import drafting
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT = (DatabaseError, ConnectionError, TimeoutError)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=5,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def colorize_draft(self, draft_id: int) -> str:
+    """Make a draft (and compatible waiting ones, batched). Safe to run twice: only a claim does work."""
+    if not drafting.draft_claim(draft_id):
+        return "not claimable (done, failed, or running elsewhere)"
+    try:
+        report = drafting.drafts_render(draft_id)
+    except drafting.PermanentDraftError as exc:
+        drafting.draft_fail(draft_id, str(exc))
+        return "failed"
+    except SoftTimeLimitExceeded:
+        drafting.draft_fail(draft_id, "Colorizing took longer than the time limit; try a smaller render size.")
+        return "failed"
+    except TRANSIENT as exc:
+        drafting.draft_release([draft_id])
+        logger.warning("draft %s: transient error %s; retrying", draft_id, exc)
+        raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries)) from exc
+    except Exception as exc:
+        drafting.draft_fail(draft_id, f"An unexpected error stopped this draft ({type(exc).__name__}: {exc}).")
+        raise
+    return f"done {report.done}, failed {report.failed}"
+
+
+@shared_task(soft_time_limit=120, time_limit=180)
+def sweep_drafts() -> dict:
+    """Beat: re-send lost drafts, recover those of dead workers."""
+    return drafting.drafts_sweep()
