@@ -93,6 +93,14 @@ def draft_request(
     return draft
 
 
+def drafts_request_sweep(*, photo: Photo, requested_by=None, model: str | None = None, saturation: float = 1.0):
+    """Three drafts at different render sizes, to compare side by side (no guessing a "render factor")."""
+    return [
+        draft_request(photo=photo, requested_by=requested_by, model=model, render_size=size, saturation=saturation)
+        for size in settings.CHROMA_SWEEP_RENDER_SIZES
+    ]
+
+
 def draft_enqueue(draft_id: int, queue: str | None = None) -> bool:
     """Send the draft's task; if the broker is down, leave it queued for the sweeper."""
     from colorization.tasks import colorize_draft

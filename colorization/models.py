@@ -30,6 +30,17 @@ class PhotoQuerySet(models.QuerySet):
             return self.filter(Q(hidden_at__isnull=True) | Q(owner=user))
         return self.filter(hidden_at__isnull=True)
 
+    def with_preview(self) -> PhotoQuerySet:
+        """Annotate the newest finished draft's thumbnail and model (one query, no N+1)."""
+        done = Draft.objects.filter(photo=models.OuterRef("pk"), status=DraftStatus.DONE).order_by(
+            "-finished_at", "-id"
+        )
+        return self.annotate(
+            preview_thumbnail=models.Subquery(done.values("thumbnail")[:1]),
+            preview_model=models.Subquery(done.values("model_slug")[:1]),
+            preview_version=models.Subquery(done.values("model_version")[:1]),
+        )
+
     def in_years(self, year_from: int | None, year_to: int | None) -> PhotoQuerySet:
         """Photos whose year range overlaps [year_from, year_to]."""
         qs = self

@@ -10,16 +10,16 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from colorization import services
+from colorization import drafting, services
 from colorization.forms import PhotoUploadForm
 from colorization.images import ACCEPTED_DESCRIPTION, ImageRejected
-from colorization.models import Licence, Photo
+from colorization.models import Draft, DraftStatus, Licence, Photo
 
 GALLERY_PAGE_SIZE = 24
 
 
 def home(request):
-    recent = Photo.objects.visible_to(request.user).select_related("owner")[:8]
+    recent = Photo.objects.visible_to(request.user).with_preview().select_related("owner")[:8]
     return render(request, "colorization/home.html", {"recent": recent})
 
 
@@ -34,7 +34,7 @@ def _gallery_filters(request) -> dict:
 
 def gallery(request):
     filters = _gallery_filters(request)
-    photos = Photo.objects.visible_to(request.user).select_related("owner")
+    photos = Photo.objects.visible_to(request.user).with_preview().select_related("owner")
     if "genre" in filters:
         photos = photos.filter(genre=filters["genre"])
     if "place" in filters:
@@ -69,7 +69,58 @@ def gallery(request):
 
 def photo_detail(request, pk: int):
     photo = get_object_or_404(Photo.objects.visible_to(request.user).select_related("owner"), pk=pk)
-    return render(request, "colorization/photo_detail.html", {"photo": photo, "licence": Licence(photo.licence).label})
+    drafts = list(photo.drafts.all())
+    shown = next((d for d in drafts if d.status == DraftStatus.DONE), None)
+    return render(
+        request,
+        "colorization/photo_detail.html",
+        {
+            "photo": photo,
+            "licence": Licence(photo.licence).label,
+            "drafts": drafts,
+            "shown": shown,
+            "sweep_sizes": settings.CHROMA_SWEEP_RENDER_SIZES,
+            "render_sizes": sorted({256, 384, 512, 768, 1024, settings.CHROMA_DEFAULT_RENDER_SIZE}),
+            "default_render_size": settings.CHROMA_DEFAULT_RENDER_SIZE,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def draft_create(request, pk: int):
+    """The photo page's "colorize again" form: one draft, or a sweep of three render sizes."""
+    photo = get_object_or_404(Photo.objects.visible_to(request.user), pk=pk)
+    try:
+        saturation = float(request.POST.get("saturation", "1"))
+        if "sweep" in request.POST:
+            drafting.drafts_request_sweep(photo=photo, requested_by=request.user, saturation=saturation)
+            messages.success(request, "Three drafts at different render sizes are on their way; compare them below.")
+        else:
+            render_size = int(request.POST.get("render_size") or settings.CHROMA_DEFAULT_RENDER_SIZE)
+            drafting.draft_request(
+                photo=photo, requested_by=request.user, render_size=render_size, saturation=saturation
+            )
+            messages.success(request, "A new draft is on its way.")
+    except ValueError:
+        messages.error(request, "The render size and saturation must be numbers.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(photo)
+
+
+@login_required
+@require_http_methods(["POST"])
+def draft_retry(request, pk: int):
+    draft = get_object_or_404(
+        Draft.objects.filter(photo__in=Photo.objects.visible_to(request.user)).select_related("photo"), pk=pk
+    )
+    if draft.status != DraftStatus.FAILED:
+        messages.error(request, "Only a failed draft can be retried.")
+    else:
+        drafting.draft_retry(draft=draft, requested_by=request.user)
+        messages.success(request, "The draft is queued again.")
+    return redirect(draft.photo)
 
 
 @login_required

@@ -232,6 +232,7 @@ CHROMA_BASE_MODEL_PATH = env.string(
 CHROMA_INFERENCE_QUEUE = env.choice("CHROMA_INFERENCE_QUEUE", "gpu", {"gpu", "cpu"})
 CHROMA_DEFAULT_RENDER_SIZE = env.integer("CHROMA_DEFAULT_RENDER_SIZE", 512, minimum=64, maximum=4096)
 CHROMA_MAX_RENDER_SIZE = env.integer("CHROMA_MAX_RENDER_SIZE", 2048, minimum=64, maximum=4096)
+CHROMA_SWEEP_RENDER_SIZES = [int(v) for v in env.listing("CHROMA_SWEEP_RENDER_SIZES", ["256", "512", "1024"])]
 CHROMA_DRAFT_BATCH_MAX = env.integer("CHROMA_DRAFT_BATCH_MAX", 4, minimum=1, maximum=64)
 CHROMA_DRAFT_STALE_SECONDS = env.integer("CHROMA_DRAFT_STALE_SECONDS", 90, minimum=5)
 CHROMA_DRAFT_RESEND_SECONDS = env.integer("CHROMA_DRAFT_RESEND_SECONDS", 300, minimum=5)
@@ -251,6 +252,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "uploads": env.string("CHROMA_UPLOAD_RATE", "120/hour"),
         "token": "20/minute",
+        "drafts": env.string("CHROMA_DRAFT_RATE", "60/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {

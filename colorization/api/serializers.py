@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from colorization.models import Licence, Photo
+from colorization.models import Draft, Licence, Photo
 
 
 class PhotoSerializer(serializers.ModelSerializer):
@@ -80,4 +80,81 @@ class PhotoMetadataSerializer(serializers.Serializer):
 class PhotoUploadSerializer(PhotoMetadataSerializer):
     image = serializers.FileField(
         help_text="JPEG, PNG, TIFF, WebP, GIF, BMP or HEIC; the format is read from the bytes."
+    )
+
+
+def _absolute(context, url: str) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri(url) if request and url.startswith("/") else url
+
+
+class ModelIdentitySerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    version = serializers.CharField()
+
+
+class DraftSerializer(serializers.ModelSerializer):
+    model = serializers.SerializerMethodField()
+    image_url = serializers.SerializerMethodField()
+    image_jpeg_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    label = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Draft
+        fields = [
+            "id",
+            "photo",
+            "status",
+            "progress",
+            "stage",
+            "model",
+            "image_url",
+            "image_jpeg_url",
+            "thumbnail_url",
+            "error",
+            "label",
+            "render_size",
+            "saturation",
+            "hints",
+            "device",
+            "duration_ms",
+            "batch_size",
+            "attempts",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_model(self, draft: Draft) -> dict:
+        return {"slug": draft.model_slug, "version": draft.model_version}
+
+    def _url(self, file) -> str | None:
+        return _absolute(self.context, file.url) if file else None
+
+    def get_image_url(self, draft: Draft) -> str | None:
+        return self._url(draft.image)
+
+    def get_image_jpeg_url(self, draft: Draft) -> str | None:
+        return self._url(draft.image_jpeg)
+
+    def get_thumbnail_url(self, draft: Draft) -> str | None:
+        return self._url(draft.thumbnail)
+
+
+class PhotoDetailSerializer(PhotoSerializer):
+    drafts = DraftSerializer(many=True, read_only=True)
+
+    class Meta(PhotoSerializer.Meta):
+        fields = [*PhotoSerializer.Meta.fields, "drafts"]
+        read_only_fields = fields
+
+
+class DraftRequestSerializer(serializers.Serializer):
+    model = serializers.CharField(required=False, help_text="a model slug; default: the photo's routed model")
+    render_size = serializers.IntegerField(required=False, min_value=64, max_value=4096)
+    saturation = serializers.FloatField(required=False, min_value=0, max_value=2, default=1.0)
+    hints = serializers.JSONField(required=False)
+    sweep = serializers.BooleanField(
+        required=False, default=False, help_text="make three drafts at different render sizes, to compare"
     )

@@ -10,10 +10,17 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from colorization import services
+from colorization import drafting, services
 from colorization.api.errors import PayloadTooLarge
-from colorization.api.serializers import PhotoMetadataSerializer, PhotoSerializer, PhotoUploadSerializer
-from colorization.models import Photo
+from colorization.api.serializers import (
+    DraftRequestSerializer,
+    DraftSerializer,
+    PhotoDetailSerializer,
+    PhotoMetadataSerializer,
+    PhotoSerializer,
+    PhotoUploadSerializer,
+)
+from colorization.models import Draft, DraftStatus, Photo
 
 
 class IsOwnerOrStaffOrReadOnly(permissions.BasePermission):
@@ -105,14 +112,14 @@ class PhotoListCreate(generics.ListCreateAPIView):
 
 
 class PhotoDetail(generics.RetrieveUpdateAPIView):
-    """A photo; its owner (or staff) may correct the metadata. The file itself never changes."""
+    """A photo with its drafts; its owner (or staff) may correct the metadata. The file itself never changes."""
 
-    serializer_class = PhotoSerializer
+    serializer_class = PhotoDetailSerializer
     permission_classes = [IsOwnerOrStaffOrReadOnly]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
-        return Photo.objects.visible_to(self.request.user).select_related("owner")
+        return Photo.objects.visible_to(self.request.user).select_related("owner").prefetch_related("drafts")
 
     @extend_schema(request=PhotoMetadataSerializer, responses=PhotoSerializer)
     def patch(self, request, *args, **kwargs):
@@ -120,11 +127,85 @@ class PhotoDetail(generics.RetrieveUpdateAPIView):
         update = PhotoMetadataSerializer(data=request.data, partial=True)
         update.is_valid(raise_exception=True)
         services.photo_update(photo=photo, metadata=dict(update.validated_data))
-        return Response(PhotoSerializer(photo, context={"request": request}).data)
+        return Response(PhotoDetailSerializer(photo, context={"request": request}).data)
 
     @extend_schema(exclude=True)
     def put(self, request, *args, **kwargs):
         return self.patch(request, *args, **kwargs)
+
+
+class PhotoDrafts(generics.ListCreateAPIView):
+    """A photo's drafts; signed-in users ask for another (a model, render size, saturation; or a sweep of three)."""
+
+    serializer_class = DraftSerializer
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    throttle_scope = "drafts"
+
+    def get_permissions(self):
+        return [permissions.IsAuthenticated()] if self.request.method == "POST" else [permissions.AllowAny()]
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    def photo(self) -> Photo:
+        return generics.get_object_or_404(Photo.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
+
+    def get_queryset(self):
+        return Draft.objects.filter(photo=self.photo())
+
+    @extend_schema(request=DraftRequestSerializer, responses={201: DraftSerializer(many=True)})
+    def post(self, request, *args, **kwargs):
+        photo = self.photo()
+        params = DraftRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        if data["sweep"]:
+            drafts = drafting.drafts_request_sweep(
+                photo=photo, requested_by=request.user, model=data.get("model"), saturation=data["saturation"]
+            )
+        else:
+            drafts = [
+                drafting.draft_request(
+                    photo=photo,
+                    requested_by=request.user,
+                    model=data.get("model"),
+                    render_size=data.get("render_size"),
+                    saturation=data["saturation"],
+                    hints=data.get("hints"),
+                )
+            ]
+        return Response(DraftSerializer(drafts, many=True, context={"request": request}).data, status=201)
+
+
+class DraftDetail(generics.RetrieveAPIView):
+    """A draft's status, progress (0–100), model and image."""
+
+    serializer_class = DraftSerializer
+    permission_classes = [permissions.AllowAny]
+
+    def get_queryset(self):
+        return Draft.objects.filter(photo__in=Photo.objects.visible_to(self.request.user))
+
+
+class DraftRetry(generics.GenericAPIView):
+    """Ask again for a failed draft, with the same settings."""
+
+    serializer_class = DraftSerializer
+    throttle_scope = "drafts"
+    throttle_classes = [ScopedRateThrottle]
+
+    def get_queryset(self):
+        return Draft.objects.filter(photo__in=Photo.objects.visible_to(self.request.user)).select_related("photo")
+
+    @extend_schema(request=None, responses={201: DraftSerializer})
+    def post(self, request, *args, **kwargs):
+        draft = self.get_object()
+        if draft.status != DraftStatus.FAILED:
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError({"status": ["Only a failed draft can be retried."]})
+        retry = drafting.draft_retry(draft=draft, requested_by=request.user)
+        return Response(DraftSerializer(retry, context={"request": request}).data, status=201)
 
 
 class TokenView(ObtainAuthToken):
