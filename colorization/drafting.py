@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -122,7 +124,7 @@ def draft_enqueue(draft_id: int, queue: str | None = None) -> bool:
 
 
 def _worker_name() -> str:
-    return f"{socket.gethostname()}:{__import__('os').getpid()}"
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def draft_claim(draft_id: int) -> bool:
@@ -145,17 +147,38 @@ def draft_claim(draft_id: int) -> bool:
     )
 
 
-def _claim_companions(lead: Draft, limit: int) -> list[int]:
-    """Claim up to ``limit`` waiting drafts that can share the lead's forward pass."""
+def _padded_shape(width: int, height: int, render_size: int, multiple: int) -> tuple[int, int]:
+    from colorization.engine.inference import working_size
+
+    w, h = working_size(width, height, render_size)
+    return -(-w // multiple) * multiple, -(-h // multiple) * multiple
+
+
+def _claim_companions(lead: Draft, limit: int, multiple: int) -> list[int]:
+    """Claim up to ``limit`` waiting drafts that can share the lead's forward pass.
+
+    Only drafts with the same model, render size, saturation and padded working shape
+    are batched, so a batched draft is the image it would have been alone (up to rare
+    ±1 rounding differences from the batched matrix kernels).
+    """
     if limit <= 0:
         return []
-    candidates = Draft.objects.filter(
-        status=DraftStatus.QUEUED,
-        model_sha256=lead.model_sha256,
-        render_size=lead.render_size,
-    ).exclude(pk=lead.pk)
+    shape = _padded_shape(lead.photo.width, lead.photo.height, lead.render_size, multiple)
+    candidates = (
+        Draft.objects.filter(
+            status=DraftStatus.QUEUED,
+            model_sha256=lead.model_sha256,
+            render_size=lead.render_size,
+            saturation=lead.saturation,
+        )
+        .exclude(pk=lead.pk)
+        .order_by("created_at")
+        .values_list("pk", "photo__width", "photo__height")
+    )
     claimed = []
-    for pk in candidates.order_by("created_at").values_list("pk", flat=True)[: limit * 2]:
+    for pk, width, height in candidates[: limit * 8]:
+        if _padded_shape(width, height, lead.render_size, multiple) != shape:
+            continue
         if draft_claim(pk):
             claimed.append(pk)
         if len(claimed) == limit:
@@ -220,15 +243,14 @@ def drafts_render(lead_id: int) -> RenderReport:
     from colorization.engine.inference import Colorizer
 
     lead = Draft.objects.select_related("photo").get(pk=lead_id)
-    ids = [lead.pk, *_claim_companions(lead, settings.CHROMA_DRAFT_BATCH_MAX - 1)]
-    drafts = {d.pk: d for d in Draft.objects.select_related("photo").filter(pk__in=ids)}
-    report = RenderReport(done=[], failed=[])
-
-    _progress(ids, "model")
+    _progress([lead.pk], "model")
     ref = _model_for(lead)
     colorizer = Colorizer.load(ref.path)
     if colorizer.sha256 != lead.model_sha256:
         raise PermanentDraftError("The model file changed since this draft was requested; request a new draft.")
+    ids = [lead.pk, *_claim_companions(lead, settings.CHROMA_DRAFT_BATCH_MAX - 1, colorizer.multiple)]
+    drafts = {d.pk: d for d in Draft.objects.select_related("photo").filter(pk__in=ids)}
+    report = RenderReport(done=[], failed=[])
 
     _progress(ids, "read")
     items, ready = [], []
@@ -248,15 +270,8 @@ def drafts_render(lead_id: int) -> RenderReport:
 
     _progress([d.pk for d in ready], "colorize")
     started = time.perf_counter()
-    # One forward pass per saturation (saturation is applied after the network, but keep it simple and exact).
-    outputs: dict[int, object] = {}
-    by_saturation: dict[float, list[int]] = {}
-    for i, draft in enumerate(ready):
-        by_saturation.setdefault(draft.saturation, []).append(i)
-    for saturation, idx in by_saturation.items():
-        rgbs = colorizer.colorize_batch([items[i] for i in idx], render_size=lead.render_size, saturation=saturation)
-        for i, rgb in zip(idx, rgbs, strict=True):
-            outputs[ready[i].pk] = rgb
+    rgbs = colorizer.colorize_batch(items, render_size=lead.render_size, saturation=lead.saturation)
+    outputs = {draft.pk: rgb for draft, rgb in zip(ready, rgbs, strict=True)}
     seconds = time.perf_counter() - started
 
     _progress([d.pk for d in ready], "write")
@@ -268,7 +283,7 @@ def drafts_render(lead_id: int) -> RenderReport:
         _save(keys["image_jpeg"], encode(rgb, "jpeg", meta))
         thumb = Image.fromarray(rgb)
         thumb.thumbnail((settings.CHROMA_THUMBNAIL_SIZE, settings.CHROMA_THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
-        _save(keys["thumbnail"], encode(__import__("numpy").asarray(thumb), "jpeg", meta))
+        _save(keys["thumbnail"], encode(np.asarray(thumb), "jpeg", meta))
         updated = Draft.objects.filter(pk=draft.pk, status=DraftStatus.RUNNING).update(
             status=DraftStatus.DONE,
             progress=100,

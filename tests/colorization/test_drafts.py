@@ -98,6 +98,18 @@ def test_waiting_drafts_share_one_forward_pass(owner, make_photo, tiny_base_mode
     assert run(drafts[1]).startswith("not claimable")  # its own message arrives later: nothing to do
 
 
+def test_only_drafts_of_the_same_shape_and_settings_are_batched(owner, make_photo, tiny_base_model, sent):
+    lead = make_photo(owner, data=images.jpeg(120, 80, seed=1)).drafts.get()
+    same = make_photo(owner, data=images.jpeg(120, 80, seed=2)).drafts.get()
+    portrait = make_photo(owner, data=images.jpeg(80, 120, seed=3)).drafts.get()
+    stronger = make_photo(owner, data=images.jpeg(120, 80, seed=4)).drafts.get()
+    Draft.objects.filter(pk=stronger.pk).update(saturation=1.5)
+    run(lead)
+    status = dict(Draft.objects.values_list("pk", "status"))
+    assert (status[lead.pk], status[same.pk]) == (DraftStatus.DONE, DraftStatus.DONE)
+    assert (status[portrait.pk], status[stronger.pk]) == (DraftStatus.QUEUED, DraftStatus.QUEUED)
+
+
 def test_a_corrupt_original_fails_with_a_reason_and_can_be_retried(owner, make_photo, tiny_base_model, sent):
     photo = make_photo(owner)
     with default_storage.open(photo.original.name, "wb") as f:  # damage it behind the platform's back
