@@ -24,21 +24,24 @@ class ModelRef:
 
 
 @lru_cache(maxsize=16)
-def _describe(path: str, mtime_ns: int, size: int) -> ModelRef:
+def _describe(path: str, mtime_ns: int, size: int, slug: str) -> ModelRef:
     _, _, meta = load_state_dict(Path(path))
     sha = sha256_of(Path(path))
-    return ModelRef(
-        slug=meta.get("slug", Path(path).stem), version=meta.get("version", sha[:12]), sha256=sha, path=Path(path)
-    )
+    return ModelRef(slug=slug, version=meta.get("version", sha[:12]), sha256=sha, path=Path(path))
 
 
 def model_ref(spec: str | None = None) -> ModelRef:
-    """The model a slug or path names (``None``: the base model), with its checksum."""
+    """The model a slug or path names (``None``: the base model), with its checksum.
+
+    The slug recorded is the one a worker resolves again: "base" for the base model,
+    the path itself for a model given as a file.
+    """
     path = resolve_model(spec)
     if not path.is_file():
         raise UnknownModel(f"model file not found: {path}")
+    slug = "base" if spec in (None, "", "base") else spec
     stat = path.stat()
-    return _describe(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    return _describe(str(path.resolve()), stat.st_mtime_ns, stat.st_size, slug)
 
 
 def route_model(photo) -> ModelRef:
