@@ -56,7 +56,7 @@ def test_a_volunteer_uploads_two_photos_and_sees_them(page, live_server, tmp_pat
     page.wait_for_url(f"{live_server.url}/photos/*/")
     shown = Photo.objects.get(title=page.locator("h1").inner_text())
     assert shown.original_sha256 in page.locator(".photo-meta").inner_text()
-    assert page.locator(".photo-stage img").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert page.locator(".photo-stage img.compare-original").evaluate("img => img.complete && img.naturalWidth > 0")
     screenshot(page, "photo-page")
 
     page.goto(f"{live_server.url}/gallery/?genre=street&decade=1930")

@@ -8,16 +8,11 @@ middle of a draft, and a broker that is down when a photo is uploaded.
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
-from django.db import connection
 
 from colorization.drafting import drafts_sweep
 from colorization.engine.checkpoint import save_checkpoint
@@ -25,6 +20,7 @@ from colorization.engine.network import ColorNet
 from colorization.models import Draft, DraftStatus
 from tests import images
 from tests.conftest import reset_broker_pool, upload_file
+from tests.workers import Workers, worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,62 +35,11 @@ def full_size_model(tmp_path_factory) -> Path:
     return path
 
 
-def _database_url() -> str:
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-class Workers:
-    def __init__(self, env: dict[str, str], log_dir: Path):
-        self.env, self.log_dir, self.procs = env, log_dir, []
-
-    def start(self) -> subprocess.Popen:
-        log = open(self.log_dir / f"worker{len(self.procs)}.log", "w")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "gpu,cpu,default",
-             "--concurrency", "1", "-l", "info", "-n", f"test{len(self.procs)}@%h", "--without-mingle",
-             "--without-gossip", "--without-heartbeat"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        self.procs.append(proc)
-        return proc
-
-    def kill(self, proc: subprocess.Popen) -> None:
-        os.killpg(proc.pid, signal.SIGKILL)  # the main process and its pool: nothing gets to clean up
-        proc.wait()
-
-    def stop_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
-
-    def logs(self) -> str:
-        return "\n".join(p.read_text()[-3000:] for p in sorted(self.log_dir.glob("worker*.log")))
-
-
 @pytest.fixture
 def workers(settings, media_in_tmp, isolated_broker, full_size_model, tmp_path):
     settings.CHROMA_BASE_MODEL_PATH = str(full_size_model)
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "MEDIA_ROOT": str(media_in_tmp),
-        "CHROMA_BASE_MODEL_PATH": str(full_size_model),
-        "OMP_NUM_THREADS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    if isolated_broker is not None:
-        env["CHROMA_VAR_DIR"] = str(isolated_broker)
     reset_broker_pool()
-    pool = Workers(env, tmp_path)
+    pool = Workers(worker_env(media_in_tmp, isolated_broker, full_size_model), tmp_path)
     yield pool
     pool.stop_all()
 
