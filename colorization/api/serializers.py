@@ -6,6 +6,12 @@ from rest_framework import serializers
 from colorization.models import Draft, Licence, Photo
 
 
+def _absolute(context, url: str) -> str:
+    """A storage URL as the client should use it: absolute when it is a path on this site."""
+    request = context.get("request")
+    return request.build_absolute_uri(url) if request and url.startswith("/") else url
+
+
 class PhotoSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     era = serializers.CharField(read_only=True)
@@ -45,8 +51,7 @@ class PhotoSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def _absolute(self, url: str) -> str:
-        request = self.context.get("request")
-        return request.build_absolute_uri(url) if request and url.startswith("/") else url
+        return _absolute(self.context, url)
 
     def get_original_url(self, photo: Photo) -> str:
         return self._absolute(photo.original.url)
@@ -81,11 +86,6 @@ class PhotoUploadSerializer(PhotoMetadataSerializer):
     image = serializers.FileField(
         help_text="JPEG, PNG, TIFF, WebP, GIF, BMP or HEIC; the format is read from the bytes."
     )
-
-
-def _absolute(context, url: str) -> str:
-    request = context.get("request")
-    return request.build_absolute_uri(url) if request and url.startswith("/") else url
 
 
 class ModelIdentitySerializer(serializers.Serializer):

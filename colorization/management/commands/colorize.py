@@ -6,14 +6,13 @@ manage.py colorize --input-dir DIR --output-dir DIR [--hints-dir DIR] [--format 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from colorization.engine.checkpoint import CheckpointError
+from colorization.engine.checkpoint import CheckpointError, sha256_of
 from colorization.engine.hints import HintError
 from colorization.engine.imageio import FORMATS, ImageReadError, encode, read_luminance
 from colorization.engine.inference import DEFAULT_RENDER_SIZE, Colorizer
@@ -81,7 +80,7 @@ class Command(BaseCommand):
         started = time.perf_counter()
         image = read_luminance(src)
         rgb = colorizer.colorize(image, hints, render_size=opts["render_size"], saturation=opts["saturation"])
-        metadata = {**self.identity, "original_sha256": _sha256(src)}
+        metadata = {**self.identity, "original_sha256": sha256_of(src)}
         data = encode(rgb, fmt, metadata)
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_name(f".{dst.name}.tmp")
@@ -114,11 +113,3 @@ class Command(BaseCommand):
         self.stdout.write(f"{done} colorized, {len(failures)} failed.")
         if failures:
             raise CommandError("some images failed:\n" + "\n".join(failures))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
