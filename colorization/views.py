@@ -80,7 +80,7 @@ def photo_detail(request, pk: int):
             "drafts": drafts,
             "shown": shown,
             "sweep_sizes": settings.CHROMA_SWEEP_RENDER_SIZES,
-            "render_sizes": sorted({256, 384, 512, 768, 1024, settings.CHROMA_DEFAULT_RENDER_SIZE}),
+            "render_sizes": sorted({192, 256, 384, 512, 768, 1024, settings.CHROMA_DEFAULT_RENDER_SIZE}),
             "default_render_size": settings.CHROMA_DEFAULT_RENDER_SIZE,
         },
     )

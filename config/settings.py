@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from colorization.engine.defaults import DEFAULT_RENDER_SIZE, SWEEP_RENDER_SIZES
 from config import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -230,9 +231,11 @@ CHROMA_BASE_MODEL_PATH = env.string(
     "CHROMA_BASE_MODEL_PATH", str(BASE_DIR / "colorization" / "weights" / "colornet-base.safetensors")
 )
 CHROMA_INFERENCE_QUEUE = env.choice("CHROMA_INFERENCE_QUEUE", "gpu", {"gpu", "cpu"})
-CHROMA_DEFAULT_RENDER_SIZE = env.integer("CHROMA_DEFAULT_RENDER_SIZE", 512, minimum=64, maximum=4096)
+CHROMA_DEFAULT_RENDER_SIZE = env.integer("CHROMA_DEFAULT_RENDER_SIZE", DEFAULT_RENDER_SIZE, minimum=64, maximum=4096)
 CHROMA_MAX_RENDER_SIZE = env.integer("CHROMA_MAX_RENDER_SIZE", 2048, minimum=64, maximum=4096)
-CHROMA_SWEEP_RENDER_SIZES = [int(v) for v in env.listing("CHROMA_SWEEP_RENDER_SIZES", ["256", "512", "1024"])]
+CHROMA_SWEEP_RENDER_SIZES = [
+    int(v) for v in env.listing("CHROMA_SWEEP_RENDER_SIZES", [str(size) for size in SWEEP_RENDER_SIZES])
+]
 CHROMA_DRAFT_BATCH_MAX = env.integer("CHROMA_DRAFT_BATCH_MAX", 4, minimum=1, maximum=64)
 CHROMA_DRAFT_STALE_SECONDS = env.integer("CHROMA_DRAFT_STALE_SECONDS", 90, minimum=5)
 CHROMA_DRAFT_RESEND_SECONDS = env.integer("CHROMA_DRAFT_RESEND_SECONDS", 300, minimum=5)

@@ -38,16 +38,14 @@ import torch.nn.functional as F
 
 from .checkpoint import CheckpointError, load_model, sha256_of
 from .color import WHITE_D65, XYZ_TO_RGB, linear_to_srgb
+from .defaults import DEFAULT_BLEND, DEFAULT_DECODE, DEFAULT_RENDER_SIZE
 from .hints import HintRaster, Hints, parse_hints, rasterize
 from .imageio import LumaImage
 from .network import ColorNet
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "weights" / "colornet-base.safetensors"
-DEFAULT_RENDER_SIZE = 512  # long side of the working resolution
 PREVIEW_SIZE = 512
 DECODES = ("regression", "annealed", "blend")
-DEFAULT_DECODE = "blend"  # see the model card for the measurement behind this choice
-DEFAULT_BLEND = 0.25  # weight of the annealed mean in "blend"
 GUIDE_RADIUS = 1  # guided filter window radius, in working pixels
 GUIDE_EPS = 2e-3  # regularization in (L*/100)^2: luminance steps of more than ~5 L* steer the colour
 STRIP_PIXELS = 2_000_000  # full-resolution rows handled at once (bounds peak memory)
