@@ -26,7 +26,7 @@ from colorization.engine.inference import DEFAULT_MODEL_PATH, Colorizer  # noqa:
 from colorization.engine.metrics import evaluate_folder  # noqa: E402
 
 VAL = ROOT.parent / "shared" / "data" / "val"
-DECODINGS = [("regression", 0.0), ("blend", 0.25), ("blend", 0.5)]
+DECODINGS = [("regression", 0.0), ("blend", 0.1), ("blend", 0.25), ("blend", 0.5)]
 
 
 def main() -> None:
