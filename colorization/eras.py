@@ -13,7 +13,3 @@ def era_label(year_from: int | None, year_to: int | None) -> str:
     if year_from % 10 == 0 and year_to == year_from + 9:
         return f"{year_from}s"
     return f"{year_from}–{year_to}"
-
-
-def decade_range(decade: int) -> tuple[int, int]:
-    return decade, decade + 9

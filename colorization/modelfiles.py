@@ -13,7 +13,6 @@ from django.conf import settings
 
 from colorization.engine.inference import DEFAULT_MODEL_PATH
 
-WEIGHTS_DIR = DEFAULT_MODEL_PATH.parent
 SHIPPED = {"base": DEFAULT_MODEL_PATH}
 
 

@@ -116,10 +116,6 @@ class Photo(models.Model):
     def era(self) -> str:
         return era_label(self.year_from, self.year_to)
 
-    @property
-    def megapixels(self) -> float:
-        return self.width * self.height / 1e6
-
 
 class DraftStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -185,10 +181,6 @@ class Draft(models.Model):
 
     def __str__(self) -> str:
         return f"Draft {self.pk} of photo {self.photo_id} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (DraftStatus.DONE, DraftStatus.FAILED)
 
     @property
     def label(self) -> str:

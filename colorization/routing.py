@@ -8,10 +8,9 @@ every bucket falls through to the shipped base model.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-from colorization.engine.checkpoint import load_state_dict, sha256_of
+from colorization.engine.checkpoint import model_sha256, read_metadata
 from colorization.modelfiles import UnknownModel, resolve_model
 
 
@@ -23,13 +22,6 @@ class ModelRef:
     path: Path
 
 
-@lru_cache(maxsize=16)
-def _describe(path: str, mtime_ns: int, size: int, slug: str) -> ModelRef:
-    _, _, meta = load_state_dict(Path(path))
-    sha = sha256_of(Path(path))
-    return ModelRef(slug=slug, version=meta.get("version", sha[:12]), sha256=sha, path=Path(path))
-
-
 def model_ref(spec: str | None = None) -> ModelRef:
     """The model a slug or path names (``None``: the base model), with its checksum.
 
@@ -39,9 +31,10 @@ def model_ref(spec: str | None = None) -> ModelRef:
     path = resolve_model(spec)
     if not path.is_file():
         raise UnknownModel(f"model file not found: {path}")
+    sha = model_sha256(path)
+    version = read_metadata(path).get("version", sha[:12])
     slug = "base" if spec in (None, "", "base") else spec
-    stat = path.stat()
-    return _describe(str(path.resolve()), stat.st_mtime_ns, stat.st_size, slug)
+    return ModelRef(slug=slug, version=version, sha256=sha, path=path.resolve())
 
 
 def route_model(photo) -> ModelRef:

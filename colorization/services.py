@@ -88,6 +88,17 @@ def validate_metadata(metadata: dict) -> dict:
     return cleaned
 
 
+def inspect_upload(file: BinaryIO) -> InspectedImage:
+    """Check a file against the configured upload limits (raises ``ImageRejected``)."""
+    return inspect_image(
+        file,
+        max_bytes=settings.CHROMA_MAX_UPLOAD_BYTES,
+        max_pixels=settings.CHROMA_MAX_IMAGE_PIXELS,
+        min_side=settings.CHROMA_MIN_IMAGE_SIDE,
+        thumbnail_size=settings.CHROMA_THUMBNAIL_SIZE,
+    )
+
+
 def photo_upload(*, owner, file: BinaryIO, filename: str = "", metadata: dict) -> UploadResult:
     """Store an original untouched (content-addressed, with its sha256) and create its Photo.
 
@@ -97,13 +108,7 @@ def photo_upload(*, owner, file: BinaryIO, filename: str = "", metadata: dict) -
     again if the database row cannot be created.
     """
     cleaned = validate_metadata(metadata)
-    info = inspect_image(
-        file,
-        max_bytes=settings.CHROMA_MAX_UPLOAD_BYTES,
-        max_pixels=settings.CHROMA_MAX_IMAGE_PIXELS,
-        min_side=settings.CHROMA_MIN_IMAGE_SIDE,
-        thumbnail_size=settings.CHROMA_THUMBNAIL_SIZE,
-    )
+    info = inspect_upload(file)
     existing = Photo.objects.filter(original_sha256=info.sha256).first()
     if existing is not None:
         return UploadResult(existing, created=False)

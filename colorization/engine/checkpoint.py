@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -43,6 +44,26 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _model_sha256(path: str, mtime_ns: int, size: int) -> str:
+    return sha256_of(Path(path))
+
+
+def model_sha256(path: Path) -> str:
+    """A model file's sha256, hashed once per version of the file (workers ask for it per draft)."""
+    stat = Path(path).stat()
+    return _model_sha256(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    """A checkpoint's metadata without reading its tensors."""
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            return f.metadata() or {}
+    except Exception as exc:  # safetensors raises several error types for bad files
+        raise CheckpointError(f"not a safetensors model file: {path} ({exc})") from exc
 
 
 def load_state_dict(

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import CheckpointError, load_model, sha256_of
+from .checkpoint import CheckpointError, load_model, model_sha256
 from .color import WHITE_D65, XYZ_TO_RGB, linear_to_srgb
 from .defaults import DEFAULT_BLEND, DEFAULT_DECODE, DEFAULT_RENDER_SIZE
 from .hints import HintRaster, Hints, parse_hints, rasterize
@@ -435,7 +435,7 @@ class Colorizer:
         if not path.is_file():
             raise CheckpointError(f"model file not found: {path}")
         dev = resolve_device(device)
-        digest = sha256_of(path)
+        digest = model_sha256(path)
         key = (str(path.resolve()), digest, str(dev))
         with _cache_lock:
             if key not in _cache:

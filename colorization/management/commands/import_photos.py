@@ -26,7 +26,8 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from colorization.images import ImageRejected
-from colorization.services import METADATA_FIELDS, photo_upload
+from colorization.models import Photo
+from colorization.services import METADATA_FIELDS, inspect_upload, photo_upload, validate_metadata
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".gif", ".bmp", ".heic", ".heif"}
 CSV_COLUMNS = {"filename", "year", *METADATA_FIELDS}
@@ -75,20 +76,9 @@ class Command(BaseCommand):
 
     def _import_one(self, user, path: Path, meta: dict, dry_run: bool) -> str:
         if dry_run:
-            from django.conf import settings
-
-            from colorization.images import inspect_image
-            from colorization.models import Photo
-            from colorization.services import validate_metadata
-
             validate_metadata(meta)
             with open(path, "rb") as f:
-                info = inspect_image(
-                    f,
-                    max_bytes=settings.CHROMA_MAX_UPLOAD_BYTES,
-                    max_pixels=settings.CHROMA_MAX_IMAGE_PIXELS,
-                    min_side=settings.CHROMA_MIN_IMAGE_SIDE,
-                )
+                info = inspect_upload(f)
             return "duplicate" if Photo.objects.filter(original_sha256=info.sha256).exists() else "imported"
         with open(path, "rb") as f:
             result = photo_upload(owner=user, file=File(f, name=path.name), filename=path.name, metadata=meta)
