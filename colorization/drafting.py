@@ -31,8 +31,9 @@ from PIL import Image
 
 from colorization.engine.hints import HintError, parse_hints
 from colorization.modelfiles import UnknownModel
-from colorization.models import Draft, DraftStatus, Photo
+from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
 from colorization.routing import ModelRef, model_ref, route_model
+from colorization.signals import draft_finished
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def draft_request(
     render_size: int | None = None,
     saturation: float = 1.0,
     hints: dict | None = None,
+    purpose: str = DraftPurpose.DRAFT,
 ) -> Draft:
     """Create a queued draft and enqueue it once the surrounding transaction commits."""
     render_size = render_size or settings.CHROMA_DEFAULT_RENDER_SIZE
@@ -89,6 +91,7 @@ def draft_request(
         render_size=render_size,
         saturation=saturation,
         hints=hints or {},
+        purpose=purpose,
         queue=settings.CHROMA_INFERENCE_QUEUE,
     )
     transaction.on_commit(lambda: draft_enqueue(draft.pk))
@@ -298,6 +301,7 @@ def drafts_render(lead_id: int) -> RenderReport:
         )
         if updated:
             report.done.append(draft.pk)
+            _announce(draft.pk, DraftStatus.DONE)
     return report
 
 
@@ -309,11 +313,22 @@ def _model_for(draft: Draft) -> ModelRef:
     return ref
 
 
+def _announce(draft_id: int, status: str) -> None:
+    """Tell listeners (community: correction renders, gold scoring); their errors never fail the draft."""
+    for receiver, result in draft_finished.send_robust(sender=Draft, draft_id=draft_id, status=status):
+        if isinstance(result, Exception):
+            logger.error("draft_finished receiver %r failed for draft %s", receiver, draft_id, exc_info=result)
+
+
 def draft_fail(draft_id: int, reason: str) -> None:
-    Draft.objects.filter(pk=draft_id).exclude(status=DraftStatus.DONE).update(
-        status=DraftStatus.FAILED, stage="Failed", error=reason[:2000], finished_at=timezone.now()
+    failed = (
+        Draft.objects.filter(pk=draft_id)
+        .exclude(status=DraftStatus.DONE)
+        .update(status=DraftStatus.FAILED, stage="Failed", error=reason[:2000], finished_at=timezone.now())
     )
     logger.warning("draft %s failed: %s", draft_id, reason)
+    if failed:
+        _announce(draft_id, DraftStatus.FAILED)
 
 
 def draft_release(draft_ids: list[int]) -> None:

@@ -32,9 +32,9 @@ class PhotoQuerySet(models.QuerySet):
 
     def with_preview(self) -> PhotoQuerySet:
         """Annotate the newest finished draft's thumbnail and model (one query, no N+1)."""
-        done = Draft.objects.filter(photo=models.OuterRef("pk"), status=DraftStatus.DONE).order_by(
-            "-finished_at", "-id"
-        )
+        done = Draft.objects.filter(
+            photo=models.OuterRef("pk"), status=DraftStatus.DONE, purpose=DraftPurpose.DRAFT
+        ).order_by("-finished_at", "-id")
         return self.annotate(
             preview_thumbnail=models.Subquery(done.values("thumbnail")[:1]),
             preview_model=models.Subquery(done.values("model_slug")[:1]),
@@ -124,6 +124,11 @@ class DraftStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class DraftPurpose(models.TextChoices):
+    DRAFT = "draft", "Automatic draft"
+    CORRECTION = "correction", "Render of a volunteer's correction"
+
+
 class Draft(models.Model):
     """One automatic colorization of a photo, recording exactly what produced it.
 
@@ -136,6 +141,7 @@ class Draft(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     status = models.CharField(max_length=10, choices=DraftStatus.choices, default=DraftStatus.QUEUED)
+    purpose = models.CharField(max_length=12, choices=DraftPurpose.choices, default=DraftPurpose.DRAFT)
     progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
     stage = models.CharField(max_length=60, default="Waiting for a worker")
     error = models.TextField(blank=True)

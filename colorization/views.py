@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from colorization import drafting, services
 from colorization.forms import PhotoUploadForm
 from colorization.images import ACCEPTED_DESCRIPTION, ImageRejected
-from colorization.models import Draft, DraftStatus, Licence, Photo
+from colorization.models import Draft, DraftStatus, Photo
 
 GALLERY_PAGE_SIZE = 24
 
@@ -63,25 +63,6 @@ def gallery(request):
             "genres": settings.CHROMA_GENRES,
             "decades": list(range(1840, 2030, 10)),
             "query": query.urlencode(),
-        },
-    )
-
-
-def photo_detail(request, pk: int):
-    photo = get_object_or_404(Photo.objects.visible_to(request.user).select_related("owner"), pk=pk)
-    drafts = list(photo.drafts.all())
-    shown = next((d for d in drafts if d.status == DraftStatus.DONE), None)
-    return render(
-        request,
-        "colorization/photo_detail.html",
-        {
-            "photo": photo,
-            "licence": Licence(photo.licence).label,
-            "drafts": drafts,
-            "shown": shown,
-            "sweep_sizes": settings.CHROMA_SWEEP_RENDER_SIZES,
-            "render_sizes": sorted({192, 256, 384, 512, 768, 1024, settings.CHROMA_DEFAULT_RENDER_SIZE}),
-            "default_render_size": settings.CHROMA_DEFAULT_RENDER_SIZE,
         },
     )
 

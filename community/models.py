@@ -19,7 +19,15 @@ class Profile(models.Model):
     bio = models.TextField(blank=True, max_length=2000)
     affiliation = models.CharField(max_length=200, blank=True)
     reputation = models.IntegerField(default=0)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # The leaderboard.
+            models.Index(fields=["-reputation"], name="profile_reputation"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -31,6 +39,10 @@ class Profile(models.Model):
     @property
     def is_historian(self) -> bool:
         return self.role == Role.HISTORIAN
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     @property
     def is_moderator(self) -> bool:
@@ -72,3 +84,398 @@ class HistorianRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.status})"
+
+
+# --- corrections -------------------------------------------------------------------------------------
+
+
+class CorrectionKind(models.TextChoices):
+    HINTS = "hints", "Hints re-rendered by the model"
+    MANUAL = "manual", "Manual colorization"
+
+
+class CorrectionStatus(models.TextChoices):
+    PENDING = "pending", "Pending review"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class CorrectionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CorrectionQuerySet:
+        """Corrections a user may see: not hidden, on photos they may see (authors and staff see their own)."""
+        from colorization.models import Photo
+
+        photos = Photo.objects.visible_to(user).values("pk")
+        qs = self.filter(photo__in=photos)
+        if user.is_authenticated and user.is_staff:
+            return qs
+        if user.is_authenticated:
+            return qs.filter(Q(hidden_at__isnull=True) | Q(author=user))
+        return qs.filter(hidden_at__isnull=True)
+
+
+class Correction(models.Model):
+    """A volunteer's fix of a photo's colours: hints re-rendered by the model, or a manual colorization.
+
+    A hints correction stores its full hint set (so it is reproducible) and the draft or
+    correction it builds on; a worker renders it at full resolution as a ``Draft`` with
+    purpose "correction" (``render``). A manual correction keeps the volunteer's upload
+    untouched (``upload``) and stores ``image``: the ORIGINAL's luminance with the upload's
+    chroma.
+    """
+
+    photo = models.ForeignKey("colorization.Photo", on_delete=models.CASCADE, related_name="corrections")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="corrections")
+    kind = models.CharField(max_length=10, choices=CorrectionKind.choices)
+    base_draft = models.ForeignKey(
+        "colorization.Draft", null=True, blank=True, on_delete=models.SET_NULL, related_name="corrections"
+    )
+    base_correction = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="derived"
+    )
+    hints = models.JSONField(default=dict, blank=True)
+    render = models.OneToOneField(
+        "colorization.Draft", null=True, blank=True, on_delete=models.SET_NULL, related_name="correction_render"
+    )
+    upload = models.FileField(max_length=300, blank=True, help_text="the manual colorization as uploaded")
+    upload_sha256 = models.CharField(max_length=64, blank=True)
+    image = models.FileField(max_length=300, blank=True, help_text="manual: original luminance + uploaded chroma")
+    thumbnail = models.FileField(max_length=300, blank=True)
+    luminance_difference = models.FloatField(
+        null=True, blank=True, help_text="manual: mean |ΔL*| between the upload and the original"
+    )
+    note = models.TextField(max_length=4000, blank=True)
+
+    status = models.CharField(max_length=12, choices=CorrectionStatus.choices, default=CorrectionStatus.PENDING)
+    # Weighted tallies, kept in step with the votes inside the voting transaction.
+    votes_up = models.PositiveIntegerField(default=0)
+    votes_down = models.PositiveIntegerField(default=0)
+    weight_up = models.FloatField(default=0.0)
+    weight_down = models.FloatField(default=0.0)
+    historian_votes = models.PositiveIntegerField(default=0)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )  # null with decided_at set: decided by the rule
+    decision_reason = models.TextField(blank=True)
+
+    # Gold standard: the photo's true colours are known; scored, never voted on or trained from.
+    is_gold = models.BooleanField(default=False)
+    gold_ciede2000 = models.FloatField(null=True, blank=True)
+    gold_psnr = models.FloatField(null=True, blank=True)
+    gold_baseline_ciede2000 = models.FloatField(null=True, blank=True, help_text="the grey image's score")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CorrectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The community version: at most one accepted correction per photo.
+            models.UniqueConstraint(
+                fields=["photo"], condition=Q(status="accepted"), name="one_community_version_per_photo"
+            ),
+            models.CheckConstraint(
+                condition=~Q(base_draft__isnull=False, base_correction__isnull=False),
+                name="correction_one_base",
+            ),
+        ]
+        indexes = [
+            # "Needs review": pending corrections, oldest first.
+            models.Index(fields=["status", "created_at"], name="correction_queue"),
+            # A photo's history on its page, newest first.
+            models.Index(fields=["photo", "-created_at"], name="correction_photo_newest"),
+            # "My contributions" and profiles.
+            models.Index(fields=["author", "-created_at"], name="correction_author_newest"),
+            # The Atom feed and gallery: newly accepted versions.
+            models.Index(fields=["status", "-decided_at"], name="correction_decided"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Correction {self.pk} of photo {self.photo_id} by {self.author_id} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("correction-detail", args=[self.pk])
+
+    @property
+    def is_decided(self) -> bool:
+        return self.status != CorrectionStatus.PENDING
+
+    @property
+    def result_file(self):
+        """The colour image: the manual composite, or the worker's render once done."""
+        if self.kind == CorrectionKind.MANUAL:
+            return self.image or None
+        if self.render_id and self.render.image:
+            return self.render.image
+        return None
+
+    @property
+    def label(self) -> str:
+        if self.kind == CorrectionKind.MANUAL:
+            return "Manually colorized by a volunteer · luminance from the original · colours are an interpretation"
+        if self.render_id:
+            return (
+                f"AI-colorized with volunteer hints · model {self.render.model_slug} v{self.render.model_version}"
+                " · colours are an estimate"
+            )
+        return "AI-colorized with volunteer hints · colours are an estimate"
+
+
+class Evidence(models.Model):
+    """A citation supporting a correction or a vote: text, and optionally a link or archive reference."""
+
+    correction = models.ForeignKey(Correction, null=True, blank=True, on_delete=models.CASCADE, related_name="evidence")
+    vote = models.ForeignKey("Vote", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence")
+    text = models.CharField(max_length=1000)
+    url = models.URLField(max_length=1000, blank=True)
+    archive_reference = models.CharField(max_length=500, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(correction__isnull=False, vote__isnull=True)
+                | Q(correction__isnull=True, vote__isnull=False),
+                name="evidence_belongs_to_one",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class Vote(models.Model):
+    """+1/-1 on a correction's historical authenticity; one per person, changeable until decided."""
+
+    correction = models.ForeignKey(Correction, on_delete=models.CASCADE, related_name="votes")
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes")
+    value = models.SmallIntegerField()
+    weight = models.FloatField(help_text="the voter's weight when the vote was cast")
+    is_historian = models.BooleanField(default=False)
+    comment = models.TextField(max_length=4000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["correction", "voter"], name="one_vote_per_person"),
+            models.CheckConstraint(condition=Q(value__in=[1, -1]), name="vote_value_plus_or_minus_one"),
+            models.CheckConstraint(condition=Q(weight__gte=0), name="vote_weight_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voter_id} {self.value:+d} on {self.correction_id}"
+
+
+class ReputationReason(models.TextChoices):
+    CORRECTION_ACCEPTED = "correction_accepted", "Correction accepted"
+    VOTE_AGREED = "vote_agreed", "Vote agreed with the decision"
+    GOLD_SCORED = "gold_scored", "Gold-standard correction scored"
+    MODERATOR_ADJUSTMENT = "moderator_adjustment", "Moderator adjustment"
+
+
+class ReputationEvent(models.Model):
+    """One change of a person's reputation, with why; ``Profile.reputation`` is their running sum."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reputation_events")
+    points = models.IntegerField()
+    reason = models.CharField(max_length=30, choices=ReputationReason.choices)
+    correction = models.ForeignKey(Correction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Awarding is idempotent: one event per person, reason and correction.
+            models.UniqueConstraint(
+                fields=["user", "reason", "correction"],
+                condition=Q(correction__isnull=False),
+                name="one_reputation_event_per_cause",
+            ),
+        ]
+        indexes = [
+            # A profile's reputation history.
+            models.Index(fields=["user", "-created_at"], name="reputation_user_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.points:+d} ({self.reason})"
+
+
+class GoldStandard(models.Model):
+    """A photo whose true colours are known (a colour photograph shown to volunteers in greyscale)."""
+
+    photo = models.OneToOneField("colorization.Photo", on_delete=models.CASCADE, related_name="gold_standard")
+    marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Gold standard: photo {self.photo_id}"
+
+
+# --- conversation and moderation -----------------------------------------------------------------------
+
+
+class Comment(models.Model):
+    """Plain text on a photo or a correction (escaped when shown)."""
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
+    photo = models.ForeignKey(
+        "colorization.Photo", null=True, blank=True, on_delete=models.CASCADE, related_name="comments"
+    )
+    correction = models.ForeignKey(Correction, null=True, blank=True, on_delete=models.CASCADE, related_name="comments")
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(photo__isnull=False, correction__isnull=True)
+                | Q(photo__isnull=True, correction__isnull=False),
+                name="comment_on_one_thing",
+            ),
+        ]
+        indexes = [
+            # Threads under a photo or a correction, oldest first.
+            models.Index(fields=["photo", "created_at"], name="comment_photo_thread"),
+            models.Index(fields=["correction", "created_at"], name="comment_correction_thread"),
+        ]
+
+    def __str__(self) -> str:
+        return self.body[:80]
+
+
+class Notification(models.Model):
+    """Something a person should know: a vote on their correction, a decision, a reply."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    verb = models.CharField(max_length=40)  # "voted", "accepted", "rejected", "commented", ...
+    text = models.CharField(max_length=500)
+    url = models.CharField(max_length=500, blank=True)
+    correction = models.ForeignKey(Correction, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The unread badge and the notifications page.
+            models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ReportStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class Report(models.Model):
+    """Someone flags a photo, a correction or a comment for moderators."""
+
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports")
+    photo = models.ForeignKey("colorization.Photo", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    correction = models.ForeignKey(Correction, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField(max_length=2000)
+    status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.OPEN)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(photo__isnull=False, correction__isnull=True, comment__isnull=True)
+                | Q(photo__isnull=True, correction__isnull=False, comment__isnull=True)
+                | Q(photo__isnull=True, correction__isnull=True, comment__isnull=False),
+                name="report_about_one_thing",
+            ),
+        ]
+        indexes = [
+            # The moderators' queue: open reports, oldest first.
+            models.Index(fields=["status", "created_at"], name="report_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report {self.pk} ({self.status})"
+
+
+class ModerationAction(models.Model):
+    """The audit log: every moderator action, append-only."""
+
+    moderator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=40)  # "hide", "unhide", "suspend", "decide", "mark_gold", ...
+    target_type = models.CharField(max_length=40)  # "photo", "correction", "comment", "user", "report", ...
+    target_id = models.PositiveBigIntegerField()
+    reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The audit log page, and "what happened to this thing".
+            models.Index(fields=["-created_at"], name="moderation_newest"),
+            models.Index(fields=["target_type", "target_id"], name="moderation_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.moderator_id} {self.action} {self.target_type}:{self.target_id}"
+
+
+# --- collections -----------------------------------------------------------------------------------------
+
+
+class Collection(models.Model):
+    """A curated set of photos (for example "Dorothea Lange, 1936")."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections")
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200)
+    description = models.TextField(blank=True, max_length=5000)
+    is_public = models.BooleanField(default=True)
+    photos = models.ManyToManyField("colorization.Photo", through="CollectionItem", related_name="collections")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "slug"], name="collection_slug_per_owner")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CollectionItem(models.Model):
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="items")
+    photo = models.ForeignKey("colorization.Photo", on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField(default=0)
+    note = models.CharField(max_length=500, blank=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["collection", "photo"], name="photo_once_per_collection")]
+
+    def __str__(self) -> str:
+        return f"{self.photo_id} in {self.collection_id}"

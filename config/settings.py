@@ -241,6 +241,11 @@ CHROMA_DRAFT_STALE_SECONDS = env.integer("CHROMA_DRAFT_STALE_SECONDS", 90, minim
 CHROMA_DRAFT_RESEND_SECONDS = env.integer("CHROMA_DRAFT_RESEND_SECONDS", 300, minimum=5)
 CHROMA_DRAFT_MAX_ATTEMPTS = env.integer("CHROMA_DRAFT_MAX_ATTEMPTS", 4, minimum=1)
 
+# Corrections. A manual colorization is accepted when its lightness matches the original's
+# (see colorization/manual.py for how these limits were chosen).
+CHROMA_MANUAL_MAX_MEAN_DELTA_L = env.decimal("CHROMA_MANUAL_MAX_MEAN_DELTA_L", 3.0, minimum=0.1, maximum=50)
+CHROMA_MANUAL_MAX_P99_DELTA_L = env.decimal("CHROMA_MANUAL_MAX_P99_DELTA_L", 20.0, minimum=1, maximum=100)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -256,6 +261,9 @@ REST_FRAMEWORK = {
         "uploads": env.string("CHROMA_UPLOAD_RATE", "120/hour"),
         "token": "20/minute",
         "drafts": env.string("CHROMA_DRAFT_RATE", "60/hour"),
+        # The editor re-renders on every edit (debounced): generous, but bounded.
+        "previews": env.string("CHROMA_PREVIEW_RATE", "1200/hour"),
+        "corrections": env.string("CHROMA_CORRECTION_RATE", "120/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {

@@ -158,3 +158,23 @@ class DraftRequestSerializer(serializers.Serializer):
     sweep = serializers.BooleanField(
         required=False, default=False, help_text="make three drafts at different render sizes, to compare"
     )
+
+
+class PreviewRequestSerializer(serializers.Serializer):
+    hints = serializers.JSONField(required=False, help_text="hints in original pixels (DESIGN.md format)")
+    model = serializers.CharField(required=False, help_text="a model slug; default: the photo's routed model")
+    saturation = serializers.FloatField(required=False, min_value=0, max_value=2, default=1.0)
+    size = serializers.IntegerField(required=False, min_value=64, max_value=512, default=512)
+
+
+class SuggestRequestSerializer(serializers.Serializer):
+    x = serializers.IntegerField(min_value=0, help_text="pixel column in the original")
+    y = serializers.IntegerField(min_value=0, help_text="pixel row in the original")
+    hints = serializers.JSONField(required=False)
+    model = serializers.CharField(required=False)
+    k = serializers.IntegerField(required=False, min_value=1, max_value=12, default=6)
+
+
+class SuggestResponseSerializer(serializers.Serializer):
+    colors = serializers.ListField(child=serializers.CharField(), help_text='"#rrggbb", most likely first')
+    model = ModelIdentitySerializer()

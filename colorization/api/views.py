@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import django_filters
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Prefetch, Q
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -10,7 +12,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from colorization import drafting, services
+from colorization import drafting, preview, services
 from colorization.api.errors import PayloadTooLarge
 from colorization.api.serializers import (
     DraftRequestSerializer,
@@ -19,8 +21,11 @@ from colorization.api.serializers import (
     PhotoMetadataSerializer,
     PhotoSerializer,
     PhotoUploadSerializer,
+    PreviewRequestSerializer,
+    SuggestRequestSerializer,
+    SuggestResponseSerializer,
 )
-from colorization.models import Draft, DraftStatus, Photo
+from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
 
 
 class IsOwnerOrStaffOrReadOnly(permissions.BasePermission):
@@ -119,7 +124,11 @@ class PhotoDetail(generics.RetrieveUpdateAPIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
-        return Photo.objects.visible_to(self.request.user).select_related("owner").prefetch_related("drafts")
+        return (
+            Photo.objects.visible_to(self.request.user)
+            .select_related("owner")
+            .prefetch_related(Prefetch("drafts", queryset=Draft.objects.filter(purpose=DraftPurpose.DRAFT)))
+        )
 
     @extend_schema(request=PhotoMetadataSerializer, responses=PhotoSerializer)
     def patch(self, request, *args, **kwargs):
@@ -151,7 +160,7 @@ class PhotoDrafts(generics.ListCreateAPIView):
         return generics.get_object_or_404(Photo.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
 
     def get_queryset(self):
-        return Draft.objects.filter(photo=self.photo())
+        return Draft.objects.filter(photo=self.photo(), purpose=DraftPurpose.DRAFT)
 
     @extend_schema(request=DraftRequestSerializer, responses={201: DraftSerializer(many=True)})
     def post(self, request, *args, **kwargs):
@@ -214,3 +223,63 @@ class TokenView(ObtainAuthToken):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
     permission_classes = [permissions.AllowAny]
+
+
+class _PhotoAction(generics.GenericAPIView):
+    """Shared by the editor's endpoints: a visible photo, signed-in users, JSON in."""
+
+    parser_classes = [JSONParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "previews"
+
+    def photo(self) -> Photo:
+        return generics.get_object_or_404(Photo.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
+
+
+class PhotoPreview(_PhotoAction):
+    """Re-colorize a photo with hints at preview size (≤ 512 px): the correction editor's live preview.
+
+    Returns a PNG (with the AI disclosure embedded); the headers ``X-Model`` and
+    ``X-Model-Version`` say which model made it.
+    """
+
+    serializer_class = PreviewRequestSerializer
+
+    @extend_schema(
+        request=PreviewRequestSerializer,
+        responses={(200, "image/png"): OpenApiTypes.BINARY, 400: OpenApiResponse(description="Bad hints")},
+    )
+    def post(self, request, *args, **kwargs):
+        photo = self.photo()
+        params = PreviewRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        png, ref = preview.preview_render(
+            photo=photo,
+            hints=data.get("hints"),
+            model=data.get("model"),
+            saturation=data["saturation"],
+            size=data["size"],
+        )
+        response = HttpResponse(png, content_type="image/png")
+        response["X-Model"] = ref.slug
+        response["X-Model-Version"] = ref.version
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class PhotoSuggest(_PhotoAction):
+    """The most likely colours at a point of the photo, for the editor's palette."""
+
+    serializer_class = SuggestRequestSerializer
+
+    @extend_schema(request=SuggestRequestSerializer, responses=SuggestResponseSerializer)
+    def post(self, request, *args, **kwargs):
+        photo = self.photo()
+        params = SuggestRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        colours, ref = preview.suggest_colours(
+            photo=photo, x=data["x"], y=data["y"], hints=data.get("hints"), model=data.get("model"), k=data["k"]
+        )
+        return Response({"colors": colours, "model": {"slug": ref.slug, "version": ref.version}})

@@ -1,0 +1,116 @@
+"""Live previews and colour suggestions for the correction editor.
+
+The editor re-colorizes on every edit, so a preview must cost little more than the
+network's forward pass at ≤ 512 px: the photo's L* at preview size is read from the
+original once and kept in a small per-process LRU (keyed by the original's checksum,
+which never changes for a photo), and hints given in original pixels are painted
+straight onto the preview grid.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+
+from colorization.engine.hints import HintError, HintRaster, parse_hints, rasterize
+from colorization.engine.imageio import LumaImage, encode, read_luminance
+from colorization.engine.inference import Colorizer, working_size
+from colorization.models import Photo
+from colorization.routing import ModelRef, model_ref, route_model
+
+PREVIEW_MAX_SIDE = 512
+_CACHE_ENTRIES = 32  # ≤ 512×512×4 bytes each: about 32 MB at most
+_cache: OrderedDict[tuple[str, int], LumaImage] = OrderedDict()
+_lock = threading.Lock()
+
+
+def preview_luminance(photo: Photo, size: int) -> LumaImage:
+    """The photo's L* with its long side at most ``size`` px (area-averaged), cached per process."""
+    key = (photo.original_sha256, size)
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    with default_storage.open(photo.original.name, "rb") as f:
+        full = read_luminance(io.BytesIO(f.read()), max_pixels=settings.CHROMA_MAX_IMAGE_PIXELS)
+    w, h = working_size(full.width, full.height, size)
+    if (w, h) == full.size:
+        small = full
+    else:
+        L = F.interpolate(torch.from_numpy(full.L)[None, None], size=(h, w), mode="area")[0, 0].numpy()
+        small = LumaImage(np.ascontiguousarray(L), full.bit_depth, full.source_mode)
+    with _lock:
+        _cache[key] = small
+        while len(_cache) > _CACHE_ENTRIES:
+            _cache.popitem(last=False)
+    return small
+
+
+def _model(photo: Photo, model: str | None) -> ModelRef:
+    from colorization.modelfiles import UnknownModel
+
+    try:
+        return route_model(photo) if not model else model_ref(model)
+    except UnknownModel as exc:
+        raise ValidationError({"model": str(exc)}) from None
+
+
+def _hints(photo: Photo, hints: dict | None):
+    try:
+        return parse_hints(hints or {}, photo.width, photo.height)
+    except HintError as exc:
+        raise ValidationError({"hints": str(exc)}) from None
+
+
+def preview_render(
+    *, photo: Photo, hints: dict | None, model: str | None = None, saturation: float = 1.0, size: int = 512
+) -> tuple[bytes, ModelRef]:
+    """A PNG of the photo colorized with ``hints`` at ≤ ``size`` px (with the AI disclosure embedded)."""
+    if not 64 <= size <= PREVIEW_MAX_SIDE:
+        raise ValidationError({"size": f"Choose a preview size between 64 and {PREVIEW_MAX_SIDE} pixels."})
+    if not 0 <= saturation <= 2:
+        raise ValidationError({"saturation": "Choose a saturation between 0 and 2."})
+    parsed = _hints(photo, hints)
+    ref = _model(photo, model)
+    small = preview_luminance(photo, size)
+    raster = HintRaster(*rasterize(parsed, photo.width, photo.height, small.width, small.height))
+    colorizer = Colorizer.load(ref.path)
+    rgb = colorizer.preview(small, raster, size=size, saturation=saturation)
+    meta = {
+        "description": (
+            "Preview colorized by Chroma Commons; colours are an AI estimate. "
+            f"Model {ref.slug} version {ref.version}; original sha256 {photo.original_sha256}."
+        ),
+        "model": ref.slug,
+        "model_version": ref.version,
+        "original_sha256": photo.original_sha256,
+    }
+    return encode(rgb, "png", meta), ref
+
+
+def suggest_colours(*, photo: Photo, x: int, y: int, hints: dict | None = None, model: str | None = None, k: int = 6):
+    """The most likely colours at original pixel (x, y), from the model's class distribution."""
+    if not (0 <= x < photo.width and 0 <= y < photo.height):
+        raise ValidationError({"x": f"({x}, {y}) is outside the photo, which is {photo.width}×{photo.height} pixels."})
+    parsed = _hints(photo, hints)
+    ref = _model(photo, model)
+    small = preview_luminance(photo, PREVIEW_MAX_SIDE)
+    sx, sy = small.width / photo.width, small.height / photo.height
+    raster = HintRaster(*rasterize(parsed, photo.width, photo.height, small.width, small.height))
+    colorizer = Colorizer.load(ref.path)
+    px = min(small.width - 1, int(x * sx))
+    py = min(small.height - 1, int(y * sy))
+    return colorizer.suggest(small, px, py, k=k, hints=raster, render_size=PREVIEW_MAX_SIDE), ref
+
+
+def preview_cache_clear() -> None:
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from colorization.api.serializers import DraftSerializer, PhotoDetailSerializer, _absolute
+from community.models import Correction, Evidence
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Evidence
+        fields = ["text", "url", "archive_reference"]
+
+
+class VoteTallySerializer(serializers.Serializer):
+    up = serializers.IntegerField(source="votes_up")
+    down = serializers.IntegerField(source="votes_down")
+    weight_up = serializers.FloatField()
+    weight_down = serializers.FloatField()
+    historians = serializers.IntegerField(source="historian_votes")
+
+
+class CorrectionSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", read_only=True)
+    evidence = EvidenceSerializer(many=True, read_only=True)
+    votes = VoteTallySerializer(source="*", read_only=True)
+    render = DraftSerializer(read_only=True)
+    image_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
+    label = serializers.CharField(read_only=True)
+    gold = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Correction
+        fields = [
+            "id",
+            "photo",
+            "status",
+            "kind",
+            "author",
+            "base_draft",
+            "base_correction",
+            "hints",
+            "note",
+            "evidence",
+            "votes",
+            "render",
+            "image_url",
+            "thumbnail_url",
+            "label",
+            "luminance_difference",
+            "gold",
+            "page_url",
+            "created_at",
+            "decided_at",
+            "decision_reason",
+        ]
+        read_only_fields = fields
+
+    def _url(self, file) -> str | None:
+        return _absolute(self.context, file.url) if file else None
+
+    def get_image_url(self, correction: Correction) -> str | None:
+        return self._url(correction.result_file)
+
+    def get_thumbnail_url(self, correction: Correction) -> str | None:
+        if correction.thumbnail:
+            return self._url(correction.thumbnail)
+        return self._url(correction.render.thumbnail) if correction.render_id else None
+
+    def get_page_url(self, correction: Correction) -> str:
+        return _absolute(self.context, correction.get_absolute_url())
+
+    def get_gold(self, correction: Correction) -> dict | None:
+        """Gold-standard scores: only for the author and moderators (others would learn the truth)."""
+        if not correction.is_gold:
+            return None
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return {"scored": correction.gold_ciede2000 is not None}
+        if user.pk != correction.author_id and not user.is_staff and not _is_moderator(user):
+            return {"scored": correction.gold_ciede2000 is not None}
+        return {
+            "scored": correction.gold_ciede2000 is not None,
+            "ciede2000": correction.gold_ciede2000,
+            "psnr": correction.gold_psnr,
+            "grey_baseline_ciede2000": correction.gold_baseline_ciede2000,
+        }
+
+
+def _is_moderator(user) -> bool:
+    from community.services import profile_for
+
+    return profile_for(user).is_moderator
+
+
+class EvidenceInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=1000)
+    url = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    archive_reference = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class CorrectionCreateSerializer(serializers.Serializer):
+    """JSON for a hints correction; multipart with ``image`` for a manual colorization."""
+
+    base_draft = serializers.IntegerField(required=False, allow_null=True)
+    base_correction = serializers.IntegerField(required=False, allow_null=True)
+    hints = serializers.JSONField(required=False, help_text="hints in original pixels (DESIGN.md format)")
+    image = serializers.FileField(required=False, help_text="a manual colorization (its chroma is used)")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
+    evidence = serializers.JSONField(required=False, help_text='[{"text": "…", "url": "…", "archive_reference": "…"}]')
+
+
+class PhotoWithCommunitySerializer(PhotoDetailSerializer):
+    """The photo detail with its community version (the accepted correction, or null) and corrections."""
+
+    community_version = serializers.SerializerMethodField()
+    corrections = serializers.SerializerMethodField()
+
+    class Meta(PhotoDetailSerializer.Meta):
+        fields = [*PhotoDetailSerializer.Meta.fields, "community_version", "corrections"]
+        read_only_fields = fields
+
+    def _corrections(self, photo) -> list[Correction]:
+        return list(photo.visible_corrections)
+
+    def get_community_version(self, photo) -> dict | None:
+        accepted = next((c for c in self._corrections(photo) if c.status == "accepted"), None)
+        return CorrectionSerializer(accepted, context=self.context).data if accepted else None
+
+    def get_corrections(self, photo) -> list[dict]:
+        return CorrectionSerializer(self._corrections(photo), many=True, context=self.context).data

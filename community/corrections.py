@@ -1,0 +1,286 @@
+"""Corrections: volunteers' fixes of a draft's colours (write operations).
+
+A hints correction stores its full hint set and what it builds on, and asks the
+workers for a full-resolution render (a ``Draft`` with purpose "correction", made
+with the same model, render size and saturation as the draft it corrects), so the
+same hints always give the same image. A manual correction is checked and composed
+synchronously (``colorization.manual``); the upload itself is kept untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.dispatch import receiver
+from PIL import Image
+
+from colorization.drafting import draft_request
+from colorization.engine.hints import HintError, parse_hints
+from colorization.engine.imageio import encode
+from colorization.images import EXTENSIONS
+from colorization.manual import manual_colorization_check
+from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
+from colorization.signals import draft_finished
+from community.models import Correction, CorrectionKind, Evidence, GoldStandard
+from community.services import profile_for
+
+logger = logging.getLogger(__name__)
+
+MAX_EVIDENCE = 20
+MAX_NOTE = 4000
+
+
+# --- validation ------------------------------------------------------------------------------------------
+
+
+def evidence_clean(items) -> list[dict]:
+    """Evidence citations as ``[{"text", "url"?, "archive_reference"?}]``; raises ValidationError."""
+    if items in (None, ""):
+        return []
+    if not isinstance(items, list):
+        raise ValidationError({"evidence": 'Evidence must be a list like [{"text": "…", "url": "https://…"}].'})
+    if len(items) > MAX_EVIDENCE:
+        raise ValidationError({"evidence": f"At most {MAX_EVIDENCE} citations, please."})
+    cleaned = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValidationError({"evidence": f'evidence[{i}] must be an object like {{"text": "…"}}.'})
+        unknown = set(item) - {"text", "url", "archive_reference"}
+        if unknown:
+            raise ValidationError({"evidence": f"evidence[{i}] has unknown fields: {', '.join(sorted(unknown))}."})
+        text = str(item.get("text") or "").strip()
+        url = str(item.get("url") or "").strip()
+        reference = str(item.get("archive_reference") or "").strip()
+        if not text:
+            raise ValidationError({"evidence": f"evidence[{i}] needs a text: what the source shows."})
+        if len(text) > 1000 or len(url) > 1000 or len(reference) > 500:
+            raise ValidationError({"evidence": f"evidence[{i}] is too long (text and URL ≤ 1000 characters)."})
+        if url:
+            parsed = urlparse(url)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise ValidationError({"evidence": f"evidence[{i}] url must be an http(s) address, got {url!r}."})
+        cleaned.append({"text": text, "url": url, "archive_reference": reference})
+    return cleaned
+
+
+def _note_clean(note: str) -> str:
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise ValidationError({"note": f"The note is {len(note)} characters; at most {MAX_NOTE}."})
+    return note
+
+
+def _check_author(author) -> None:
+    if not author.is_authenticated:
+        raise PermissionDenied("Sign in to correct colours.")
+    if profile_for(author).is_suspended:
+        raise PermissionDenied("Your account is suspended; you cannot submit corrections.")
+
+
+def _resolve_base(
+    photo: Photo, base_draft: Draft | None, base_correction: Correction | None
+) -> tuple[Draft | None, Correction | None]:
+    if base_draft is not None and base_correction is not None:
+        raise ValidationError({"base_draft": "Give either base_draft or base_correction, not both."})
+    if base_draft is not None:
+        if base_draft.photo_id != photo.pk:
+            raise ValidationError({"base_draft": "That draft belongs to another photo."})
+        if base_draft.purpose != DraftPurpose.DRAFT:
+            raise ValidationError({"base_draft": "Build on a draft or on a correction, not on a correction's render."})
+        if base_draft.status != DraftStatus.DONE:
+            raise ValidationError({"base_draft": "That draft is not finished yet; wait until it is done."})
+    if base_correction is not None and base_correction.photo_id != photo.pk:
+        raise ValidationError({"base_correction": "That correction belongs to another photo."})
+    return base_draft, base_correction
+
+
+def _render_settings(photo: Photo, base_draft: Draft | None, base_correction: Correction | None) -> dict:
+    """The model, render size and saturation of what is being corrected (so only the hints differ)."""
+    source = base_draft
+    while source is None and base_correction is not None:
+        source = base_correction.render or base_correction.base_draft
+        base_correction = base_correction.base_correction if source is None else None
+    if source is None:
+        return {}
+    return {"model": source.model_slug, "render_size": source.render_size, "saturation": source.saturation}
+
+
+def _save_evidence(correction: Correction, evidence: Sequence[dict]) -> None:
+    Evidence.objects.bulk_create(
+        [Evidence(correction=correction, position=i, **item) for i, item in enumerate(evidence)]
+    )
+
+
+def _is_gold(photo: Photo) -> bool:
+    return GoldStandard.objects.filter(photo=photo).exists()
+
+
+# --- creating --------------------------------------------------------------------------------------------
+
+
+def correction_create(
+    *,
+    author,
+    photo: Photo,
+    hints: dict,
+    base_draft: Draft | None = None,
+    base_correction: Correction | None = None,
+    note: str = "",
+    evidence=None,
+) -> Correction:
+    """A hints correction: saved at once, rendered at full resolution by a worker."""
+    _check_author(author)
+    base_draft, base_correction = _resolve_base(photo, base_draft, base_correction)
+    if base_draft is None and base_correction is None:
+        raise ValidationError({"base_draft": "Say which draft (base_draft) or correction (base_correction) you fix."})
+    errors = {}
+    try:
+        parsed = parse_hints(hints, photo.width, photo.height)
+        if parsed.is_empty:
+            errors["hints"] = "Place at least one colour hint or stroke; a correction without hints changes nothing."
+    except HintError as exc:
+        errors["hints"] = str(exc)
+    try:
+        note = _note_clean(note)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        evidence = evidence_clean(evidence)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    render_settings = _render_settings(photo, base_draft, base_correction)
+    with transaction.atomic():
+        render = draft_request(
+            photo=photo, requested_by=author, hints=hints, purpose=DraftPurpose.CORRECTION, **render_settings
+        )
+        correction = Correction.objects.create(
+            photo=photo,
+            author=author,
+            kind=CorrectionKind.HINTS,
+            base_draft=base_draft,
+            base_correction=base_correction,
+            hints=parsed.to_dict(),
+            render=render,
+            note=note,
+            is_gold=_is_gold(photo),
+        )
+        _save_evidence(correction, evidence)
+    logger.info("correction %s on photo %s by %s (render draft %s)", correction.pk, photo.pk, author, render.pk)
+    return correction
+
+
+def _manual_keys(photo: Photo, sha256: str, fmt: str) -> tuple[str, str, str]:
+    ext = EXTENSIONS.get(fmt, "bin")
+    base = f"corrections/{photo.pk}/manual-{sha256[:16]}"
+    return f"corrections/uploads/{sha256}.{ext}", f"{base}.png", f"{base}-thumb.jpg"
+
+
+def correction_create_manual(
+    *,
+    author,
+    photo: Photo,
+    file,
+    base_draft: Draft | None = None,
+    base_correction: Correction | None = None,
+    note: str = "",
+    evidence=None,
+) -> Correction:
+    """A manual colorization: checked against the original's luminance, its chroma kept, the upload kept."""
+    _check_author(author)
+    base_draft, base_correction = _resolve_base(photo, base_draft, base_correction)
+    note = _note_clean(note)
+    evidence = evidence_clean(evidence)
+    result = manual_colorization_check(photo=photo, file=file)
+    upload_key, image_key, thumb_key = _manual_keys(photo, result.upload_sha256, result.upload_format)
+    meta = {
+        "description": (
+            "Colour version by a Chroma Commons volunteer: a manual colorization whose colours are an "
+            f"interpretation, on the original's luminance; original sha256 {photo.original_sha256}."
+        ),
+        "model": "manual",
+        "original_sha256": photo.original_sha256,
+    }
+    written = []
+    try:
+        if not default_storage.exists(upload_key):
+            file.seek(0)
+            default_storage.save(upload_key, ContentFile(file.read()))
+            written.append(upload_key)
+        for key, data in ((image_key, encode(result.rgb, "png", meta)), (thumb_key, _thumbnail(result.rgb, meta))):
+            if default_storage.exists(key):
+                default_storage.delete(key)
+            default_storage.save(key, ContentFile(data))
+            written.append(key)
+        with transaction.atomic():
+            correction = Correction.objects.create(
+                photo=photo,
+                author=author,
+                kind=CorrectionKind.MANUAL,
+                base_draft=base_draft,
+                base_correction=base_correction,
+                upload=upload_key,
+                upload_sha256=result.upload_sha256,
+                image=image_key,
+                thumbnail=thumb_key,
+                luminance_difference=round(result.mean_delta_l, 3),
+                note=note,
+                is_gold=_is_gold(photo),
+            )
+            _save_evidence(correction, evidence)
+    except BaseException:
+        for key in written:
+            if not Correction.objects.filter(upload=key).exists() and not Correction.objects.filter(image=key).exists():
+                default_storage.delete(key)
+        raise
+    if correction.is_gold:
+        transaction.on_commit(lambda: gold_score_safely(correction.pk))
+    logger.info("manual correction %s on photo %s by %s", correction.pk, photo.pk, author)
+    return correction
+
+
+def _thumbnail(rgb: np.ndarray, meta: dict) -> bytes:
+    thumb = Image.fromarray(rgb)
+    thumb.thumbnail((settings.CHROMA_THUMBNAIL_SIZE, settings.CHROMA_THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
+    return encode(np.asarray(thumb), "jpeg", meta)
+
+
+def hints_digest(hints: dict) -> str:
+    """A stable fingerprint of a hint set (reproducibility checks, deduplication)."""
+    import json
+
+    return hashlib.sha256(json.dumps(hints, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+# --- after rendering -------------------------------------------------------------------------------------
+
+
+def gold_score_safely(correction_id: int) -> None:
+    """Score a gold-standard correction when its colour image exists (hook for the review module)."""
+    try:
+        from community.review import gold_score
+    except ImportError:  # the review module is not installed in this build
+        return
+    try:
+        gold_score(correction_id=correction_id)
+    except Exception:
+        logger.exception("gold scoring failed for correction %s", correction_id)
+
+
+@receiver(draft_finished)
+def _correction_rendered(sender, draft_id: int, status: str, **kwargs) -> None:
+    correction = Correction.objects.filter(render_id=draft_id).only("pk", "is_gold").first()
+    if correction is None:
+        return
+    if status == DraftStatus.DONE and correction.is_gold:
+        gold_score_safely(correction.pk)
