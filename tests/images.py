@@ -102,3 +102,30 @@ def heic() -> bytes:
 
     pillow_heif.register_heif_opener()
     return encode(grey_photo(64, 48).convert("RGB"), "HEIF")
+
+
+def colour_photo(width: int = 96, height: int = 64, seed: int = 0) -> Image.Image:
+    """A colourful RGB scene: smooth hue gradients with a few saturated blocks and texture."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    r = 128 + 100 * np.sin(x / width * 3.1 + seed)
+    g = 128 + 100 * np.sin(y / height * 2.7 + 1 + seed)
+    b = 128 + 100 * np.cos((x + y) / (width + height) * 4.0 + seed)
+    rgb = np.stack([r, g, b], -1) + rng.normal(0, 6, (height, width, 3))
+    rgb[height // 4 : height // 2, width // 5 : width // 2] = (200, 40, 30)
+    rgb[height // 2 : 3 * height // 4, width // 2 : 4 * width // 5] = (40, 70, 190)
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
+
+
+def luminance_of(im: Image.Image) -> Image.Image:
+    """The CIE L* of an RGB image as an 8-bit greyscale photo (what an archive would scan)."""
+    from colorization.engine.imageio import rgb_to_lightness_u8
+
+    L = rgb_to_lightness_u8(np.asarray(im.convert("RGB")))
+    # Grey code whose sRGB lightness is L*: invert the sRGB-encoded grey ramp.
+    import torch
+
+    from colorization.engine.color import lightness_to_grey
+
+    grey = lightness_to_grey(torch.from_numpy(L) / 1.0).numpy()
+    return Image.fromarray(np.clip(grey * 255 + 0.5, 0, 255).astype(np.uint8), "L")

@@ -107,7 +107,9 @@ class CorrectionCreateSerializer(serializers.Serializer):
 
     base_draft = serializers.IntegerField(required=False, allow_null=True)
     base_correction = serializers.IntegerField(required=False, allow_null=True)
-    hints = serializers.JSONField(required=False, help_text="hints in original pixels (DESIGN.md format)")
+    hints = serializers.JSONField(
+        required=False, allow_null=True, help_text="hints in original pixels (DESIGN.md format)"
+    )
     image = serializers.FileField(required=False, help_text="a manual colorization (its chroma is used)")
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
     evidence = serializers.JSONField(required=False, help_text='[{"text": "…", "url": "…", "archive_reference": "…"}]')

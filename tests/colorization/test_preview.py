@@ -1,0 +1,121 @@
+"""The editor's endpoints: live preview and suggested colours."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from django.utils import timezone
+from PIL import Image
+
+from colorization.engine.imageio import read_disclosure
+from colorization.preview import preview_cache_clear
+from colorization.tasks import colorize_draft
+from tests import images
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    monkeypatch.setattr(colorize_draft, "apply_async", lambda *a, **k: None)
+    preview_cache_clear()
+
+
+@pytest.fixture
+def photo(owner, make_photo, tiny_base_model):
+    return make_photo(owner, data=images.jpeg(900, 600, seed=5), title="Harbour")
+
+
+def preview(client, photo, hints=None, **params):
+    return client.post(f"/api/v1/photos/{photo.pk}/preview/", {"hints": hints or {}, **params}, format="json")
+
+
+def decode(response) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB")).astype(int)
+
+
+def test_a_preview_is_a_labelled_png_at_most_512_px(api, owner, photo):
+    response = preview(api(owner), photo)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert (response["X-Model"], response["X-Model-Version"]) == ("base", "test")
+    rgb = decode(response)
+    assert rgb.shape == (341, 512, 3)  # 900×600 -> long side 512, aspect kept
+    disclosure = read_disclosure(response.content)
+    assert disclosure["digital_source_type"].endswith("compositeWithTrainedAlgorithmicMedia")
+    assert disclosure["original_sha256"] == photo.original_sha256
+
+
+def test_a_hint_moves_the_colour_at_its_place_toward_the_hint(api, owner, photo):
+    client = api(owner)
+    before = decode(preview(client, photo))
+    hints = {"points": [{"x": 300, "y": 200, "color": "#d01010", "size": 9}]}
+    after = decode(preview(client, photo, hints))
+    px, py = round(300 * 512 / 900), round(200 * 341 / 600)
+    r0, g0, b0 = before[py, px]
+    r1, g1, b1 = after[py, px]
+    assert (r1 - (g1 + b1) / 2) > (r0 - (g0 + b0) / 2) + 20  # much redder than before
+
+
+def test_the_same_hints_give_the_same_preview(api, owner, photo):
+    client = api(owner)
+    hints = {"strokes": [{"points": [[10, 10], [400, 300]], "color": "#3b5e2b", "width": 12}]}
+    assert preview(client, photo, hints).content == preview(client, photo, hints).content
+
+
+@pytest.mark.parametrize(
+    ("hints", "message"),
+    [
+        ({"points": [{"x": 900, "y": 10, "color": "#ff0000"}]}, "outside"),
+        ({"points": [{"x": 10, "y": -1, "color": "#ff0000"}]}, "outside"),
+        ({"points": [{"x": 10, "y": 10, "color": "red"}]}, "color"),
+        ({"points": [{"x": 10, "y": 10, "color": "#ff0000", "size": 12}]}, "size"),
+        ({"points": [{"x": 1, "y": 1, "color": "#ff0000"}] * 1001}, "too many points"),
+        ({"dots": []}, "dots"),
+        ([1, 2], "JSON object"),
+    ],
+    ids=["right-of-image", "above-image", "colour-name", "size-too-big", "too-many", "unknown-key", "not-object"],
+)
+def test_bad_hints_get_a_clear_400(api, owner, photo, hints, message):
+    response = preview(api(owner), photo, hints)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "invalid"
+    assert message in " ".join(body["fields"]["hints"])
+
+
+def test_bad_preview_parameters_are_explained(api, owner, photo):
+    response = preview(api(owner), photo, size=2000, saturation=3)
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"size", "saturation"}
+
+
+@pytest.mark.parametrize(("who", "status"), [(None, 401), ("other", 404), ("owner", 200)])
+def test_previews_need_an_account_and_a_visible_photo(api, owner, other_user, photo, who, status):
+    photo.hidden_at = timezone.now()
+    photo.save()
+    user = {"owner": owner, "other": other_user, None: None}[who]
+    assert preview(api(user), photo).status_code == status
+
+
+def test_suggestions_are_distinct_hex_colours(api, owner, photo):
+    response = api(owner).post(f"/api/v1/photos/{photo.pk}/suggest/", {"x": 450, "y": 300, "k": 4}, format="json")
+    assert response.status_code == 200
+    colours = response.json()["colors"]
+    assert 1 <= len(colours) <= 4
+    assert len(set(colours)) == len(colours)
+    assert all(c.startswith("#") and len(c) == 7 for c in colours)
+
+
+def test_a_suggestion_outside_the_photo_is_refused(api, owner, photo):
+    response = api(owner).post(f"/api/v1/photos/{photo.pk}/suggest/", {"x": 900, "y": 10}, format="json")
+    assert response.status_code == 400
+    assert "outside the photo" in response.json()["fields"]["x"][0]
+
+
+def test_the_editor_endpoints_are_in_the_schema(client):
+    schema = client.get("/api/schema/").content.decode()
+    for path in ("/api/v1/photos/{id}/preview/", "/api/v1/photos/{id}/suggest/", "/api/v1/photos/{id}/corrections/"):
+        assert path in schema
