@@ -206,7 +206,41 @@ def test_strips_and_chunks_do_not_change_the_result(colorizer, make_luminance, m
     whole = colorizer.colorize(L, render_size=40)
     monkeypatch.setattr(inference, "STRIP_PIXELS", 5000)
     monkeypatch.setattr(inference, "CHUNK_PIXELS", 700)
+    monkeypatch.setattr(inference, "CPU_CHUNK_PIXELS", 700)
     assert np.array_equal(colorizer.colorize(L, render_size=40), whole)
+
+
+def _random_chroma_model(h: int, w: int, seed: int = 0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    ab = torch.randn((2, h, w), generator=gen) * 40  # strong enough that many pixels need gamut mapping
+    L = torch.rand((1, h, w), generator=gen) * 100
+    return inference._chroma_model(ab, L)
+
+
+def test_cpu_reconstruction_matches_the_accelerator_code(make_luminance):
+    # the CPU path is numpy, accelerators run the torch kernel: both are the same arithmetic
+    L = make_luminance(203, 157, seed=5)
+    coef = _random_chroma_model(23, 17)
+    cpu = inference.reconstruct(L, coef)
+    torch_kernel = inference._reconstruct_torch(L, coef, torch.device("cpu"))
+    diff = np.abs(cpu.astype(int) - torch_kernel)
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
+    assert np.abs(lab_of(cpu)[..., 0] - L).max() < 0.5  # the output keeps the input's L*
+
+
+def test_cpu_reconstruction_is_the_same_on_any_number_of_threads(make_luminance, monkeypatch):
+    L = make_luminance(180, 97, seed=6)
+    coef = _random_chroma_model(40, 22)  # also the case without vertical upsampling below
+    monkeypatch.setattr(inference, "CPU_CHUNK_PIXELS", 500)  # many chunks, so the threads share them
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        alone = inference.reconstruct(L, coef), inference.reconstruct(L[:40, :22], coef)
+        torch.set_num_threads(3)
+        shared = inference.reconstruct(L, coef), inference.reconstruct(L[:40, :22], coef)
+    finally:
+        torch.set_num_threads(threads)
+    assert np.array_equal(alone[0], shared[0]) and np.array_equal(alone[1], shared[1])
 
 
 def test_decode_modes_and_saturation(colorizer, make_luminance):
