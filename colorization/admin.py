@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from colorization.models import Draft, DraftStatus, Photo
+from colorization.models import Draft, DraftStatus, Photo, TrainingExample
 
 
 @admin.register(Photo)
@@ -44,3 +44,12 @@ class DraftAdmin(admin.ModelAdmin):
             draft_retry(draft=draft, requested_by=request.user)
             retried += 1
         self.message_user(request, f"{retried} draft(s) queued again.")
+
+
+@admin.register(TrainingExample)
+class TrainingExampleAdmin(admin.ModelAdmin):
+    list_display = ("id", "photo", "source", "contributor", "genre", "era_bucket", "split", "created_at", "withdrawn_at")
+    list_filter = ("split", "genre", "era_bucket")
+    search_fields = ("source", "photo__title")
+    raw_id_fields = ("photo", "contributor")
+    readonly_fields = ("created_at",)

@@ -191,3 +191,48 @@ class Draft(models.Model):
     @property
     def label(self) -> str:
         return f"AI-colorized · model {self.model_slug} v{self.model_version} · colours are an estimate"
+
+
+class Split(models.TextChoices):
+    TRAIN = "train", "Training"
+    HOLDOUT = "holdout", "Held out for evaluation"
+
+
+class TrainingExampleQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(withdrawn_at__isnull=True)
+
+
+class TrainingExample(models.Model):
+    """A photo's luminance with accepted colours, for fine-tuning community models.
+
+    ``source`` names what it came from (``"correction:42"``) so adding the same thing twice is a
+    no-op; colorization never imports the app that made it. The image is stored at most
+    ``CHROMA_TRAINING_EXAMPLE_SIDE`` px on its long side, sRGB PNG, the original's L* with the
+    accepted chroma. The split is a function of the photo alone, so all of a photo's examples
+    land on the same side.
+    """
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="training_examples")
+    source = models.CharField(max_length=80, unique=True)
+    contributor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="training_examples"
+    )
+    image = models.FileField(max_length=300)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    genre = models.CharField(max_length=40)
+    era_bucket = models.CharField(max_length=20, blank=True)  # "" when the photo is undated
+    split = models.CharField(max_length=8, choices=Split.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_reason = models.CharField(max_length=300, blank=True)
+
+    objects = TrainingExampleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["genre", "era_bucket", "split"], name="example_bucket")]
+
+    def __str__(self) -> str:
+        return f"Training example {self.pk} ({self.source}, {self.split})"

@@ -180,6 +180,15 @@ CHROMA_GENRES = env.listing(
 if "unknown" not in CHROMA_GENRES:
     CHROMA_GENRES.append("unknown")
 
+# Model buckets by era (DESIGN.md): year spans, FROM-TO, open at either end.
+CHROMA_ERA_BUCKETS = env.listing(
+    "CHROMA_ERA_BUCKETS", ["-1899", "1900-1919", "1920-1939", "1940-1959", "1960-1979", "1980-1999", "2000-"]
+)
+# Training examples from accepted corrections: share of photos held out for evaluation (by photo,
+# deterministic), and the long side examples are stored at.
+CHROMA_HOLDOUT_PERCENT = env.integer("CHROMA_HOLDOUT_PERCENT", 20, minimum=0, maximum=100)
+CHROMA_TRAINING_EXAMPLE_SIDE = env.integer("CHROMA_TRAINING_EXAMPLE_SIDE", 512, minimum=64, maximum=4096)
+
 # Email: printed to the console unless an SMTP server is configured.
 EMAIL_HOST = env.string("EMAIL_HOST")
 EMAIL_BACKEND = (

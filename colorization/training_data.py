@@ -1,0 +1,90 @@
+"""Training examples: accepted colours of a photo, stored for fine-tuning community models.
+
+Other apps call these services (community adds an example when a correction is accepted);
+colorization does not know what a correction is, only the ``source`` string naming it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from PIL import Image
+
+from colorization.eras import era_bucket, parse_era_buckets
+from colorization.models import Photo, Split, TrainingExample
+
+
+def split_for(photo: Photo) -> str:
+    """Train or holdout, decided by the photo's checksum: stable across databases and reruns."""
+    bucket = int(hashlib.sha256(f"split:{photo.original_sha256}".encode()).hexdigest()[:8], 16) % 100
+    return Split.HOLDOUT if bucket < settings.CHROMA_HOLDOUT_PERCENT else Split.TRAIN
+
+
+def photo_era_bucket(photo: Photo) -> str:
+    return era_bucket(photo.year_from, photo.year_to, parse_era_buckets(settings.CHROMA_ERA_BUCKETS)) or ""
+
+
+def _example_png(file: BinaryIO) -> tuple[bytes, int, int]:
+    with Image.open(file) as im:
+        im.load()
+        rgb = im.convert("RGB")
+    side = settings.CHROMA_TRAINING_EXAMPLE_SIDE
+    if max(rgb.size) > side:
+        scale = side / max(rgb.size)
+        rgb = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))), Image.Resampling.BOX)
+    out = io.BytesIO()
+    rgb.save(out, "PNG", optimize=False)
+    return out.getvalue(), rgb.width, rgb.height
+
+
+def training_example_add(*, photo: Photo, image: BinaryIO, source: str, contributor=None) -> TrainingExample:
+    """Store ``image`` (the photo's L* with accepted chroma, any size) as a training example.
+
+    Idempotent per ``source``: a second call returns the first example (restored if it had been
+    withdrawn). Earlier active examples of the same photo are withdrawn, so each photo trains
+    with its current community version only.
+    """
+    existing = TrainingExample.objects.filter(source=source).first()
+    if existing is not None:
+        if existing.withdrawn_at is not None:
+            TrainingExample.objects.filter(pk=existing.pk).update(withdrawn_at=None, withdrawn_reason="")
+            existing.refresh_from_db()
+        return existing
+    data, width, height = _example_png(image)
+    key = f"training/{photo.pk}/{hashlib.sha256(source.encode()).hexdigest()[:16]}.png"
+    if default_storage.exists(key):
+        default_storage.delete(key)
+    stored = default_storage.save(key, ContentFile(data))
+    try:
+        with transaction.atomic():
+            TrainingExample.objects.filter(photo=photo, withdrawn_at__isnull=True).update(
+                withdrawn_at=timezone.now(), withdrawn_reason=f"superseded by {source}"
+            )
+            return TrainingExample.objects.create(
+                photo=photo,
+                source=source,
+                contributor=contributor,
+                image=stored,
+                width=width,
+                height=height,
+                genre=photo.genre,
+                era_bucket=photo_era_bucket(photo),
+                split=split_for(photo),
+            )
+    except IntegrityError:
+        # A concurrent call for the same source won; it wrote the same bytes under the same key.
+        return TrainingExample.objects.get(source=source)
+
+
+def training_example_withdraw(*, source: str, reason: str) -> int:
+    """Take an example out of training (a decision reversed, a photo hidden); returns how many."""
+    return TrainingExample.objects.filter(source=source, withdrawn_at__isnull=True).update(
+        withdrawn_at=timezone.now(), withdrawn_reason=reason[:300]
+    )
