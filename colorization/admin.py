@@ -48,7 +48,7 @@ class DraftAdmin(admin.ModelAdmin):
 
 @admin.register(TrainingExample)
 class TrainingExampleAdmin(admin.ModelAdmin):
-    list_display = ("id", "photo", "source", "contributor", "genre", "era_bucket", "split", "created_at", "withdrawn_at")
+    list_display = ("id", "photo", "source", "contributor", "genre", "era_bucket", "split", "withdrawn_at")
     list_filter = ("split", "genre", "era_bucket")
     search_fields = ("source", "photo__title")
     raw_id_fields = ("photo", "contributor")

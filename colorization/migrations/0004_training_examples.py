@@ -6,33 +6,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('colorization', '0003_draft_purpose'),
+        ("colorization", "0003_draft_purpose"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TrainingExample',
+            name="TrainingExample",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(max_length=80, unique=True)),
-                ('image', models.FileField(max_length=300, upload_to='')),
-                ('width', models.PositiveIntegerField()),
-                ('height', models.PositiveIntegerField()),
-                ('genre', models.CharField(max_length=40)),
-                ('era_bucket', models.CharField(blank=True, max_length=20)),
-                ('split', models.CharField(choices=[('train', 'Training'), ('holdout', 'Held out for evaluation')], max_length=8)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('withdrawn_at', models.DateTimeField(blank=True, null=True)),
-                ('withdrawn_reason', models.CharField(blank=True, max_length=300)),
-                ('contributor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='training_examples', to=settings.AUTH_USER_MODEL)),
-                ('photo', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='training_examples', to='colorization.photo')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("source", models.CharField(max_length=80, unique=True)),
+                ("image", models.FileField(max_length=300, upload_to="")),
+                ("width", models.PositiveIntegerField()),
+                ("height", models.PositiveIntegerField()),
+                ("genre", models.CharField(max_length=40)),
+                ("era_bucket", models.CharField(blank=True, max_length=20)),
+                (
+                    "split",
+                    models.CharField(
+                        choices=[("train", "Training"), ("holdout", "Held out for evaluation")], max_length=8
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("withdrawn_at", models.DateTimeField(blank=True, null=True)),
+                ("withdrawn_reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "contributor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="training_examples",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "photo",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="training_examples",
+                        to="colorization.photo",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'indexes': [models.Index(fields=['genre', 'era_bucket', 'split'], name='example_bucket')],
+                "ordering": ["created_at", "id"],
+                "indexes": [models.Index(fields=["genre", "era_bucket", "split"], name="example_bucket")],
             },
         ),
     ]

@@ -69,8 +69,14 @@ def test_the_split_is_by_photo_deterministic_and_about_80_20(owner, make_photo, 
 
 @pytest.mark.parametrize(
     ("years", "bucket"),
-    [((1911, 1911), "1900-1919"), ((1890, 1930), "1900-1919"), ((None, 1850), "-1899"), ((2005, None), "2000-"),
-     ((None, None), None), ((1920, 1920), "1920-1939")],
+    [
+        ((1911, 1911), "1900-1919"),
+        ((1890, 1930), "1900-1919"),
+        ((None, 1850), "-1899"),
+        ((2005, None), "2000-"),
+        ((None, None), None),
+        ((1920, 1920), "1920-1939"),
+    ],
 )
 def test_era_buckets(years, bucket):
     spec = parse_era_buckets(["-1899", "1900-1919", "1920-1939", "2000-"])
