@@ -35,9 +35,7 @@ def quiet_broker(monkeypatch):
 def person(username: str, role: str = "volunteer", reputation: int = 0, suspended: bool = False):
     user = UserFactory(username=username)
     role_set(user=user, role=role)
-    Profile.objects.filter(user=user).update(
-        reputation=reputation, suspended_at=timezone.now() if suspended else None
-    )
+    Profile.objects.filter(user=user).update(reputation=reputation, suspended_at=timezone.now() if suspended else None)
     return user
 
 

@@ -146,9 +146,15 @@ def test_a_moderator_decision_needs_a_reason_and_a_pending_correction(correction
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        review.correction_decide(correction_id=correction.pk, moderator=people["moderator"], decision="accept", reason=" ")
+        review.correction_decide(
+            correction_id=correction.pk, moderator=people["moderator"], decision="accept", reason=" "
+        )
     with pytest.raises(ValidationError):
-        review.correction_decide(correction_id=correction.pk, moderator=people["moderator"], decision="maybe", reason="x")
+        review.correction_decide(
+            correction_id=correction.pk, moderator=people["moderator"], decision="maybe", reason="x"
+        )
     review.correction_decide(correction_id=correction.pk, moderator=people["moderator"], decision="reject", reason="No")
     with pytest.raises(review.ReviewConflict):
-        review.correction_decide(correction_id=correction.pk, moderator=people["moderator"], decision="accept", reason="x")
+        review.correction_decide(
+            correction_id=correction.pk, moderator=people["moderator"], decision="accept", reason="x"
+        )
