@@ -17,7 +17,7 @@ from colorization.models import TrainingExample
 from community import review
 from community.corrections import correction_create_manual
 from community.gold import gold_create
-from community.models import CorrectionStatus, GoldStandard, ModerationAction, Profile, ReputationEvent
+from community.models import CorrectionStatus, GoldStandard, ModerationAction, ReputationEvent
 from tests import images
 from tests.community.conftest import colour_png
 from tests.conftest import upload_file
