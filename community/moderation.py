@@ -129,7 +129,7 @@ def content_hide(*, moderator, kind: str, obj, hidden: bool = True, reason: str 
             photo=photo_id,
         )
         if kind == "correction":
-            _correction_visibility_changed(obj, hidden)
+            _correction_visibility_changed(Correction.objects.get(pk=obj.pk), hidden)
         transaction.on_commit(
             lambda: content_hidden.send_robust(sender=model, kind=kind, obj=obj, photo_id=photo_id, hidden=hidden)
         )

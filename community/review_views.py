@@ -226,7 +226,10 @@ def moderation_queue(request):
     reports = Report.objects.filter(status=ReportStatus.OPEN).select_related(
         "reporter", "photo", "correction", "comment", "comment__author"
     )
-    items = [(r, *moderation.report_target(r)) for r in reports]
+    items = []
+    for r in reports:
+        kind, obj = moderation.report_target(r)
+        items.append((r, kind, obj, obj.owner if kind == "photo" else obj.author))
     hidden = {
         "corrections": Correction.objects.filter(hidden_at__isnull=False).select_related("photo")[:50],
         "comments": Comment.objects.filter(hidden_at__isnull=False).select_related("author")[:50],
