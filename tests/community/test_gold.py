@@ -192,3 +192,24 @@ def test_gold_photos_are_served_in_the_queue_at_the_configured_rate(
     settings.CHROMA_GOLD_RATE = 0
     assert not {p.pk for p in needs_correction(people["volunteer"])} & {g.pk for g in golds}
     assert len(regular) == 6
+
+
+def test_a_hints_correction_of_a_gold_photo_is_scored_when_its_render_finishes(
+    gold_photo, people, django_capture_on_commit_callbacks
+):
+    from colorization.models import DraftStatus
+    from colorization.tasks import colorize_draft
+    from community.corrections import correction_create
+
+    draft = gold_photo.drafts.get()
+    colorize_draft.apply(args=[draft.pk])
+    draft.refresh_from_db()
+    assert draft.status == DraftStatus.DONE
+    hints = {"points": [{"x": 20, "y": 20, "color": "#c83020", "size": 4}]}
+    correction = correction_create(author=people["volunteer"], photo=gold_photo, hints=hints, base_draft=draft)
+    assert correction.is_gold and correction.gold_ciede2000 is None
+    with django_capture_on_commit_callbacks(execute=True):  # the worker's draft_finished scores it after commit
+        colorize_draft.apply(args=[correction.render_id])
+    correction.refresh_from_db()
+    assert correction.gold_ciede2000 is not None and correction.gold_baseline_ciede2000 > 0
+    assert ReputationEvent.objects.filter(user=people["volunteer"], reason="gold_scored").count() == 1
