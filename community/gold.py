@@ -190,8 +190,29 @@ def gold_score(*, correction_id: int) -> GoldScore | None:
     return score
 
 
-def gold_score_safely(correction_id: int) -> None:
+def gold_score_safely(correction_id: int) -> bool:
     try:
-        gold_score(correction_id=correction_id)
+        return gold_score(correction_id=correction_id) is not None
     except Exception:
         logger.exception("gold scoring failed for correction %s", correction_id)
+        return False
+
+
+def gold_score_missed(*, older_than_s: int = 120, limit: int = 50) -> int:
+    """Score gold corrections that have an image but no score (their message was lost)."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from colorization.models import DraftStatus
+    from community.models import CorrectionKind
+
+    due = (
+        Correction.objects.filter(is_gold=True, gold_ciede2000__isnull=True)
+        .filter(Q(kind=CorrectionKind.MANUAL) | Q(render__status=DraftStatus.DONE))
+        .filter(updated_at__lte=timezone.now() - timedelta(seconds=older_than_s))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(gold_score_safely(pk) for pk in list(due))

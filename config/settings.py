@@ -335,5 +335,12 @@ CELERY_BEAT_SCHEDULE["retry-training-examples"] = {
     "options": {"queue": "default"},
 }
 CELERY_TASK_ROUTES["community.tasks.retry_training_examples"] = {"queue": "default"}
+CELERY_BEAT_SCHEDULE["score-missed-gold-corrections"] = {
+    "task": "community.tasks.score_missed_gold_corrections",
+    "schedule": 300.0,
+    "options": {"queue": "default"},
+}
+CELERY_TASK_ROUTES["community.tasks.score_missed_gold_corrections"] = {"queue": "default"}
+CELERY_TASK_ROUTES["community.tasks.score_gold_correction"] = {"queue": "cpu"}
 # Links in notification e-mails point here.
 CHROMA_SITE_URL = env.string("CHROMA_SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -25,6 +25,14 @@ from tests.conftest import upload_file
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def scoring_runs_here(monkeypatch):
+    """The web request queues the scoring for a worker; here the "worker" runs it at once."""
+    from community.tasks import score_gold_correction
+
+    monkeypatch.setattr(score_gold_correction, "delay", lambda pk: score_gold_correction.apply(args=[pk]))
+
+
 @pytest.fixture
 def truth_bytes():
     return colour_png(96, 64, seed=3)
@@ -213,3 +221,22 @@ def test_a_hints_correction_of_a_gold_photo_is_scored_when_its_render_finishes(
     correction.refresh_from_db()
     assert correction.gold_ciede2000 is not None and correction.gold_baseline_ciede2000 > 0
     assert ReputationEvent.objects.filter(user=people["volunteer"], reason="gold_scored").count() == 1
+
+
+def test_gold_corrections_whose_scoring_was_lost_are_scored_by_beat(
+    gold_photo, truth_bytes, people, monkeypatch, django_capture_on_commit_callbacks
+):
+    from community.models import Correction
+    from community.tasks import score_gold_correction, score_missed_gold_corrections
+
+    def broker_down(pk):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(score_gold_correction, "delay", broker_down)
+    correction = submit_manual(gold_photo, people["volunteer"], truth_bytes, django_capture_on_commit_callbacks)
+    assert correction.gold_ciede2000 is None  # saved all the same
+    assert score_missed_gold_corrections.apply().get() == 0  # too recent: its message may still arrive
+    Correction.objects.filter(pk=correction.pk).update(updated_at=correction.updated_at.replace(year=2020))
+    assert score_missed_gold_corrections.apply().get() == 1
+    correction.refresh_from_db()
+    assert correction.gold_ciede2000 < 0.5
