@@ -60,12 +60,18 @@ def _require_moderator(request) -> None:
 @require_POST
 def vote(request, pk: int):
     correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
+    source = {
+        "text": request.POST.get("evidence_text", "").strip(),
+        "url": request.POST.get("evidence_url", "").strip(),
+        "archive_reference": request.POST.get("evidence_archive_reference", "").strip(),
+    }
     try:
         result = review.vote_cast(
             correction_id=correction.pk,
             voter=request.user,
             value=request.POST.get("value"),
             comment=request.POST.get("comment", ""),
+            evidence=[source] if any(source.values()) else None,
         )
     except ACTION_ERRORS as exc:
         _say(request, exc)

@@ -23,6 +23,14 @@ function readTally() {
   return out;
 }
 
+function payload(value) {
+  const body = { value, comment: form.querySelector("textarea[name=comment]").value };
+  const field = (name) => (form.querySelector(`[name=${name}]`)?.value || "").trim();
+  const source = { text: field("evidence_text"), url: field("evidence_url"), archive_reference: field("evidence_archive_reference") };
+  if (source.text || source.url || source.archive_reference) body.evidence = [source];
+  return body;
+}
+
 if (panel && form) {
   const feedback = document.getElementById("vote-feedback");
   const buttons = [...form.querySelectorAll("button[name=value]")];
@@ -44,7 +52,7 @@ if (panel && form) {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
-        body: JSON.stringify({ value, comment: form.querySelector("textarea[name=comment]").value }),
+        body: JSON.stringify(payload(value)),
       });
       const body = await response.json().catch(() => ({}));
       if (!response.ok) {

@@ -45,8 +45,19 @@ def test_a_vote_through_the_form_and_a_change(people, correction):
     client = client_for(people["volunteer"])
     response = client.post(f"/corrections/{correction.pk}/vote/", {"value": "1", "comment": "fine"}, follow=True)
     assert "Your vote counted." in response.content.decode()
-    response = client.post(f"/corrections/{correction.pk}/vote/", {"value": "-1"}, follow=True)
+    response = client.post(
+        f"/corrections/{correction.pk}/vote/",
+        {"value": "-1", "evidence_text": "Museum catalogue 1912", "evidence_url": "https://example.org/cat"},
+        follow=True,
+    )
     assert "Your vote is changed." in response.content.decode()
+    assert "Museum catalogue 1912" in response.content.decode()
+    response = client.post(
+        f"/corrections/{correction.pk}/vote/",
+        {"value": "1", "evidence_text": "x", "evidence_url": "javascript:alert(1)"},
+        follow=True,
+    )
+    assert "must be an http(s) address" in response.content.decode()
     correction.refresh_from_db()
     assert (correction.votes_up, correction.votes_down) == (0, 1)
 
