@@ -322,6 +322,10 @@ CHROMA_VOTE_WEIGHT_NEW = env.decimal("CHROMA_VOTE_WEIGHT_NEW", 0.25, minimum=0.0
 CHROMA_VOTE_TRUSTED_REPUTATION = env.integer("CHROMA_VOTE_TRUSTED_REPUTATION", 10, minimum=0)
 CHROMA_VOTE_RATE = env.string("CHROMA_VOTE_RATE", "60/hour")  # votes and vote changes per person
 CHROMA_COMMENT_RATE = env.string("CHROMA_COMMENT_RATE", "30/hour")  # comments and reports per person
+for _name in ("CHROMA_VOTE_RATE", "CHROMA_COMMENT_RATE"):
+    _count, _, _period = globals()[_name].partition("/")
+    if not _count.isdigit() or _period not in {"second", "minute", "hour", "day", "s", "m", "h", "d"}:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]!r}: use a rate such as 60/hour")
 # Reputation points (community/reputation.py).
 CHROMA_REPUTATION_ACCEPTED = env.integer("CHROMA_REPUTATION_ACCEPTED", 10, minimum=0)
 CHROMA_REPUTATION_VOTE_AGREED = env.integer("CHROMA_REPUTATION_VOTE_AGREED", 2, minimum=0)
