@@ -228,3 +228,30 @@ def test_gold_page_creates_a_gold_photo(people, quiet_broker, tiny_base_model):
     grey = SimpleUploadedFile("grey.png", __import__("tests.images", fromlist=["png"]).png(), content_type="image/png")
     page = client_for(people["moderator"]).post("/moderation/gold/", {"image": grey, "title": "G", "licence": "cc0"})
     assert "COLOUR" in page.content.decode()
+
+
+def _queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_pages_do_not_grow_queries_with_votes_comments_or_queue_length(people, photo, settings):
+    settings.CHROMA_REVIEW_MIN_HISTORIANS = 9  # keep everything pending
+    correction = correction_for(photo, people["author"])
+    reader = client_for(people["volunteer"])
+    review.vote_cast(correction_id=correction.pk, voter=people["historian"], value=1, evidence=[{"text": "a"}])
+    comments.comment_add(author=people["historian"], body="one", correction=correction)
+    correction_for(photo, people["author"])
+    few = [_queries(reader, u) for u in (f"/corrections/{correction.pk}/", "/review/", f"/photos/{photo.pk}/")]
+    for i in range(6):
+        voter = person(f"extra{i}", role="historian")
+        review.vote_cast(correction_id=correction.pk, voter=voter, value=1, evidence=[{"text": f"e{i}"}])
+        comments.comment_add(author=voter, body=f"comment {i}", correction=correction)
+        comments.comment_add(author=voter, body=f"photo comment {i}", photo=photo)
+        correction_for(photo, voter)
+    many = [_queries(reader, u) for u in (f"/corrections/{correction.pk}/", "/review/", f"/photos/{photo.pk}/")]
+    assert many == few, (few, many)
