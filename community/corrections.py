@@ -244,7 +244,7 @@ def correction_create_manual(
                 default_storage.delete(key)
         raise
     if correction.is_gold:
-        transaction.on_commit(lambda: gold_score_safely(correction.pk))
+        gold_score_after_commit(correction.pk)
     logger.info("manual correction %s on photo %s by %s", correction.pk, photo.pk, author)
     return correction
 
@@ -265,16 +265,22 @@ def hints_digest(hints: dict) -> str:
 # --- after rendering -------------------------------------------------------------------------------------
 
 
-def gold_score_safely(correction_id: int) -> None:
-    """Score a gold-standard correction when its colour image exists (hook for the review module)."""
-    try:
-        from community.review import gold_score
-    except ImportError:  # the review module is not installed in this build
-        return
-    try:
-        gold_score(correction_id=correction_id)
-    except Exception:
-        logger.exception("gold scoring failed for correction %s", correction_id)
+def gold_score_after_commit(correction_id: int, *, in_worker: bool = False) -> None:
+    """Score a gold-standard correction against the true colours once the current transaction commits.
+
+    Scoring takes about a second per megapixel, so a web request hands it to a worker; a worker
+    (which has just rendered the correction) scores at once. Beat scores any that were missed.
+    """
+    from community.gold import gold_score_safely
+    from community.tasks import score_gold_correction
+
+    def send() -> None:
+        try:
+            score_gold_correction.delay(correction_id)
+        except Exception:  # the broker is down: beat's sweep scores it later
+            logger.exception("could not queue gold scoring of correction %s", correction_id)
+
+    transaction.on_commit((lambda: gold_score_safely(correction_id)) if in_worker else send)
 
 
 @receiver(draft_finished)
@@ -283,4 +289,4 @@ def _correction_rendered(sender, draft_id: int, status: str, **kwargs) -> None:
     if correction is None:
         return
     if status == DraftStatus.DONE and correction.is_gold:
-        gold_score_safely(correction.pk)
+        gold_score_after_commit(correction.pk, in_worker=True)

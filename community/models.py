@@ -101,6 +101,14 @@ class CorrectionStatus(models.TextChoices):
     SUPERSEDED = "superseded", "Superseded"
 
 
+class TrainingStatus(models.TextChoices):
+    NONE = "", "Not accepted"
+    PENDING = "pending", "Waiting to be added"
+    ADDED = "added", "Added"
+    FAILED = "failed", "Failed, will be retried"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
 class CorrectionQuerySet(models.QuerySet):
     def visible_to(self, user) -> CorrectionQuerySet:
         """Corrections a user may see: not hidden, on photos they may see (authors and staff see their own)."""
@@ -166,6 +174,12 @@ class Correction(models.Model):
     gold_psnr = models.FloatField(null=True, blank=True)
     gold_baseline_ciede2000 = models.FloatField(null=True, blank=True, help_text="the grey image's score")
 
+    # The training example an accepted correction adds (after commit; retried by beat until added).
+    training_status = models.CharField(max_length=10, choices=TrainingStatus.choices, blank=True, default="")
+    training_attempts = models.PositiveSmallIntegerField(default=0)
+    training_error = models.TextField(blank=True)
+    training_retry_at = models.DateTimeField(null=True, blank=True)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     hidden_at = models.DateTimeField(null=True, blank=True)
@@ -193,6 +207,8 @@ class Correction(models.Model):
             models.Index(fields=["author", "-created_at"], name="correction_author_newest"),
             # The Atom feed and gallery: newly accepted versions.
             models.Index(fields=["status", "-decided_at"], name="correction_decided"),
+            # The beat task that retries training examples which could not be added.
+            models.Index(fields=["training_status", "training_retry_at"], name="correction_training_retry"),
         ]
 
     def __str__(self) -> str:
@@ -318,7 +334,16 @@ class GoldStandard(models.Model):
     photo = models.OneToOneField("colorization.Photo", on_delete=models.CASCADE, related_name="gold_standard")
     marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     note = models.CharField(max_length=500, blank=True)
+    # The colour photograph, untouched, under an unguessable key; never linked from a page or the API.
+    truth = models.FileField(max_length=300, blank=True)
+    truth_sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # gold_import is safe to re-run: the same colour file is one gold photo.
+            models.UniqueConstraint(fields=["truth_sha256"], condition=~Q(truth_sha256=""), name="one_gold_per_truth"),
+        ]
 
     def __str__(self) -> str:
         return f"Gold standard: photo {self.photo_id}"
@@ -368,6 +393,7 @@ class Notification(models.Model):
     correction = models.ForeignKey(Correction, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -399,6 +425,7 @@ class Report(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

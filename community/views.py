@@ -10,7 +10,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from colorization.models import Photo
 from community import services
 from community.forms import DecisionForm, HistorianRequestForm, ProfileForm, SignupForm
-from community.models import HistorianRequest, VerificationStatus
+from community.models import (
+    Correction,
+    CorrectionStatus,
+    HistorianRequest,
+    ModerationAction,
+    ReputationEvent,
+    VerificationStatus,
+)
+from community.reputation import leaderboard as leaderboard_query
 
 
 @require_http_methods(["GET", "POST"])
@@ -33,9 +41,31 @@ def signup(request):
 def profile(request, username: str):
     user = get_object_or_404(get_user_model(), username=username, is_active=True)
     photos = Photo.objects.visible_to(request.user).filter(owner=user)[:12]
+    corrections = Correction.objects.visible_to(request.user).filter(author=user)
+    counts = {
+        "corrections": corrections.count(),
+        "accepted": corrections.filter(status=CorrectionStatus.ACCEPTED).count(),
+        "votes": user.votes.count(),
+    }
     return render(
-        request, "community/profile.html", {"person": user, "profile": services.profile_for(user), "photos": photos}
+        request,
+        "community/profile.html",
+        {
+            "person": user,
+            "profile": services.profile_for(user),
+            "photos": photos,
+            "counts": counts,
+            "recent_corrections": corrections.select_related("photo", "render")[:12],
+            "accepted_corrections": corrections.filter(status=CorrectionStatus.ACCEPTED)
+            .select_related("photo", "render")
+            .order_by("-decided_at")[:12],
+            "reputation_events": ReputationEvent.objects.filter(user=user)[:20],
+        },
     )
+
+
+def leaderboard(request):
+    return render(request, "community/review/leaderboard.html", {"profiles": leaderboard_query(50)})
 
 
 @login_required
@@ -103,5 +133,13 @@ def verification_decide(request, pk: int):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
+        ModerationAction.objects.create(
+            moderator=request.user,
+            action=f"historian_{item.status}",
+            target_type="user",
+            target_id=item.user_id,
+            reason=form.cleaned_data["reason"],
+            details={"request": item.pk, "username": item.user.username},
+        )
         messages.success(request, f"{item.user.username}'s request is {item.status}.")
     return redirect("verification-queue")

@@ -302,3 +302,49 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- review ---
+# The acceptance rule, shown where people vote (community/review.py). A correction is decided once
+# it has at least CHROMA_REVIEW_MIN_VOTES votes including CHROMA_REVIEW_MIN_HISTORIANS historians'
+# votes: accepted when the lower bound of the 95% Wilson interval of the weighted approval is at
+# least CHROMA_REVIEW_ACCEPT_LOWER, rejected when its upper bound is at most CHROMA_REVIEW_REJECT_UPPER.
+# Weights count as votes: a historian's vote counts as CHROMA_VOTE_WEIGHT_HISTORIAN votes; an account
+# with less than CHROMA_VOTE_TRUSTED_REPUTATION reputation votes with CHROMA_VOTE_WEIGHT_NEW.
+CHROMA_REVIEW_MIN_VOTES = env.integer("CHROMA_REVIEW_MIN_VOTES", 3, minimum=1, maximum=1000)
+CHROMA_REVIEW_MIN_HISTORIANS = env.integer("CHROMA_REVIEW_MIN_HISTORIANS", 1, minimum=0, maximum=100)
+CHROMA_REVIEW_ACCEPT_LOWER = env.decimal("CHROMA_REVIEW_ACCEPT_LOWER", 0.55, minimum=0.0, maximum=1.0)
+CHROMA_REVIEW_REJECT_UPPER = env.decimal("CHROMA_REVIEW_REJECT_UPPER", 0.45, minimum=0.0, maximum=1.0)
+if CHROMA_REVIEW_REJECT_UPPER >= CHROMA_REVIEW_ACCEPT_LOWER:
+    raise ImproperlyConfigured("CHROMA_REVIEW_REJECT_UPPER must be below CHROMA_REVIEW_ACCEPT_LOWER")
+CHROMA_VOTE_WEIGHT_VOLUNTEER = env.decimal("CHROMA_VOTE_WEIGHT_VOLUNTEER", 1.0, minimum=0.0, maximum=100)
+CHROMA_VOTE_WEIGHT_HISTORIAN = env.decimal("CHROMA_VOTE_WEIGHT_HISTORIAN", 3.0, minimum=0.0, maximum=100)
+CHROMA_VOTE_WEIGHT_NEW = env.decimal("CHROMA_VOTE_WEIGHT_NEW", 0.25, minimum=0.0, maximum=100)
+CHROMA_VOTE_TRUSTED_REPUTATION = env.integer("CHROMA_VOTE_TRUSTED_REPUTATION", 10, minimum=0)
+CHROMA_VOTE_RATE = env.string("CHROMA_VOTE_RATE", "60/hour")  # votes and vote changes per person
+CHROMA_COMMENT_RATE = env.string("CHROMA_COMMENT_RATE", "30/hour")  # comments and reports per person
+for _name in ("CHROMA_VOTE_RATE", "CHROMA_COMMENT_RATE"):
+    _count, _, _period = globals()[_name].partition("/")
+    if not _count.isdigit() or _period not in {"second", "minute", "hour", "day", "s", "m", "h", "d"}:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]!r}: use a rate such as 60/hour")
+# Reputation points (community/reputation.py).
+CHROMA_REPUTATION_ACCEPTED = env.integer("CHROMA_REPUTATION_ACCEPTED", 10, minimum=0)
+CHROMA_REPUTATION_VOTE_AGREED = env.integer("CHROMA_REPUTATION_VOTE_AGREED", 2, minimum=0)
+CHROMA_REPUTATION_GOLD_MAX = env.integer("CHROMA_REPUTATION_GOLD_MAX", 10, minimum=0)
+# Share of the "needs correction" queue given to gold-standard photos (0 turns them off).
+CHROMA_GOLD_RATE = env.decimal("CHROMA_GOLD_RATE", 0.1, minimum=0.0, maximum=1.0)
+CHROMA_NOTIFY_BY_EMAIL = env.boolean("CHROMA_NOTIFY_BY_EMAIL", True)
+CELERY_BEAT_SCHEDULE["retry-training-examples"] = {
+    "task": "community.tasks.retry_training_examples",
+    "schedule": 300.0,
+    "options": {"queue": "default"},
+}
+CELERY_TASK_ROUTES["community.tasks.retry_training_examples"] = {"queue": "default"}
+CELERY_BEAT_SCHEDULE["score-missed-gold-corrections"] = {
+    "task": "community.tasks.score_missed_gold_corrections",
+    "schedule": 300.0,
+    "options": {"queue": "default"},
+}
+CELERY_TASK_ROUTES["community.tasks.score_missed_gold_corrections"] = {"queue": "default"}
+CELERY_TASK_ROUTES["community.tasks.score_gold_correction"] = {"queue": "cpu"}
+# Links in notification e-mails point here.
+CHROMA_SITE_URL = env.string("CHROMA_SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -1,0 +1,57 @@
+"""Comments on photos and corrections: plain text (escaped when shown), rate-limited, moderated."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+
+from community import notifications
+from community.models import Comment
+from community.review import _check_active, rate_limit
+from community.services import profile_for
+
+MAX_BODY = 5000
+
+
+def comment_add(*, author, body: str, photo=None, correction=None) -> Comment:
+    """A comment on exactly one photo or correction (the caller checked the author may see it)."""
+    _check_active(author, "comment")
+    if (photo is None) == (correction is None):
+        raise ValidationError("A comment belongs to one photo or one correction.")
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": "Write something first."})
+    if len(body) > MAX_BODY:
+        raise ValidationError({"body": f"The comment is {len(body)} characters; at most {MAX_BODY}."})
+    rate_limit(user=author, scope="comment", rate=settings.CHROMA_COMMENT_RATE)
+    with transaction.atomic():
+        comment = Comment.objects.create(author=author, body=body, photo=photo, correction=correction)
+        if correction is not None and correction.author_id != author.pk:
+            notifications.notify(
+                recipient=correction.author,
+                verb="commented",
+                text=f"{author.username} commented on your correction {correction.pk}: {body[:200]}",
+                url=correction.get_absolute_url() + f"#comment-{comment.pk}",
+                correction=correction,
+            )
+        elif photo is not None and photo.owner_id != author.pk:
+            notifications.notify(
+                recipient=photo.owner,
+                verb="commented",
+                text=f"{author.username} commented on your photo “{photo.title}”: {body[:200]}",
+                url=photo.get_absolute_url() + f"#comment-{comment.pk}",
+            )
+    return comment
+
+
+def comments_visible_to(user, *, photo=None, correction=None):
+    """A thread, oldest first: hidden comments only for moderators and their own authors."""
+    qs = Comment.objects.select_related("author", "author__profile")
+    qs = qs.filter(photo=photo) if photo is not None else qs.filter(correction=correction)
+    if user.is_authenticated and (user.is_staff or profile_for(user).is_moderator):
+        return qs
+    if user.is_authenticated:
+        return qs.filter(Q(hidden_at__isnull=True) | Q(author=user))
+    return qs.filter(hidden_at__isnull=True)

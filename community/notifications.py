@@ -1,0 +1,58 @@
+"""Notifications: in the app (a page and an unread count) and by e-mail through the configured backend."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from community.models import Notification
+
+logger = logging.getLogger(__name__)
+
+
+def notify(*, recipient, verb: str, text: str, url: str = "", correction=None) -> Notification:
+    """Store a notification; its e-mail goes out after the transaction commits."""
+    notification = Notification.objects.create(
+        recipient=recipient, verb=verb, text=text[:500], url=url[:500], correction=correction
+    )
+    if settings.CHROMA_NOTIFY_BY_EMAIL and recipient.email:
+        transaction.on_commit(lambda: notification_email(notification.pk))
+    return notification
+
+
+def notification_email(notification_id: int) -> bool:
+    """Send one notification by e-mail, once (claimed with a conditional update)."""
+    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=timezone.now())
+    if not claimed:
+        return False
+    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    link = f"{settings.CHROMA_SITE_URL}{notification.url}" if notification.url else settings.CHROMA_SITE_URL
+    try:
+        send_mail(
+            subject=f"Chroma Commons: {notification.text[:70]}",
+            message=f"{notification.text}\n\n{link}\n\nYou receive this because you contribute to Chroma Commons.",
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[notification.recipient.email],
+        )
+    except Exception:
+        Notification.objects.filter(pk=notification_id).update(emailed_at=None)
+        logger.exception("could not e-mail notification %s", notification_id)
+        return False
+    return True
+
+
+def unread_count(user) -> int:
+    if not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def notifications_mark_read(*, user, ids=None) -> int:
+    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())

@@ -1,0 +1,99 @@
+"""Review queues (reads only): "needs review", "needs correction" and "my contributions"."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
+
+from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
+from community.models import (
+    Correction,
+    CorrectionKind,
+    CorrectionStatus,
+    GoldStandard,
+    Report,
+    ReportStatus,
+    Role,
+    Vote,
+)
+from community.services import profile_for
+
+
+def needs_review(user, limit: int = 50):
+    """Pending corrections one can judge (rendered, not gold, not one's own, not voted on), oldest first.
+
+    Historians see first the corrections still waiting for the historian votes the rule needs.
+    """
+    qs = (
+        Correction.objects.visible_to(user)
+        .filter(status=CorrectionStatus.PENDING, is_gold=False, hidden_at__isnull=True)
+        .filter(Q(kind=CorrectionKind.MANUAL) | Q(render__status=DraftStatus.DONE))
+        .select_related("photo", "author", "author__profile", "render", "base_draft")
+    )
+    if user.is_authenticated:
+        qs = qs.exclude(author=user).exclude(Exists(Vote.objects.filter(correction=OuterRef("pk"), voter=user)))
+        if profile_for(user).role == Role.HISTORIAN:
+            qs = qs.annotate(
+                historians_missing=Case(
+                    When(historian_votes__lt=settings.CHROMA_REVIEW_MIN_HISTORIANS, then=Value(0)),
+                    default=Value(1),
+                    output_field=IntegerField(),
+                )
+            ).order_by("historians_missing", "created_at", "id")
+            return qs[:limit]
+    return qs.order_by("created_at", "id")[:limit]
+
+
+def _photos_with_drafts(user):
+    done = Draft.objects.filter(photo=OuterRef("pk"), purpose=DraftPurpose.DRAFT, status=DraftStatus.DONE)
+    qs = Photo.objects.visible_to(user).filter(hidden_at__isnull=True).filter(Exists(done)).with_preview()
+    if user.is_authenticated:
+        # Not the photos one already has a correction waiting on.
+        qs = qs.exclude(
+            Exists(Correction.objects.filter(photo=OuterRef("pk"), author=user, status=CorrectionStatus.PENDING))
+        )
+    return qs
+
+
+def needs_correction(user, limit: int = 24) -> list[Photo]:
+    """Drafts without an accepted version, or flagged ones (an open report on the photo or its version).
+
+    Gold-standard photos are mixed in at ``CHROMA_GOLD_RATE`` (one in every 1/rate places) and
+    look like any other photo; each person gets the gold photos they have not corrected yet.
+    """
+    gold = GoldStandard.objects.filter(photo=OuterRef("pk"))
+    accepted = Correction.objects.filter(photo=OuterRef("pk"), status=CorrectionStatus.ACCEPTED)
+    flagged = Report.objects.filter(status=ReportStatus.OPEN).filter(
+        Q(photo=OuterRef("pk")) | Q(correction__photo=OuterRef("pk"), correction__status=CorrectionStatus.ACCEPTED)
+    )
+    base = _photos_with_drafts(user)
+    regular = list(
+        base.exclude(Exists(gold))
+        .filter(~Exists(accepted) | Exists(flagged))
+        .annotate(flagged=Exists(flagged))
+        .order_by("-flagged", "created_at", "id")[:limit]
+    )
+    rate = settings.CHROMA_GOLD_RATE
+    if rate <= 0:
+        return regular
+    gold_qs = base.filter(Exists(gold))
+    if user.is_authenticated:
+        gold_qs = gold_qs.exclude(Exists(Correction.objects.filter(photo=OuterRef("pk"), author=user)))
+    every = max(1, round(1 / rate))
+    wanted = max(1, round(limit * rate))
+    golds = list(gold_qs.order_by("created_at", "id")[:wanted])
+    mixed: list[Photo] = []
+    while (regular or golds) and len(mixed) < limit:
+        if golds and ((len(mixed) + 1) % every == 0 or not regular):
+            mixed.append(golds.pop(0))
+        elif regular:
+            mixed.append(regular.pop(0))
+    return mixed
+
+
+def my_contributions(user):
+    corrections = (
+        Correction.objects.filter(author=user).select_related("photo", "render").order_by("-created_at", "-id")
+    )
+    votes = Vote.objects.filter(voter=user).select_related("correction", "correction__photo").order_by("-updated_at")
+    return corrections, votes

@@ -1,0 +1,511 @@
+"""Review: votes on a correction's historical authenticity, the acceptance rule, and decisions.
+
+Every write that can decide a correction locks the correction's row (``select_for_update``)
+inside one transaction, recomputes the tallies from the votes themselves, applies the rule and
+claims the decision with a conditional update, so votes arriving at the same moment never decide
+a correction twice and never lose a vote. What must not hold a transaction (the training
+example's image, e-mail, the ``correction_decided`` signal) runs after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from colorization.models import Photo
+from colorization.training_data import training_example_add, training_example_withdraw
+from community import notifications, reputation
+from community.models import (
+    Correction,
+    CorrectionStatus,
+    Evidence,
+    ModerationAction,
+    Profile,
+    Role,
+    TrainingStatus,
+    Vote,
+)
+from community.services import profile_for
+from community.signals import correction_decided
+
+logger = logging.getLogger(__name__)
+
+Z95 = 1.959963984540054  # two-sided 95% normal quantile
+MAX_COMMENT = 4000
+
+
+class ReviewConflict(Exception):
+    """The action cannot happen in the correction's current state (decided, gold, not rendered yet)."""
+
+    def __init__(self, message: str, code: str = "conflict"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class RateLimited(Exception):
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+# --- the rule ------------------------------------------------------------------------------------------
+
+
+def wilson_bounds(positive: float, negative: float, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of positive / (positive + negative); weights count as votes.
+
+    With no votes the interval is [0, 1]: nothing is known yet.
+    """
+    n = positive + negative
+    if n <= 0:
+        return 0.0, 1.0
+    p = positive / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class Tally:
+    votes_up: int
+    votes_down: int
+    weight_up: float
+    weight_down: float
+    historian_votes: int
+
+    @property
+    def votes(self) -> int:
+        return self.votes_up + self.votes_down
+
+    @classmethod
+    def of(cls, correction: Correction) -> Tally:
+        return cls(
+            correction.votes_up,
+            correction.votes_down,
+            correction.weight_up,
+            correction.weight_down,
+            correction.historian_votes,
+        )
+
+
+@dataclass(frozen=True)
+class AcceptanceRule:
+    min_votes: int
+    min_historians: int
+    accept_lower: float
+    reject_upper: float
+    weight_volunteer: float
+    weight_historian: float
+    weight_new: float
+    trusted_reputation: int
+
+    @classmethod
+    def from_settings(cls) -> AcceptanceRule:
+        return cls(
+            min_votes=settings.CHROMA_REVIEW_MIN_VOTES,
+            min_historians=settings.CHROMA_REVIEW_MIN_HISTORIANS,
+            accept_lower=settings.CHROMA_REVIEW_ACCEPT_LOWER,
+            reject_upper=settings.CHROMA_REVIEW_REJECT_UPPER,
+            weight_volunteer=settings.CHROMA_VOTE_WEIGHT_VOLUNTEER,
+            weight_historian=settings.CHROMA_VOTE_WEIGHT_HISTORIAN,
+            weight_new=settings.CHROMA_VOTE_WEIGHT_NEW,
+            trusted_reputation=settings.CHROMA_VOTE_TRUSTED_REPUTATION,
+        )
+
+    def bounds(self, tally: Tally) -> tuple[float, float]:
+        return wilson_bounds(tally.weight_up, tally.weight_down)
+
+    def quorum(self, tally: Tally) -> bool:
+        return tally.votes >= self.min_votes and tally.historian_votes >= self.min_historians
+
+    def outcome(self, tally: Tally) -> str | None:
+        """``accepted``, ``rejected``, or None while undecided."""
+        if not self.quorum(tally):
+            return None
+        lower, upper = self.bounds(tally)
+        if lower >= self.accept_lower:
+            return CorrectionStatus.ACCEPTED
+        if upper <= self.reject_upper:
+            return CorrectionStatus.REJECTED
+        return None
+
+    def explain(self, tally: Tally) -> str:
+        lower, upper = self.bounds(tally)
+        return (
+            f"{tally.votes} votes ({tally.votes_up} for, {tally.votes_down} against; {tally.historian_votes} by "
+            f"historians), weighted {tally.weight_up:g} for and {tally.weight_down:g} against; "
+            f"95% Wilson interval of the approval [{lower:.3f}, {upper:.3f}]"
+        )
+
+    def describe(self) -> str:
+        """The rule in plain words, for the pages where people vote."""
+        historians = (
+            f", including at least {self.min_historians} by a verified historian"
+            if self.min_historians == 1
+            else f", including at least {self.min_historians} by verified historians"
+            if self.min_historians
+            else ""
+        )
+        return (
+            f"A correction is decided once it has at least {self.min_votes} votes{historians}. "
+            f"It is accepted when we are 95% confident that at least {self.accept_lower:.0%} of the weighted votes "
+            f"approve it (the lower bound of the Wilson interval), and rejected when we are 95% confident that at "
+            f"most {self.reject_upper:.0%} do (its upper bound). "
+            f"A historian's vote counts as {self.weight_historian:g} votes, a volunteer's as "
+            f"{self.weight_volunteer:g}, and the vote of an account with less than "
+            f"{self.trusted_reputation} reputation as {self.weight_new:g}. Moderators may also decide, with a reason."
+        )
+
+
+def rule() -> AcceptanceRule:
+    return AcceptanceRule.from_settings()
+
+
+def vote_weight(profile: Profile) -> tuple[float, bool]:
+    """(weight, counts as a historian) of a person's vote now."""
+    current = rule()
+    if profile.role == Role.HISTORIAN:
+        return current.weight_historian, True
+    if profile.reputation < current.trusted_reputation:
+        return current.weight_new, False
+    return current.weight_volunteer, False
+
+
+# --- permissions ----------------------------------------------------------------------------------------
+
+
+def _check_active(user, doing: str) -> Profile:
+    if user is None or not user.is_authenticated:
+        raise PermissionDenied(f"Sign in to {doing}.")
+    profile = profile_for(user)
+    if profile.is_suspended:
+        raise PermissionDenied(f"Your account is suspended; you cannot {doing}.")
+    return profile
+
+
+def rate_limit(*, user, scope: str, rate: str) -> None:
+    """A fixed-window limit per person, shared by the API and the pages (raises ``RateLimited``)."""
+    count_s, _, period = rate.partition("/")
+    limit = int(count_s)
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[:1]]  # as DRF reads "60/hour", "60/h"
+    window = int(time.time() // seconds)
+    key = f"rate:{scope}:{user.pk}:{window}"
+    cache.add(key, 0, timeout=seconds + 5)
+    try:
+        used = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=seconds + 5)
+        used = 1
+    if used > limit:
+        retry = int(seconds - time.time() % seconds) + 1
+        raise RateLimited(f"At most {limit} per {period}; try again in {retry} seconds.", retry)
+
+
+def can_vote(user, correction: Correction) -> tuple[bool, str]:
+    """Whether ``user`` may vote now, and why not (shown instead of the form)."""
+    if not user.is_authenticated:
+        return False, "Sign in to vote."
+    if correction.is_gold:
+        return False, "This is a gold-standard photo: corrections are scored against the true colours, not voted on."
+    if correction.author_id == user.pk:
+        return False, "You cannot vote on your own correction."
+    if correction.is_decided:
+        return False, f"Voting is closed: this correction is {correction.get_status_display().lower()}."
+    if profile_for(user).is_suspended:
+        return False, "Your account is suspended."
+    if correction.result_file is None:
+        return False, "Voting opens once the correction is rendered."
+    return True, ""
+
+
+# --- voting ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    vote: Vote
+    correction: Correction
+    created: bool
+    decided: str | None  # the status the vote decided, if it did
+
+
+def _clean_value(value) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number not in (1, -1) or str(value).strip() not in ("1", "-1", "+1"):
+        raise ValidationError({"value": "A vote is 1 (historically plausible) or -1 (not plausible)."})
+    return number
+
+
+def _tally_from_votes(correction_id: int) -> dict:
+    totals = Vote.objects.filter(correction_id=correction_id).aggregate(
+        up=Count("id", filter=Q(value=1)),
+        down=Count("id", filter=Q(value=-1)),
+        weight_up=Sum("weight", filter=Q(value=1)),
+        weight_down=Sum("weight", filter=Q(value=-1)),
+        historians=Count("id", filter=Q(is_historian=True)),
+    )
+    return {
+        "votes_up": totals["up"],
+        "votes_down": totals["down"],
+        "weight_up": round(totals["weight_up"] or 0.0, 6),
+        "weight_down": round(totals["weight_down"] or 0.0, 6),
+        "historian_votes": totals["historians"],
+    }
+
+
+def vote_cast(*, correction_id: int, voter, value, comment: str = "", evidence=None) -> VoteResult:
+    """Cast or change ``voter``'s vote; decides the correction when the rule says so."""
+    from community.corrections import evidence_clean
+
+    profile = _check_active(voter, "vote")
+    value = _clean_value(value)
+    comment = (comment or "").strip()
+    if len(comment) > MAX_COMMENT:
+        raise ValidationError({"comment": f"The comment is {len(comment)} characters; at most {MAX_COMMENT}."})
+    evidence = evidence_clean(evidence) if evidence is not None else None
+    rate_limit(user=voter, scope="vote", rate=settings.CHROMA_VOTE_RATE)
+    weight, is_historian = vote_weight(profile)
+
+    with transaction.atomic():
+        correction = Correction.objects.select_for_update().get(pk=correction_id)
+        if correction.author_id == voter.pk:
+            raise PermissionDenied("You cannot vote on your own correction.")
+        if correction.is_gold:
+            raise ReviewConflict(
+                "Corrections of gold-standard photos are scored against the true colours, not voted on.", "gold"
+            )
+        if correction.status != CorrectionStatus.PENDING:
+            raise ReviewConflict(f"This correction is already {correction.status}; votes are closed.", "decided")
+        if correction.hidden_at is not None:
+            raise ReviewConflict("This correction is hidden by a moderator.", "hidden")
+        if correction.result_file is None:
+            raise ReviewConflict("This correction is still rendering; vote once you can see it.", "not_rendered")
+        vote = Vote.objects.filter(correction=correction, voter=voter).first()
+        created = vote is None
+        if created:
+            vote = Vote.objects.create(
+                correction=correction,
+                voter=voter,
+                value=value,
+                weight=weight,
+                is_historian=is_historian,
+                comment=comment,
+            )
+        else:
+            vote.value, vote.weight, vote.is_historian, vote.comment = value, weight, is_historian, comment
+            vote.save(update_fields=["value", "weight", "is_historian", "comment", "updated_at"])
+        if evidence is not None:
+            Evidence.objects.filter(vote=vote).delete()
+            Evidence.objects.bulk_create([Evidence(vote=vote, position=i, **item) for i, item in enumerate(evidence)])
+        tally = _tally_from_votes(correction.pk)
+        Correction.objects.filter(pk=correction.pk).update(**tally)
+        for field, number in tally.items():
+            setattr(correction, field, number)
+        who = "A historian" if is_historian else "Someone"
+        notifications.notify(
+            recipient=correction.author,
+            verb="voted",
+            text=(
+                f"{who} {'voted' if created else 'changed their vote'} "
+                f"{'for' if value > 0 else 'against'} your correction {correction.pk} of “{correction.photo.title}”."
+            ),
+            url=correction.get_absolute_url(),
+            correction=correction,
+        )
+        current = rule()
+        outcome = current.outcome(Tally.of(correction))
+        if outcome is not None:
+            _decide_locked(
+                correction, outcome, moderator=None, reason="By the rule: " + current.explain(Tally.of(correction))
+            )
+    correction.refresh_from_db()
+    return VoteResult(vote=vote, correction=correction, created=created, decided=outcome)
+
+
+# --- deciding -------------------------------------------------------------------------------------------
+
+
+def correction_decide(*, correction_id: int, moderator, decision: str, reason: str) -> Correction:
+    """A moderator accepts or rejects a pending correction by hand, with a reason (audited)."""
+    profile = _check_active(moderator, "decide corrections")
+    if not profile.is_moderator:
+        raise PermissionDenied("Only moderators decide corrections by hand.")
+    status = {"accept": CorrectionStatus.ACCEPTED, "reject": CorrectionStatus.REJECTED}.get(decision)
+    if status is None:
+        raise ValidationError({"decision": "Choose accept or reject."})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why: the reason is shown with the decision and kept in the audit log."})
+    with transaction.atomic():
+        correction = Correction.objects.select_for_update().get(pk=correction_id)
+        if correction.author_id == moderator.pk:
+            raise PermissionDenied("You cannot decide your own correction.")
+        if correction.is_gold:
+            raise ReviewConflict("Corrections of gold-standard photos are scored, not decided.", "gold")
+        if correction.status != CorrectionStatus.PENDING:
+            raise ReviewConflict(f"This correction is already {correction.status}.", "decided")
+        if status == CorrectionStatus.ACCEPTED and correction.result_file is None:
+            raise ReviewConflict(
+                "This correction has no colour image yet; accept it once it is rendered.", "not_rendered"
+            )
+        _decide_locked(correction, status, moderator=moderator, reason=reason)
+    correction.refresh_from_db()
+    return correction
+
+
+def _decide_locked(correction: Correction, status: str, *, moderator, reason: str) -> None:
+    """Record a decision on a correction whose row this transaction has locked."""
+    now = timezone.now()
+    if status == CorrectionStatus.ACCEPTED:
+        # Lock the photo too: two corrections of one photo accepted at once must not both win.
+        Photo.objects.select_for_update().only("pk").get(pk=correction.photo_id)
+        superseded = list(
+            Correction.objects.filter(photo_id=correction.photo_id, status=CorrectionStatus.ACCEPTED)
+            .exclude(pk=correction.pk)
+            .values_list("pk", flat=True)
+        )
+        Correction.objects.filter(pk__in=superseded).update(
+            status=CorrectionStatus.SUPERSEDED, training_status=TrainingStatus.WITHDRAWN, training_retry_at=None
+        )
+    else:
+        superseded = []
+    updated = Correction.objects.filter(pk=correction.pk, status=CorrectionStatus.PENDING).update(
+        status=status,
+        decided_at=now,
+        decided_by=moderator,
+        decision_reason=reason[:4000],
+        training_status=TrainingStatus.PENDING if status == CorrectionStatus.ACCEPTED else TrainingStatus.NONE,
+    )
+    if updated != 1:  # cannot happen under the row lock; refuse rather than decide twice
+        raise ReviewConflict("This correction was decided meanwhile.", "decided")
+    correction.status, correction.decided_at, correction.decided_by = status, now, moderator
+    correction.decision_reason = reason
+    if moderator is not None:
+        ModerationAction.objects.create(
+            moderator=moderator,
+            action="accept" if status == CorrectionStatus.ACCEPTED else "reject",
+            target_type="correction",
+            target_id=correction.pk,
+            reason=reason,
+            details={"photo": correction.photo_id, "superseded": superseded, **_tally_dict(correction)},
+        )
+    reputation.award_for_decision(correction=correction, status=status)
+    verb = "accepted" if status == CorrectionStatus.ACCEPTED else "rejected"
+    notifications.notify(
+        recipient=correction.author,
+        verb=verb,
+        text=(
+            f"Your correction {correction.pk} of “{correction.photo.title}” was {verb}"
+            + (" and is now the photo's community version." if verb == "accepted" else ".")
+        ),
+        url=correction.get_absolute_url(),
+        correction=correction,
+    )
+    correction_id, photo_id = correction.pk, correction.photo_id
+    logger.info("correction %s %s (%s)", correction_id, status, "moderator" if moderator else "rule")
+
+    def after_commit() -> None:
+        if status == CorrectionStatus.ACCEPTED:
+            correction_training_example_add(correction_id)
+        fresh = Correction.objects.filter(pk=correction_id).first()
+        if fresh is not None:
+            for receiver, result in correction_decided.send_robust(
+                sender=Correction, correction=fresh, photo_id=photo_id, status=status
+            ):
+                if isinstance(result, Exception):
+                    logger.error("correction_decided receiver %r failed", receiver, exc_info=result)
+
+    transaction.on_commit(after_commit)
+
+
+def _tally_dict(correction: Correction) -> dict:
+    return {
+        "votes_up": correction.votes_up,
+        "votes_down": correction.votes_down,
+        "weight_up": correction.weight_up,
+        "weight_down": correction.weight_down,
+        "historian_votes": correction.historian_votes,
+    }
+
+
+# --- training examples ----------------------------------------------------------------------------------
+
+TRAINING_RETRY_MAX_SECONDS = 3600
+
+
+def correction_training_example_add(correction_id: int) -> bool:
+    """Add the accepted correction's colours as a training example; on failure, schedule a retry.
+
+    Idempotent (``training_example_add`` is idempotent per source). Returns whether it is added.
+    """
+    correction = Correction.objects.select_related("photo", "render", "author").filter(pk=correction_id).first()
+    if correction is None:
+        return False
+    if correction.status != CorrectionStatus.ACCEPTED or correction.is_gold or correction.hidden_at is not None:
+        return False
+    source = f"correction:{correction.pk}"
+    try:
+        result = correction.result_file
+        if result is None:
+            raise FileNotFoundError("the accepted correction has no colour image")
+        with default_storage.open(result.name, "rb") as image:
+            training_example_add(photo=correction.photo, image=image, source=source, contributor=correction.author)
+    except Exception as exc:
+        attempts = correction.training_attempts + 1
+        delay = min(TRAINING_RETRY_MAX_SECONDS, 60 * 2 ** min(attempts, 10))
+        Correction.objects.filter(pk=correction.pk, status=CorrectionStatus.ACCEPTED).update(
+            training_status=TrainingStatus.FAILED,
+            training_attempts=attempts,
+            training_error=f"{type(exc).__name__}: {exc}"[:2000],
+            training_retry_at=timezone.now() + timedelta(seconds=delay),
+        )
+        logger.exception("training example for correction %s failed (attempt %s)", correction.pk, attempts)
+        return False
+    # If it was superseded or hidden meanwhile, take the example back out.
+    added = Correction.objects.filter(
+        pk=correction.pk, status=CorrectionStatus.ACCEPTED, hidden_at__isnull=True
+    ).update(
+        training_status=TrainingStatus.ADDED,
+        training_attempts=correction.training_attempts + 1,
+        training_error="",
+        training_retry_at=None,
+    )
+    if not added:
+        training_example_withdraw(source=source, reason="the correction is no longer the community version")
+    return bool(added)
+
+
+def training_examples_retry(*, limit: int = 50) -> dict:
+    """Beat: retry accepted corrections whose training example is missing (failed, or lost after commit)."""
+    now = timezone.now()
+    due = (
+        Correction.objects.filter(status=CorrectionStatus.ACCEPTED, is_gold=False, hidden_at__isnull=True)
+        .filter(
+            Q(training_status=TrainingStatus.FAILED, training_retry_at__lte=now)
+            # pending for more than a minute: the after-commit call never ran (the process died)
+            | Q(training_status=TrainingStatus.PENDING, decided_at__lte=now - timedelta(minutes=1))
+        )
+        .order_by("decided_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    report = {"added": 0, "failed": 0}
+    for correction_id in list(due):
+        report["added" if correction_training_example_add(correction_id) else "failed"] += 1
+    return report

@@ -1,0 +1,357 @@
+"""Pages and form posts of review and moderation: votes, decisions, comments, reports, queues,
+notifications, the moderators' queue, hiding, suspending, the audit log and gold-standard photos.
+The rules live in the services (review, comments, moderation, gold); these only translate."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from colorization.images import ImageRejected
+from colorization.models import Licence, Photo
+from community import comments, gold, moderation, notifications, queues, review
+from community.models import (
+    Comment,
+    Correction,
+    ModerationAction,
+    Notification,
+    Report,
+    ReportStatus,
+)
+from community.services import profile_for
+
+
+def _back(request, default: str) -> HttpResponseRedirect:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(default)
+
+
+def _say(request, exc: Exception) -> None:
+    if isinstance(exc, ValidationError):
+        messages.error(request, " ".join(exc.messages))
+    elif isinstance(exc, review.ReviewConflict | review.RateLimited):
+        messages.error(request, exc.message)
+    else:
+        messages.error(request, str(exc) or "You cannot do that.")
+
+
+ACTION_ERRORS = (ValidationError, PermissionDenied, review.ReviewConflict, review.RateLimited)
+
+
+def _require_moderator(request) -> None:
+    if not profile_for(request.user).is_moderator:
+        raise PermissionDenied("Only moderators can see this page.")
+
+
+# --- votes and decisions ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def vote(request, pk: int):
+    correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
+    source = {
+        "text": request.POST.get("evidence_text", "").strip(),
+        "url": request.POST.get("evidence_url", "").strip(),
+        "archive_reference": request.POST.get("evidence_archive_reference", "").strip(),
+    }
+    try:
+        result = review.vote_cast(
+            correction_id=correction.pk,
+            voter=request.user,
+            value=request.POST.get("value"),
+            comment=request.POST.get("comment", ""),
+            evidence=[source] if any(source.values()) else None,
+        )
+    except ACTION_ERRORS as exc:
+        _say(request, exc)
+    else:
+        if result.decided:
+            messages.success(request, f"Your vote counted, and it decided the correction: {result.decided}.")
+        else:
+            messages.success(request, "Your vote counted." if result.created else "Your vote is changed.")
+    return redirect(correction)
+
+
+@login_required
+@require_POST
+def decide(request, pk: int):
+    correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
+    try:
+        review.correction_decide(
+            correction_id=correction.pk,
+            moderator=request.user,
+            decision=request.POST.get("decision", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except ACTION_ERRORS as exc:
+        _say(request, exc)
+    else:
+        messages.success(request, "The decision is recorded.")
+    return redirect(correction)
+
+
+# --- comments and reports ------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def comment_create(request):
+    photo = correction = None
+    if request.POST.get("correction"):
+        correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=request.POST["correction"])
+        default = correction.get_absolute_url()
+    else:
+        photo = get_object_or_404(Photo.objects.visible_to(request.user), pk=request.POST.get("photo") or 0)
+        default = photo.get_absolute_url()
+    try:
+        comment = comments.comment_add(
+            author=request.user, body=request.POST.get("body", ""), photo=photo, correction=correction
+        )
+    except ACTION_ERRORS as exc:
+        _say(request, exc)
+        return redirect(default)
+    messages.success(request, "Your comment is posted.")
+    return redirect(f"{default}#comment-{comment.pk}")
+
+
+def _reportable(request, kind: str, pk: int):
+    if kind == "photo":
+        return get_object_or_404(Photo.objects.visible_to(request.user), pk=pk)
+    if kind == "correction":
+        return get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
+    if kind == "comment":
+        comment = get_object_or_404(Comment.objects.filter(hidden_at__isnull=True), pk=pk)
+        parent = (
+            Photo.objects.visible_to(request.user).filter(pk=comment.photo_id)
+            if comment.photo_id
+            else Correction.objects.visible_to(request.user).filter(pk=comment.correction_id)
+        )
+        if not parent.exists():
+            raise PermissionDenied("You cannot see this comment.")
+        return comment
+    raise PermissionDenied("Report a photo, a correction or a comment.")
+
+
+def _url_of(kind: str, obj) -> str:
+    if kind == "comment":
+        parent = obj.photo if obj.photo_id else obj.correction
+        return f"{parent.get_absolute_url()}#comment-{obj.pk}"
+    return obj.get_absolute_url()
+
+
+class ReportForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), max_length=2000, help_text="What is wrong, for the moderators."
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report(request, kind: str, pk: int):
+    obj = _reportable(request, kind, pk)
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            moderation.report_create(reporter=request.user, kind=kind, obj=obj, reason=form.cleaned_data["reason"])
+        except ACTION_ERRORS as exc:
+            _say(request, exc)
+        else:
+            messages.success(request, "Thank you. The moderators will look at it.")
+            return redirect(_url_of(kind, obj))
+    return render(
+        request, "community/review/report.html", {"form": form, "kind": kind, "obj": obj, "url": _url_of(kind, obj)}
+    )
+
+
+# --- queues ----------------------------------------------------------------------------------------------
+
+
+def needs_review(request):
+    return render(
+        request,
+        "community/review/needs_review.html",
+        {"corrections": queues.needs_review(request.user), "rule_text": review.rule().describe()},
+    )
+
+
+def needs_correction(request):
+    return render(request, "community/review/needs_correction.html", {"photos": queues.needs_correction(request.user)})
+
+
+@login_required
+def my_contributions(request):
+    corrections, votes = queues.my_contributions(request.user)
+    return render(
+        request,
+        "community/review/my_contributions.html",
+        {
+            "corrections": Paginator(corrections, 50).get_page(request.GET.get("page")),
+            "votes": votes[:100],
+            "profile": profile_for(request.user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_list(request):
+    if request.method == "POST":
+        notifications.notifications_mark_read(user=request.user)
+        return redirect("notifications")
+    items = Paginator(Notification.objects.filter(recipient=request.user), 50).get_page(request.GET.get("page"))
+    return render(request, "community/review/notifications.html", {"items": items})
+
+
+@login_required
+def notification_open(request, pk: int):
+    notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    notifications.notifications_mark_read(user=request.user, ids=[notification.pk])
+    target = notification.url or "/"
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = "/"
+    return redirect(target)
+
+
+# --- moderation ------------------------------------------------------------------------------------------
+
+
+@login_required
+def moderation_queue(request):
+    _require_moderator(request)
+    reports = Report.objects.filter(status=ReportStatus.OPEN).select_related(
+        "reporter", "photo", "correction", "comment", "comment__author"
+    )
+    items = []
+    for r in reports:
+        kind, obj = moderation.report_target(r)
+        items.append((r, kind, obj, obj.owner if kind == "photo" else obj.author))
+    hidden = {
+        "corrections": Correction.objects.filter(hidden_at__isnull=False).select_related("photo")[:50],
+        "comments": Comment.objects.filter(hidden_at__isnull=False).select_related("author")[:50],
+        "photos": Photo.objects.filter(hidden_at__isnull=False)[:50],
+    }
+    return render(request, "community/review/moderation_queue.html", {"items": items, "hidden": hidden})
+
+
+@login_required
+@require_POST
+def report_resolve(request, pk: int):
+    _require_moderator(request)
+    try:
+        moderation.report_resolve(
+            report_id=pk,
+            moderator=request.user,
+            status=request.POST.get("status", ""),
+            resolution=request.POST.get("resolution", ""),
+        )
+    except ACTION_ERRORS as exc:
+        _say(request, exc)
+    else:
+        messages.success(request, "The report is closed.")
+    return _back(request, "moderation-queue")
+
+
+@login_required
+@require_POST
+def hide(request):
+    _require_moderator(request)
+    kind = request.POST.get("kind", "")
+    model = moderation.KINDS.get(kind)
+    if model is None:
+        messages.error(request, "Hide a photo, a correction or a comment.")
+        return _back(request, "moderation-queue")
+    obj = get_object_or_404(model, pk=request.POST.get("pk") or 0)
+    hidden = request.POST.get("hidden", "1") == "1"
+    try:
+        moderation.content_hide(
+            moderator=request.user, kind=kind, obj=obj, hidden=hidden, reason=request.POST.get("reason", "")
+        )
+    except ACTION_ERRORS as exc:
+        _say(request, exc)
+    else:
+        messages.success(request, f"The {kind} is {'hidden' if hidden else 'visible again'}.")
+    return _back(request, "moderation-queue")
+
+
+@login_required
+@require_POST
+def suspend(request, username: str):
+    _require_moderator(request)
+    person = get_object_or_404(get_user_model(), username=username)
+    suspend_it = request.POST.get("suspend", "1") == "1"
+    try:
+        moderation.user_suspend(
+            moderator=request.user, user=person, suspend=suspend_it, reason=request.POST.get("reason", "")
+        )
+    except ACTION_ERRORS as exc:
+        _say(request, exc)
+    else:
+        messages.success(request, f"{person.username} is {'suspended' if suspend_it else 'active again'}.")
+    return _back(request, "moderation-queue")
+
+
+@login_required
+def audit_log(request):
+    _require_moderator(request)
+    actions = ModerationAction.objects.select_related("moderator")
+    if request.GET.get("target_type") and request.GET.get("target_id", "").isdigit():
+        actions = actions.filter(target_type=request.GET["target_type"], target_id=int(request.GET["target_id"]))
+    page = Paginator(actions, 100).get_page(request.GET.get("page"))
+    return render(request, "community/review/audit_log.html", {"actions": page})
+
+
+class GoldForm(forms.Form):
+    image = forms.FileField(help_text="A COLOUR photograph whose colours are known to be true.")
+    title = forms.CharField(max_length=300)
+    year_from = forms.IntegerField(required=False, min_value=1826, max_value=2100)
+    year_to = forms.IntegerField(required=False, min_value=1826, max_value=2100)
+    place = forms.CharField(max_length=300, required=False)
+    source_archive = forms.CharField(max_length=300, required=False)
+    licence = forms.ChoiceField(choices=Licence.choices, initial=Licence.PUBLIC_DOMAIN)
+    note = forms.CharField(max_length=500, required=False, help_text="Where the colours come from.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def gold_create(request):
+    _require_moderator(request)
+    form = GoldForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        metadata = {k: data[k] for k in ("title", "year_from", "year_to", "place", "source_archive", "licence")}
+        try:
+            result = gold.gold_create(
+                moderator=request.user,
+                file=data["image"],
+                filename=data["image"].name,
+                metadata=metadata,
+                note=data["note"],
+            )
+        except ImageRejected as exc:
+            form.add_error("image", exc.message)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            if result.created:
+                messages.success(request, "The gold-standard photo is created; volunteers see it in greyscale.")
+            else:
+                messages.info(request, "This colour photograph is already a gold-standard photo.")
+            return redirect(result.gold.photo)
+    golds = (
+        Photo.objects.filter(gold_standard__isnull=False)
+        .select_related("gold_standard")
+        .order_by("-gold_standard__created_at")[:50]
+    )
+    return render(request, "community/review/gold.html", {"form": form, "golds": golds})
