@@ -302,3 +302,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- gallery ---
+# Anonymous gallery, photo, collection, manifest and feed pages are cached whole for this long
+# (and dropped at once in this process when a decision or hide touches them). With several web
+# processes, point them at one shared cache so invalidation reaches all of them.
+CHROMA_PAGE_CACHE_SECONDS = env.integer("CHROMA_PAGE_CACHE_SECONDS", 60, minimum=0)
+CHROMA_CACHE_URL = env.string("CHROMA_CACHE_URL", "")
+if CHROMA_CACHE_URL:
+    if not CHROMA_CACHE_URL.startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured("CHROMA_CACHE_URL must be a redis:// or rediss:// URL")
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CHROMA_CACHE_URL}}
