@@ -418,8 +418,9 @@ class GalleryPage:
     is_first: bool
 
 
-def gallery_page(query: GalleryQuery, *, after: str = "", before: str = "", size: int = PAGE_SIZE) -> GalleryPage:
+def gallery_page(query: GalleryQuery, *, after: str = "", before: str = "", size: int | None = None) -> GalleryPage:
     """One keyset page: ``after`` continues down the sort order, ``before`` goes back up it."""
+    size = size or PAGE_SIZE
     field = SORTS[query.sort][1]
     qs = gallery_filter(query).select_related("photo")
     backwards = bool(before) and not after
