@@ -277,6 +277,7 @@ def _correction_saved(sender, instance: Correction, **kwargs) -> None:
 def _vote_saved(sender, instance: Vote, **kwargs) -> None:
     photo_id = Correction.objects.filter(pk=instance.correction_id).values_list("photo_id", flat=True).first()
     if photo_id is not None:
+        pages_invalidate(photo_id=photo_id)
         transaction.on_commit(lambda: pages_invalidate(photo_id=photo_id))
 
 

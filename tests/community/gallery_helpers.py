@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from colorization.models import DraftStatus
+from colorization.models import DraftPurpose, DraftStatus
 from colorization.tasks import colorize_draft
 from community.corrections import correction_create
 from community.models import Correction, CorrectionStatus
@@ -19,7 +19,7 @@ def finish_drafts(photo) -> None:
 
 
 def rendered_correction(photo, author, note="Tram livery was red", evidence=None) -> Correction:
-    draft = photo.drafts.filter(status=DraftStatus.DONE).first()
+    draft = photo.drafts.filter(status=DraftStatus.DONE, purpose=DraftPurpose.DRAFT).first()
     correction = correction_create(
         author=author,
         photo=photo,
