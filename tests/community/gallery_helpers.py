@@ -36,7 +36,11 @@ def rendered_correction(photo, author, note="Tram livery was red", evidence=None
 def decide(correction: Correction, status=CorrectionStatus.ACCEPTED, votes_up=3, votes_down=0, by=None) -> None:
     """What the review work does: a conditional update, then the signal (after commit)."""
     Correction.objects.filter(pk=correction.pk).update(
-        status=status, decided_at=timezone.now(), votes_up=votes_up, votes_down=votes_down, decided_by=by,
+        status=status,
+        decided_at=timezone.now(),
+        votes_up=votes_up,
+        votes_down=votes_down,
+        decided_by=by,
         decision_reason="Quorum reached",
     )
     correction.refresh_from_db()

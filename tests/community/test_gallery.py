@@ -69,7 +69,13 @@ def archive(owner, make_photo):
     photos = {}
     for title, genre, y0, y1, place, source in rows:
         photos[title] = make_photo(
-            owner, title=title, genre=genre, year_from=y0, year_to=y1, place=place, source_archive=source,
+            owner,
+            title=title,
+            genre=genre,
+            year_from=y0,
+            year_to=y1,
+            place=place,
+            source_archive=source,
             description=f"{title} photographed in {place}",
         )
     return photos
@@ -99,8 +105,13 @@ def test_filters_narrow_the_grid(client, archive, query, expected):
 
 @pytest.mark.parametrize(
     ("query", "words"),
-    [("decade=soon", "not a decade"), ("genre=cats", "not a genre"), ("era=1901-1902", "not one of the eras"),
-     ("sort=random", "not a sort order"), ("after=%%%garbage", "page link is damaged")],
+    [
+        ("decade=soon", "not a decade"),
+        ("genre=cats", "not a genre"),
+        ("era=1901-1902", "not one of the eras"),
+        ("sort=random", "not a sort order"),
+        ("after=%%%garbage", "page link is damaged"),
+    ],
 )
 def test_bad_filters_say_why_and_still_show_the_gallery(client, archive, query, words):
     response = client.get(f"/gallery/?{query}")

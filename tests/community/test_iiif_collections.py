@@ -30,9 +30,17 @@ def photos(owner, make_photo, tiny_base_model):
     made = []
     for i, (title, licence) in enumerate([("Migrant Mother", "public-domain"), ("Pea pickers", "cc-by-4.0")]):
         photo = make_photo(
-            owner, data=images.jpeg(96, 64, seed=20 + i), title=title, year_from=1936, year_to=1936,
-            genre="portrait", place="Nipomo, California", source_archive="Library of Congress",
-            source_reference=f"LC-USF34-{9058 + i}", licence=licence, credit_line="Dorothea Lange, FSA",
+            owner,
+            data=images.jpeg(96, 64, seed=20 + i),
+            title=title,
+            year_from=1936,
+            year_to=1936,
+            genre="portrait",
+            place="Nipomo, California",
+            source_archive="Library of Congress",
+            source_reference=f"LC-USF34-{9058 + i}",
+            licence=licence,
+            credit_line="Dorothea Lange, FSA",
         )
         finish_drafts(photo)
         made.append(photo)
@@ -114,8 +122,12 @@ def test_the_curator_reorders_and_removes_and_others_cannot(client, lange, photo
 def test_private_collections_are_seen_only_by_their_curator(client, lange, owner, other_user):
     lange.is_public = False
     lange.save()
-    for url in (f"/collections/{lange.pk}/", f"/iiif/collections/{lange.pk}/manifest.json",
-                f"/collections/{lange.pk}/export.csv", f"/collections/{lange.pk}/export.json"):
+    for url in (
+        f"/collections/{lange.pk}/",
+        f"/iiif/collections/{lange.pk}/manifest.json",
+        f"/collections/{lange.pk}/export.csv",
+        f"/collections/{lange.pk}/export.json",
+    ):
         assert client.get(url).status_code == 404
         client.force_login(other_user)
         assert client.get(url).status_code == 404
@@ -177,6 +189,11 @@ def test_the_atom_feed_lists_newly_accepted_versions(client, photos, other_user)
 
 def test_the_validator_would_catch_a_broken_manifest(client, photos):
     data = json.loads(client.get(f"/iiif/photos/{photos[0].pk}/manifest.json").content)
-    for breakage in ({"label": "plain text"}, {"rights": "free to use"}, {"items": "none"}):
+    for breakage in (
+        {"rights": "free to use"},
+        {"items": "none"},
+        {"id": "manifest 1"},
+        {"requiredStatement": {"label": "x"}},
+    ):
         with pytest.raises(ValueError):  # pydantic's ValidationError is a ValueError
             Manifest(**{**data, **breakage})

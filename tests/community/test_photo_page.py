@@ -58,12 +58,19 @@ def test_the_page_shows_provenance_and_the_timeline_in_order(client, photo, othe
     vote(correction, historian, 1, "Matches the 1912 livery")
     decide(correction, votes_up=1)
     html = client.get(f"/photos/{photo.pk}/").content.decode()
-    for text in ("Library of Congress", "https://www.loc.gov/item/2016000001/", "Public domain",
-                 "Detroit Publishing Co., Library of Congress", photo.original_sha256):
+    for text in (
+        "Library of Congress",
+        "https://www.loc.gov/item/2016000001/",
+        "Public domain",
+        "Detroit Publishing Co., Library of Congress",
+        photo.original_sha256,
+    ):
         assert text in html
-    timeline = html[html.index('id="timeline"'):]
-    order = [timeline.index(s) for s in (
-        "Original uploaded", "AI draft", "Correction", "For correction", "accepted by the vote rule")]
+    timeline = html[html.index('id="timeline"') :]
+    order = [
+        timeline.index(s)
+        for s in ("Original uploaded", "AI draft", "Correction", "For correction", "accepted by the vote rule")
+    ]
     assert order == sorted(order)
     assert "Company paint records, 1912" in timeline and "Matches the 1912 livery" in timeline
     assert 'data-kind="decision"' in timeline
