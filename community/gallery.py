@@ -67,6 +67,21 @@ SORTS = {
 }
 DECADES = list(range(1840, 2030, 10))
 MAX_QUERY_WORDS = 8
+# What a card shows: the query reads only these columns (not the search text or descriptions).
+CARD_FIELDS = [
+    "photo_id",
+    "created_at",
+    "place",
+    "version",
+    "version_thumbnail",
+    "version_label",
+    "endorsements",
+    "comments",
+    "photo__title",
+    "photo__year_from",
+    "photo__year_to",
+    "photo__thumbnail",
+]
 
 
 # --- keeping the entries in step ---------------------------------------------------------------------
@@ -423,7 +438,7 @@ def gallery_page(query: GalleryQuery, *, after: str = "", before: str = "", size
     """One keyset page: ``after`` continues down the sort order, ``before`` goes back up it."""
     size = size or PAGE_SIZE
     field = SORTS[query.sort][1]
-    qs = gallery_filter(query).select_related("photo")
+    qs = gallery_filter(query).select_related("photo").only(*CARD_FIELDS)
     backwards = bool(before) and not after
     cursor = after or before
     if cursor:
