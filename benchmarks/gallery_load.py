@@ -68,6 +68,7 @@ ARCHIVES = [
     "State Library Victoria",
     "",
 ]
+COMMUNITY_LABEL = "Community version · AI-colorized with volunteer hints · model base v1 · colours are an estimate"
 WORDS = [
     "harbour",
     "tram",
@@ -183,7 +184,7 @@ def seed(args) -> int:
                     source_archive=rng.choice(ARCHIVES),
                     source_reference=f"BENCH-{i}",
                     licence="public-domain",
-                    original=f"bench/original.jpg",
+                    original="bench/original.jpg",
                     original_sha256=f"{i:064x}",
                     original_bytes=100_000,
                     image_format="JPEG",
@@ -217,7 +218,7 @@ def seed(args) -> int:
                         version=version,
                         version_thumbnail="" if version == GalleryVersion.NONE else f"bench/thumb-{i % 8}.jpg",
                         version_label=(
-                            "Community version · AI-colorized with volunteer hints · model base v1 · colours are an estimate"
+                            COMMUNITY_LABEL
                             if version == GalleryVersion.COMMUNITY
                             else "AI-colorized · model base v1 · colours are an estimate"
                             if version == GalleryVersion.DRAFT
@@ -308,13 +309,13 @@ def explain(args) -> dict[str, str]:
         "sort=endorsed": (GalleryQuery(sort="endorsed"), ""),
     }
     plans = {}
+    captured = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append((sql, params))
+        return execute(sql, params, many, context)
+
     for name, (query, after) in cases.items():
-        captured = []
-
-        def capture(execute, sql, params, many, context):
-            captured.append((sql, params))
-            return execute(sql, params, many, context)
-
         with connection.execute_wrapper(capture):
             gallery_page(query, after=after)
         sql, params = captured[-1]
@@ -328,7 +329,7 @@ def explain(args) -> dict[str, str]:
 
 
 def start_gunicorn(args, port: int, **env_extra) -> subprocess.Popen:
-    log = open(VAR / f"gunicorn-{port}.log", "w")
+    log = open(VAR / f"gunicorn-{port}.log", "w")  # noqa: SIM115 - gunicorn writes to it while it runs
     proc = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
@@ -356,7 +357,7 @@ def start_gunicorn(args, port: int, **env_extra) -> subprocess.Popen:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
             return proc
-        except Exception:
+        except OSError:  # refused, reset or timed out while it boots
             time.sleep(0.5)
     stop(proc)
     raise SystemExit(f"gunicorn did not start; see {log.name}")
@@ -458,7 +459,7 @@ def main() -> int:
         finally:
             stop(proc)
     print()
-    print(f"| page | cache | req/s | p50 ms | p99 ms | errors | load avg (1 min, before/after) |")
+    print("| page | cache | req/s | p50 ms | p99 ms | errors | load avg (1 min, before/after) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         print(

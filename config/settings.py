@@ -309,6 +309,10 @@ LOGGING = {
 # processes, point them at one shared cache so invalidation reaches all of them.
 CHROMA_PAGE_CACHE_SECONDS = env.integer("CHROMA_PAGE_CACHE_SECONDS", 60, minimum=0)
 CHROMA_CACHE_URL = env.string("CHROMA_CACHE_URL", "")
+# Cached anonymous pages are answered right after WhiteNoise, before sessions, CSRF and auth.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "community.gallery.PageCacheMiddleware"
+)
 if CHROMA_CACHE_URL:
     if not CHROMA_CACHE_URL.startswith(("redis://", "rediss://")):
         raise ImproperlyConfigured("CHROMA_CACHE_URL must be a redis:// or rediss:// URL")
