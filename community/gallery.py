@@ -40,7 +40,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
@@ -554,6 +554,11 @@ def _gallery(request):
         if sort != "newest":
             params["sort"] = sort
         return f"{base_url}?{urlencode(params)}" if params else base_url
+
+    if not errors and any(value == "" for value in request.GET.values()):
+        # A submitted filter form sends every field; the shareable URL names only those in use.
+        cursor = {"after": after} if after else {"before": before} if before else {}
+        return redirect(link(**cursor))
 
     response = render(
         request,

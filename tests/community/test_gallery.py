@@ -204,3 +204,9 @@ def test_the_gallery_is_a_fixed_number_of_queries(client, owner, make_photo, dja
     assert len(cards(response)) == 23
     with django_assert_num_queries(0):  # cached
         client.get("/gallery/?genre=street")
+
+
+def test_a_submitted_form_lands_on_the_short_shareable_url(client, archive):
+    response = client.get("/gallery/?q=&decade=1910&era=&genre=street&place=&archive=&sort=newest")
+    assert response.status_code == 302
+    assert response.url == "/gallery/?decade=1910&genre=street"
