@@ -445,6 +445,12 @@ def main() -> int:
     for label, extra in configs:
         proc = start_gunicorn(args, args.port, **extra)
         try:
+            # Warm-up, not measured: every worker thread opens its connections and fills its caches.
+            subprocess.run(
+                ["wrk", "-t", "2", "-c", str(args.connections), "-d", "5s", urls["gallery"]],
+                capture_output=True,
+                check=True,
+            )
             for name, url in urls.items():
                 if label == "uncached" and name not in ("gallery", "gallery 50k deep", "photo page"):
                     continue
