@@ -15,7 +15,6 @@ from django.core.files.storage import default_storage
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
 from django.utils.text import slugify
 from PIL import Image
 
@@ -343,12 +342,3 @@ def download_colour(request, pk: int, fmt: str):
         content_type="image/png" if fmt == "png" else "image/jpeg",
     )
     return response
-
-
-def photo_urls(photo_id: int) -> dict[str, str]:
-    return {
-        "original": reverse("photo-download-original", args=[photo_id]),
-        "png": reverse("photo-download-colour", args=[photo_id, "png"]),
-        "jpg": reverse("photo-download-colour", args=[photo_id, "jpg"]),
-        "manifest": reverse("iiif-photo-manifest", args=[photo_id]),
-    }

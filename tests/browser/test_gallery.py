@@ -27,8 +27,14 @@ def test_filter_open_compare_zoom_and_download_the_colour_version(
     photos = {}
     for title, genre, year, seed in rows:
         photos[title] = make_photo(
-            owner, title=title, genre=genre, year_from=year, year_to=year, place="Detroit",
-            data=images.jpeg(160, 120, seed=seed), source_archive="Library of Congress",
+            owner,
+            title=title,
+            genre=genre,
+            year_from=year,
+            year_to=year,
+            place="Detroit",
+            data=images.jpeg(160, 120, seed=seed),
+            source_archive="Library of Congress",
         )
         finish_drafts(photos[title])
 

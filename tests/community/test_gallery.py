@@ -210,3 +210,16 @@ def test_a_submitted_form_lands_on_the_short_shareable_url(client, archive):
     response = client.get("/gallery/?q=&decade=1910&era=&genre=street&place=&archive=&sort=newest")
     assert response.status_code == 302
     assert response.url == "/gallery/?decade=1910&genre=street"
+
+
+def test_cache_hits_are_answered_before_sessions_and_keep_their_headers(client, archive, django_assert_num_queries):
+    first = client.get("/gallery/?genre=street")
+    assert first["X-Page-Cache"] == "miss" and "Cookie" in first["Vary"]
+    with django_assert_num_queries(0):
+        hit = client.get("/gallery/?genre=street")
+    assert hit["X-Page-Cache"] == "hit"
+    assert hit["X-Frame-Options"] == "DENY" and "Cookie" in hit["Vary"]
+    assert hit.content == first.content
+    # Someone with a session is never served the shared copy.
+    client.cookies["sessionid"] = "anything"
+    assert client.get("/gallery/?genre=street").get("X-Page-Cache") != "hit"
