@@ -297,6 +297,11 @@ def _photo_saved(sender, instance: Photo, **kwargs) -> None:
     _refresh(instance.pk)
 
 
+@receiver(post_delete, sender=Photo, dispatch_uid="gallery_photo_deleted")
+def _photo_deleted(sender, instance: Photo, **kwargs) -> None:
+    pages_invalidate(photo_id=instance.pk)  # the entry went with it (CASCADE)
+
+
 @receiver(draft_finished, dispatch_uid="gallery_draft_finished")
 def _draft_finished(sender, draft_id: int, status: str, **kwargs) -> None:
     photo_id = Draft.objects.filter(pk=draft_id).values_list("photo_id", flat=True).first()

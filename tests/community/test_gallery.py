@@ -223,3 +223,11 @@ def test_cache_hits_are_answered_before_sessions_and_keep_their_headers(client, 
     # Someone with a session is never served the shared copy.
     client.cookies["sessionid"] = "anything"
     assert client.get("/gallery/?genre=street").get("X-Page-Cache") != "hit"
+
+
+def test_a_deleted_photo_leaves_the_cached_gallery(client, archive):
+    assert archive["Wedding"].pk in cards(client.get("/gallery/"))
+    pk = archive["Wedding"].pk
+    archive["Wedding"].delete()
+    response = client.get("/gallery/")
+    assert response["X-Page-Cache"] == "miss" and pk not in cards(response)
