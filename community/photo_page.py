@@ -139,14 +139,18 @@ def timeline(photo: Photo, drafts: list[Draft], corrections: list[Correction]) -
                     correction=correction,
                 )
             )
-        if correction.decided_at and correction.status in (CorrectionStatus.ACCEPTED, CorrectionStatus.REJECTED):
+        if correction.decided_at and correction.status != CorrectionStatus.PENDING:
             who = "a moderator" if correction.decided_by_id else "the vote rule"
+            # A superseded correction was the community version until a newer one was accepted.
+            outcome = (
+                "accepted (later superseded)" if correction.status == CorrectionStatus.SUPERSEDED else correction.status
+            )
             events.append(
                 TimelineEvent(
                     correction.decided_at,
                     "decision",
                     correction.decided_by,
-                    f"Correction {correction.pk} {correction.status} by {who}"
+                    f"Correction {correction.pk} {outcome} by {who}"
                     f" ({correction.votes_up} for, {correction.votes_down} against)",
                     correction.decision_reason,
                     correction=correction,
