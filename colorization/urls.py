@@ -4,7 +4,6 @@ from colorization import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("gallery/", views.gallery, name="gallery"),
     path("photos/<int:pk>/drafts/", views.draft_create, name="draft-create"),
     path("drafts/<int:pk>/retry/", views.draft_retry, name="draft-retry"),
     path("upload/", views.upload, name="upload"),

@@ -23,50 +23,6 @@ def home(request):
     return render(request, "colorization/home.html", {"recent": recent})
 
 
-def _gallery_filters(request) -> dict:
-    filters = {}
-    for key in ("genre", "place", "q", "decade"):
-        value = request.GET.get(key, "").strip()
-        if value:
-            filters[key] = value
-    return filters
-
-
-def gallery(request):
-    filters = _gallery_filters(request)
-    photos = Photo.objects.visible_to(request.user).with_preview().select_related("owner")
-    if "genre" in filters:
-        photos = photos.filter(genre=filters["genre"])
-    if "place" in filters:
-        photos = photos.filter(place__icontains=filters["place"])
-    if "decade" in filters:
-        try:
-            decade = int(filters["decade"]) // 10 * 10
-            photos = photos.in_years(decade, decade + 9)
-        except ValueError:
-            messages.error(request, "The decade should be a year such as 1910.")
-            filters.pop("decade")
-    if "q" in filters:
-        from django.db.models import Q
-
-        for word in filters["q"].split()[:8]:
-            photos = photos.filter(Q(title__icontains=word) | Q(description__icontains=word) | Q(place__icontains=word))
-    page = Paginator(photos, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "colorization/gallery.html",
-        {
-            "page": page,
-            "filters": filters,
-            "genres": settings.CHROMA_GENRES,
-            "decades": list(range(1840, 2030, 10)),
-            "query": query.urlencode(),
-        },
-    )
-
-
 @login_required
 @require_http_methods(["POST"])
 def draft_create(request, pk: int):

@@ -6,6 +6,7 @@ from community.models import (
     Comment,
     Correction,
     Evidence,
+    GalleryEntry,
     GoldStandard,
     HistorianRequest,
     ModerationAction,
@@ -123,3 +124,25 @@ class CollectionAdmin(admin.ModelAdmin):
 
 
 admin.site.register(CollectionItem)
+
+
+@admin.register(GalleryEntry)
+class GalleryEntryAdmin(admin.ModelAdmin):
+    """Derived data (community.gallery keeps it); readable here, and "refresh" recomputes it."""
+
+    list_display = ("photo", "version", "is_public", "genre", "endorsements", "comments", "refreshed_at")
+    list_filter = ("version", "is_public", "genre")
+    raw_id_fields = ("photo", "correction")
+    readonly_fields = [f.name for f in GalleryEntry._meta.fields]
+    actions = ["refresh"]
+
+    @admin.action(description="Recompute from the photo, its drafts, corrections and comments")
+    def refresh(self, request, queryset):
+        from community.gallery import gallery_entry_refresh, pages_invalidate
+
+        for photo_id in queryset.values_list("photo_id", flat=True):
+            gallery_entry_refresh(photo_id=photo_id)
+        pages_invalidate()
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -6,4 +6,7 @@ class CommunityConfig(AppConfig):
     verbose_name = "Community"
 
     def ready(self) -> None:
-        from community import corrections  # noqa: F401 - connects the draft_finished receiver
+        from community import (
+            corrections,  # noqa: F401 - connects the draft_finished receiver
+            gallery,  # noqa: F401 - keeps gallery entries and page caches in step
+        )

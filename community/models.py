@@ -506,3 +506,73 @@ class CollectionItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.photo_id} in {self.collection_id}"
+
+
+# --- gallery -------------------------------------------------------------------------------------------
+
+
+class GalleryVersion(models.TextChoices):
+    COMMUNITY = "community", "Community version (accepted correction)"
+    DRAFT = "draft", "AI draft"
+    NONE = "none", "Original only"
+
+
+class GalleryEntry(models.Model):
+    """What the public gallery shows for one photo, denormalized so that a gallery page is ONE
+    indexed query on this table (joined to the photo by primary key) at any depth.
+
+    Kept in step by ``community.gallery.gallery_entry_refresh`` on uploads and metadata edits
+    (Photo post_save), finished drafts (``draft_finished``), decisions (``correction_decided``),
+    hides (``content_hidden``) and comments. ``endorsements`` is the "for" votes the community
+    version was accepted with (votes close at the decision, so the number is final); ``comments``
+    counts the visible comments on the photo and its corrections.
+    """
+
+    photo = models.OneToOneField(
+        "colorization.Photo", primary_key=True, on_delete=models.CASCADE, related_name="gallery_entry"
+    )
+    is_public = models.BooleanField(default=True)  # the photo is not hidden
+    created_at = models.DateTimeField()  # the photo's upload time
+    genre = models.CharField(max_length=40)
+    place = models.CharField(max_length=300, blank=True)
+    source_archive = models.CharField(max_length=300, blank=True)
+    year_from = models.PositiveSmallIntegerField(null=True, blank=True)
+    year_to = models.PositiveSmallIntegerField(null=True, blank=True)
+    search_text = models.TextField(blank=True)  # title, description and place, for full-text search
+
+    version = models.CharField(max_length=10, choices=GalleryVersion.choices, default=GalleryVersion.NONE)
+    version_thumbnail = models.CharField(max_length=300, blank=True)  # a storage key
+    version_label = models.CharField(max_length=300, blank=True)
+    correction = models.ForeignKey(Correction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    endorsements = models.PositiveIntegerField(default=0)
+    comments = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "gallery entries"
+        indexes = [
+            # Gallery, sort=newest (the default): keyset on (created_at, photo_id) descending.
+            models.Index(fields=["-created_at", "-photo"], condition=Q(is_public=True), name="gallery_newest"),
+            # Gallery, genre=… sort=newest.
+            models.Index(
+                fields=["genre", "-created_at", "-photo"], condition=Q(is_public=True), name="gallery_genre_newest"
+            ),
+            # Gallery, archive=… sort=newest.
+            models.Index(
+                fields=["source_archive", "-created_at", "-photo"],
+                condition=Q(is_public=True),
+                name="gallery_archive_newest",
+            ),
+            # Gallery, decade=… / era=…: the overlap test on the year range.
+            models.Index(fields=["year_from", "year_to"], condition=Q(is_public=True), name="gallery_years"),
+            # Gallery, sort=endorsed: keyset on (endorsements, photo_id) descending.
+            models.Index(fields=["-endorsements", "-photo"], condition=Q(is_public=True), name="gallery_endorsed"),
+            # Gallery, sort=discussed: keyset on (comments, photo_id) descending.
+            models.Index(fields=["-comments", "-photo"], condition=Q(is_public=True), name="gallery_discussed"),
+            # (PostgreSQL only, in migration 0003_gallery: a GIN index on to_tsvector('simple', search_text)
+            # for q=….)
+        ]
+
+    def __str__(self) -> str:
+        return f"Gallery entry of photo {self.photo_id} ({self.version})"

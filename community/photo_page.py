@@ -1,57 +1,348 @@
-"""The photo page: the original, its colour versions, drafts and the corrections history."""
+"""The photo page: the original and its colour versions, the version timeline, provenance, downloads."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.shortcuts import get_object_or_404, render
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePosixPath
 
-from colorization.models import DraftPurpose, DraftStatus, Licence, Photo
-from community.models import Correction, CorrectionStatus
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils.text import slugify
+from PIL import Image
+
+from colorization.engine.imageio import encode, read_disclosure
+from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
+from community.gallery import cached_page
+from community.iiif import licence_uri
+from community.models import Collection, Correction, CorrectionKind, CorrectionStatus, Vote
+
+IN_PROGRESS = (DraftStatus.QUEUED, DraftStatus.RUNNING)
 
 
 def _visible_corrections(user, photo: Photo):
     return (
         Correction.objects.visible_to(user)
         .filter(photo=photo)
-        .select_related("author", "render", "base_draft")
-        .prefetch_related("evidence")
+        .select_related("author", "render", "base_draft", "decided_by")
+        .prefetch_related(
+            "evidence",
+            Prefetch("votes", queryset=Vote.objects.select_related("voter").prefetch_related("evidence")),
+        )
     )
 
 
+@dataclass
+class ShownVersion:
+    """The colour version the page shows first: the community version, else the newest draft."""
+
+    what: str  # "community" | "draft"
+    image: object  # a FieldFile (PNG with the disclosure)
+    image_jpeg: object | None
+    label: str
+    correction: Correction | None = None
+    draft: Draft | None = None
+
+    @property
+    def description(self) -> str:
+        return "the community version" if self.what == "community" else "the newest AI draft"
+
+
+def shown_version(drafts: list[Draft], corrections: list[Correction]) -> ShownVersion | None:
+    community = next((c for c in corrections if c.status == CorrectionStatus.ACCEPTED), None)
+    if community is not None and community.result_file:
+        jpeg = community.render.image_jpeg if community.render_id and community.render.image_jpeg else None
+        return ShownVersion("community", community.result_file, jpeg, community.label, correction=community)
+    newest = next((d for d in drafts if d.status == DraftStatus.DONE and d.image), None)
+    if newest is not None:
+        return ShownVersion("draft", newest.image, newest.image_jpeg or None, newest.label, draft=newest)
+    return None
+
+
+@dataclass
+class TimelineEvent:
+    at: datetime
+    kind: str  # uploaded | draft | draft_failed | correction | vote | decision
+    actor: object | None  # a User, or None for the system
+    title: str
+    text: str = ""
+    evidence: tuple = ()
+    value: int | None = None
+    correction: Correction | None = None
+    draft: Draft | None = None
+
+
+def timeline(photo: Photo, drafts: list[Draft], corrections: list[Correction]) -> list[TimelineEvent]:
+    """Everything that happened to the photo's colours, oldest first (all from prefetched rows)."""
+    events = [TimelineEvent(photo.created_at, "uploaded", photo.owner, "Original uploaded")]
+    for draft in drafts:
+        if draft.status == DraftStatus.DONE:
+            events.append(
+                TimelineEvent(
+                    draft.finished_at or draft.created_at,
+                    "draft",
+                    None,
+                    f"AI draft {draft.pk} by model {draft.model_slug} v{draft.model_version}",
+                    f"Render {draft.render_size} px, saturation {draft.saturation:.1f}"
+                    + (f", {draft.duration_ms} ms on {draft.device}" if draft.duration_ms else ""),
+                    draft=draft,
+                )
+            )
+        elif draft.status == DraftStatus.FAILED:
+            events.append(
+                TimelineEvent(
+                    draft.finished_at or draft.created_at,
+                    "draft_failed",
+                    None,
+                    f"AI draft {draft.pk} failed",
+                    draft.error,
+                    draft=draft,
+                )
+            )
+    for correction in corrections:
+        base = (
+            f"draft {correction.base_draft_id}"
+            if correction.base_draft_id
+            else f"correction {correction.base_correction_id}"
+            if correction.base_correction_id
+            else "the original"
+        )
+        events.append(
+            TimelineEvent(
+                correction.created_at,
+                "correction",
+                correction.author,
+                f"Correction {correction.pk} ({correction.get_kind_display().lower()}) on {base}",
+                correction.note,
+                tuple(correction.evidence.all()),
+                correction=correction,
+            )
+        )
+        for vote in correction.votes.all():
+            events.append(
+                TimelineEvent(
+                    vote.created_at,
+                    "vote",
+                    vote.voter,
+                    f"{'For' if vote.value > 0 else 'Against'} correction {correction.pk}"
+                    + (" (historian)" if vote.is_historian else ""),
+                    vote.comment,
+                    tuple(vote.evidence.all()),
+                    value=vote.value,
+                    correction=correction,
+                )
+            )
+        if correction.decided_at and correction.status != CorrectionStatus.PENDING:
+            who = "a moderator" if correction.decided_by_id else "the vote rule"
+            # A superseded correction was the community version until a newer one was accepted.
+            outcome = (
+                "accepted (later superseded)" if correction.status == CorrectionStatus.SUPERSEDED else correction.status
+            )
+            events.append(
+                TimelineEvent(
+                    correction.decided_at,
+                    "decision",
+                    correction.decided_by,
+                    f"Correction {correction.pk} {outcome} by {who}"
+                    f" ({correction.votes_up} for, {correction.votes_down} against)",
+                    correction.decision_reason,
+                    correction=correction,
+                )
+            )
+    events.sort(key=lambda e: e.at)
+    return events
+
+
+def _absolute(request, url: str) -> str:
+    return url if url.startswith(("http://", "https://")) else request.build_absolute_uri(url)
+
+
+def linked_data(request, photo: Photo, shown: ShownVersion | None) -> str:
+    """schema.org Photograph with Dublin Core terms, as JSON-LD for the page's <head>."""
+    page = request.build_absolute_uri(photo.get_absolute_url())
+    data = {
+        "@context": {
+            "@vocab": "https://schema.org/",
+            "dc": "http://purl.org/dc/elements/1.1/",
+            "dcterms": "http://purl.org/dc/terms/",
+        },
+        "@type": "Photograph",
+        "@id": page,
+        "url": page,
+        "name": photo.title,
+        "dc:title": photo.title,
+        "description": photo.description or None,
+        "dc:description": photo.description or None,
+        "dateCreated": photo.era if photo.year_from or photo.year_to else None,
+        "dc:date": (
+            f"{photo.year_from}/{photo.year_to}"
+            if photo.year_from and photo.year_to and photo.year_from != photo.year_to
+            else str(photo.year_from or photo.year_to)
+            if (photo.year_from or photo.year_to)
+            else None
+        ),
+        "genre": photo.genre,
+        "dc:type": "StillImage",
+        "contentLocation": {"@type": "Place", "name": photo.place} if photo.place else None,
+        "dc:coverage": photo.place or None,
+        "dc:source": " · ".join(p for p in (photo.source_archive, photo.source_reference) if p) or None,
+        "isBasedOn": photo.source_reference if photo.source_reference.startswith("http") else None,
+        "provider": {"@type": "Organization", "name": photo.source_archive} if photo.source_archive else None,
+        "license": licence_uri(photo.licence),
+        "dc:rights": Licence(photo.licence).label,
+        "creditText": photo.credit_line or None,
+        "copyrightNotice": photo.credit_line or None,
+        "dc:identifier": f"sha256:{photo.original_sha256}",
+        "image": {
+            "@type": "ImageObject",
+            "contentUrl": _absolute(request, photo.original.url),
+            "encodingFormat": Image.MIME.get(photo.image_format.upper(), "application/octet-stream"),
+            "width": photo.width,
+            "height": photo.height,
+            "sha256": photo.original_sha256,
+            "description": "The original upload, untouched",
+        },
+        "workExample": (
+            {
+                "@type": "ImageObject",
+                "contentUrl": _absolute(request, shown.image.url),
+                "encodingFormat": "image/png",
+                "description": shown.label,
+                "digitalSourceType": "https://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia",
+            }
+            if shown
+            else None
+        ),
+    }
+    clean = {k: v for k, v in data.items() if v is not None}
+    # </script> cannot appear inside the JSON: escape the characters HTML would react to.
+    return json.dumps(clean, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def photo_detail(request, pk: int):
+    return cached_page(request, lambda: _photo_detail(request, pk), photo_id=pk)
+
+
+def _photo_detail(request, pk: int):
     photo = get_object_or_404(Photo.objects.visible_to(request.user).select_related("owner"), pk=pk)
     drafts = list(photo.drafts.filter(purpose=DraftPurpose.DRAFT))
     corrections = list(_visible_corrections(request.user, photo))
-    community_version = next((c for c in corrections if c.status == CorrectionStatus.ACCEPTED), None)
-    newest_draft = next((d for d in drafts if d.status == DraftStatus.DONE), None)
-    if community_version is not None and community_version.result_file:
-        shown = {
-            "image": community_version.result_file,
-            "image_jpeg": None,
-            "label": community_version.label,
-            "what": "the community version",
-        }
-    elif newest_draft is not None:
-        shown = {
-            "image": newest_draft.image,
-            "image_jpeg": newest_draft.image_jpeg,
-            "label": newest_draft.label,
-            "what": "the newest AI draft",
-        }
-    else:
-        shown = None
-    return render(
+    shown = shown_version(drafts, corrections)
+    community_version = shown.correction if shown and shown.what == "community" else None
+    my_collections = (
+        list(Collection.objects.filter(owner=request.user).only("pk", "title")) if request.user.is_authenticated else []
+    )
+    response = render(
         request,
         "community/photo_detail.html",
         {
             "photo": photo,
             "licence": Licence(photo.licence).label,
+            "licence_uri": licence_uri(photo.licence),
             "drafts": drafts,
             "shown": shown,
             "corrections": corrections,
             "community_version": community_version,
+            "timeline": timeline(photo, drafts, corrections),
+            "json_ld": linked_data(request, photo, shown),
+            "my_collections": my_collections,
             "sweep_sizes": settings.CHROMA_SWEEP_RENDER_SIZES,
             "render_sizes": sorted({192, 256, 384, 512, 768, 1024, settings.CHROMA_DEFAULT_RENDER_SIZE}),
             "default_render_size": settings.CHROMA_DEFAULT_RENDER_SIZE,
         },
     )
+    # Pages with drafts in progress change by the second (and poll): never shared from the cache.
+    response.cacheable = not any(d.status in IN_PROGRESS for d in drafts) and not any(
+        c.render_id and c.render.status in IN_PROGRESS for c in corrections
+    )
+    return response
+
+
+# --- downloads ----------------------------------------------------------------------------------------
+
+
+def _download_name(photo: Photo, suffix: str) -> str:
+    return f"{slugify(photo.title)[:60] or 'photo'}-{photo.pk}{suffix}"
+
+
+def download_original(request, pk: int):
+    """The original exactly as uploaded (same bytes, same sha256), under its own file name."""
+    photo = get_object_or_404(Photo.objects.visible_to(request.user), pk=pk)
+    name = photo.original_filename or _download_name(photo, PurePosixPath(photo.original.name).suffix)
+    return FileResponse(default_storage.open(photo.original.name, "rb"), as_attachment=True, filename=name)
+
+
+def community_jpeg_key(correction: Correction) -> str:
+    return f"corrections/{correction.photo_id}/community-{correction.pk}.jpg"
+
+
+def community_jpeg(correction: Correction) -> str:
+    """A JPEG of a community version with the same disclosure as its PNG (made once, then kept).
+
+    Hint corrections are rendered by the worker in both formats; a manual colorization is stored
+    as PNG only, so its JPEG is encoded here from that PNG, carrying the PNG's disclosure fields.
+    """
+    if correction.kind == CorrectionKind.HINTS and correction.render_id and correction.render.image_jpeg:
+        return correction.render.image_jpeg.name
+    key = community_jpeg_key(correction)
+    if default_storage.exists(key):
+        return key
+    with default_storage.open(correction.result_file.name, "rb") as fh:
+        data = fh.read()
+    disclosure = read_disclosure(data)
+    metadata = {
+        k: v
+        for k, v in disclosure.items()
+        if k not in ("digital_source_type", "text_description") and v not in (None, "")
+    }
+    metadata.setdefault("original_sha256", correction.photo.original_sha256)
+    metadata.setdefault("description", "Colour version by Chroma Commons volunteers; the colours are an estimate.")
+    metadata["correction"] = correction.pk
+    with Image.open(io.BytesIO(data)) as im:
+        rgb = np.asarray(im.convert("RGB"))
+    default_storage.save(key, ContentFile(encode(rgb, "jpeg", metadata)))
+    return key
+
+
+def download_colour(request, pk: int, fmt: str):
+    """The colour version the page shows (community version, else newest draft) as PNG or JPEG,
+    with the AI disclosure embedded; ``?draft=ID`` or ``?correction=ID`` picks another version."""
+    photo = get_object_or_404(Photo.objects.visible_to(request.user), pk=pk)
+    if fmt not in ("png", "jpg"):
+        raise Http404("Colour versions come as .png or .jpg.")
+    corrections = Correction.objects.visible_to(request.user).filter(photo=photo).select_related("render", "photo")
+    drafts = photo.drafts.filter(purpose=DraftPurpose.DRAFT, status=DraftStatus.DONE)
+    correction = draft = None
+    if request.GET.get("correction", "").isdigit():
+        correction = get_object_or_404(corrections, pk=int(request.GET["correction"]))
+    elif request.GET.get("draft", "").isdigit():
+        draft = get_object_or_404(drafts, pk=int(request.GET["draft"]))
+    else:
+        shown = shown_version(list(drafts), list(corrections.filter(status=CorrectionStatus.ACCEPTED)))
+        if shown is None:
+            raise Http404("This photo has no colour version yet.")
+        correction, draft = shown.correction, shown.draft
+    if correction is not None:
+        if not correction.result_file:
+            raise Http404("This correction has not been rendered yet.")
+        key = correction.result_file.name if fmt == "png" else community_jpeg(correction)
+        what = "community-colour" if correction.status == CorrectionStatus.ACCEPTED else f"correction-{correction.pk}"
+    else:
+        field = draft.image if fmt == "png" else draft.image_jpeg
+        if not field:
+            raise Http404("This draft has no file in that format.")
+        key, what = field.name, f"ai-draft-{draft.pk}"
+    response = FileResponse(
+        default_storage.open(key, "rb"),
+        as_attachment=True,
+        filename=_download_name(photo, f"-{what}-ai-colorized.{fmt}"),
+        content_type="image/png" if fmt == "png" else "image/jpeg",
+    )
+    return response

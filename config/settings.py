@@ -348,3 +348,17 @@ CELERY_TASK_ROUTES["community.tasks.score_missed_gold_corrections"] = {"queue": 
 CELERY_TASK_ROUTES["community.tasks.score_gold_correction"] = {"queue": "cpu"}
 # Links in notification e-mails point here.
 CHROMA_SITE_URL = env.string("CHROMA_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# --- gallery ---
+# Anonymous gallery, photo, collection, manifest and feed pages are cached whole for this long
+# (and dropped at once in this process when a decision or hide touches them). With several web
+# processes, point them at one shared cache so invalidation reaches all of them.
+CHROMA_PAGE_CACHE_SECONDS = env.integer("CHROMA_PAGE_CACHE_SECONDS", 60, minimum=0)
+CHROMA_CACHE_URL = env.string("CHROMA_CACHE_URL", "")
+# Cached anonymous pages are answered right after WhiteNoise, before sessions, CSRF and auth.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "community.gallery.PageCacheMiddleware"
+)
+if CHROMA_CACHE_URL:
+    if not CHROMA_CACHE_URL.startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured("CHROMA_CACHE_URL must be a redis:// or rediss:// URL")
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CHROMA_CACHE_URL}}

@@ -1,4 +1,4 @@
-// The photo page: the before/after slider, and live progress of drafts (polling the API).
+// The photo page: the before/after slider, zoom and pan, and live progress of drafts (polling the API).
 const range = document.getElementById("compare-range");
 const compare = document.querySelector(".compare");
 const colourLayer = document.getElementById("colour-layer");
@@ -13,6 +13,88 @@ if (range) {
   setPosition(range.value);
 }
 
+// Zoom: buttons, + - 0 keys, the wheel and two-finger pinch; drag (or arrow keys) to pan when zoomed.
+// The transform is on the element holding both layers, so the slider keeps comparing the same spot.
+const viewport = document.getElementById("compare-viewport");
+const zoomLevel = document.getElementById("zoom-level");
+const view = { zoom: 1, x: 0, y: 0 };
+const MAX_ZOOM = 8;
+
+function clampPan() {
+  const w = viewport.clientWidth, h = viewport.clientHeight;
+  view.x = Math.min(0, Math.max(w - w * view.zoom, view.x));
+  view.y = Math.min(0, Math.max(h - h * view.zoom, view.y));
+}
+function applyView() {
+  clampPan();
+  compare.style.setProperty("--zoom", view.zoom);
+  compare.style.setProperty("--pan-x", `${view.x}px`);
+  compare.style.setProperty("--pan-y", `${view.y}px`);
+  viewport.classList.toggle("is-zoomed", view.zoom > 1);
+  viewport.dataset.zoom = view.zoom.toFixed(2);
+  if (zoomLevel) zoomLevel.textContent = `${Math.round(view.zoom * 100)}%`;
+}
+function zoomAt(factor, cx, cy) {
+  // Keep the point under (cx, cy) (viewport pixels) where it is.
+  const next = Math.min(MAX_ZOOM, Math.max(1, view.zoom * factor));
+  const k = next / view.zoom;
+  view.x = cx - (cx - view.x) * k;
+  view.y = cy - (cy - view.y) * k;
+  view.zoom = next;
+  applyView();
+}
+function zoomCentre(factor) { zoomAt(factor, viewport.clientWidth / 2, viewport.clientHeight / 2); }
+
+if (viewport) {
+  document.getElementById("zoom-in")?.addEventListener("click", () => zoomCentre(1.5));
+  document.getElementById("zoom-out")?.addEventListener("click", () => zoomCentre(1 / 1.5));
+  document.getElementById("zoom-reset")?.addEventListener("click", () => { view.zoom = 1; applyView(); });
+  viewport.addEventListener("wheel", (event) => {
+    event.preventDefault();
+    const box = viewport.getBoundingClientRect();
+    zoomAt(event.deltaY < 0 ? 1.2 : 1 / 1.2, event.clientX - box.left, event.clientY - box.top);
+  }, { passive: false });
+  viewport.addEventListener("keydown", (event) => {
+    const step = 40;
+    const actions = {
+      "+": () => zoomCentre(1.5), "=": () => zoomCentre(1.5), "-": () => zoomCentre(1 / 1.5),
+      "0": () => { view.zoom = 1; applyView(); },
+      ArrowLeft: () => { view.x += step; applyView(); }, ArrowRight: () => { view.x -= step; applyView(); },
+      ArrowUp: () => { view.y += step; applyView(); }, ArrowDown: () => { view.y -= step; applyView(); },
+    };
+    if (actions[event.key] && (view.zoom > 1 || !event.key.startsWith("Arrow"))) {
+      event.preventDefault();
+      actions[event.key]();
+    }
+  });
+  const pointers = new Map();
+  let pinch = null;
+  viewport.addEventListener("pointerdown", (event) => {
+    pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
+    viewport.setPointerCapture(event.pointerId);
+  });
+  viewport.addEventListener("pointermove", (event) => {
+    const previous = pointers.get(event.pointerId);
+    if (!previous) return;
+    pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
+    if (pointers.size === 2) {
+      const [a, b] = [...pointers.values()];
+      const distance = Math.hypot(a.x - b.x, a.y - b.y);
+      const box = viewport.getBoundingClientRect();
+      if (pinch) zoomAt(distance / pinch, (a.x + b.x) / 2 - box.left, (a.y + b.y) / 2 - box.top);
+      pinch = distance;
+    } else if (view.zoom > 1) {
+      view.x += event.clientX - previous.x;
+      view.y += event.clientY - previous.y;
+      applyView();
+    }
+  });
+  const release = (event) => { pointers.delete(event.pointerId); if (pointers.size < 2) pinch = null; };
+  viewport.addEventListener("pointerup", release);
+  viewport.addEventListener("pointercancel", release);
+  applyView();
+}
+
 function showDraft(draft) {
   // The first finished draft appears in the viewer without a reload.
   if (!colourLayer.hidden) return;
@@ -21,6 +103,7 @@ function showDraft(draft) {
   colourLabel.textContent = draft.label;
   colourLabel.hidden = false;
   document.querySelector(".compare-control").hidden = false;
+  document.querySelector(".zoom-controls")?.removeAttribute("hidden");
 }
 
 function render(card, draft) {

@@ -1,0 +1,192 @@
+"""CSV and JSON exports of a collection: each photo's metadata, provenance and the decisions on its colours."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from django.db.models import Prefetch
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils.text import slugify
+
+from colorization.models import Licence
+from community.collections import collection_for_reading, collection_photos
+from community.gallery import cached_page
+from community.iiif import colour_versions, licence_uri
+from community.models import Correction, CorrectionStatus, Vote
+
+CSV_COLUMNS = [
+    "position",
+    "photo_id",
+    "title",
+    "description",
+    "year_from",
+    "year_to",
+    "era",
+    "genre",
+    "place",
+    "source_archive",
+    "source_reference",
+    "licence",
+    "licence_uri",
+    "credit_line",
+    "original_sha256",
+    "width",
+    "height",
+    "page_url",
+    "manifest_url",
+    "colour_version",
+    "community_correction_id",
+    "community_correction_author",
+    "accepted_at",
+    "accepted_by",
+    "votes_for",
+    "votes_against",
+    "historian_votes",
+    "decision_reason",
+    "evidence",
+    "decisions",
+]
+
+
+def _decisions(request, photo_ids: list[int]) -> dict[int, list[dict]]:
+    """Every accepted or rejected, visible correction of these photos with its evidence (3 queries)."""
+    corrections = (
+        Correction.objects.filter(
+            photo_id__in=photo_ids,
+            status__in=[CorrectionStatus.ACCEPTED, CorrectionStatus.REJECTED],
+            hidden_at__isnull=True,
+        )
+        .select_related("author", "decided_by")
+        .prefetch_related("evidence", Prefetch("votes", queryset=Vote.objects.only("correction_id", "is_historian")))
+        .order_by("photo_id", "decided_at", "id")
+    )
+    out: dict[int, list[dict]] = {}
+    for c in corrections:
+        out.setdefault(c.photo_id, []).append(
+            {
+                "correction_id": c.pk,
+                "url": request.build_absolute_uri(reverse("correction-detail", args=[c.pk])),
+                "status": c.status,
+                "kind": c.kind,
+                "author": c.author.username,
+                "note": c.note,
+                "submitted_at": c.created_at.isoformat(),
+                "decided_at": c.decided_at.isoformat() if c.decided_at else None,
+                "decided_by": c.decided_by.username if c.decided_by_id else "vote rule",
+                "reason": c.decision_reason,
+                "votes_for": c.votes_up,
+                "votes_against": c.votes_down,
+                "historian_votes": c.historian_votes,
+                "evidence": [
+                    {"text": e.text, "url": e.url, "archive_reference": e.archive_reference} for e in c.evidence.all()
+                ],
+                "label": c.label,
+            }
+        )
+    return out
+
+
+def collection_records(request, collection) -> list[dict]:
+    photos = collection_photos(request, collection)
+    ids = [p.pk for p in photos]
+    decisions = _decisions(request, ids)
+    colours = colour_versions(ids)
+    records = []
+    for photo in photos:
+        photo_decisions = decisions.get(photo.pk, [])
+        accepted = next((d for d in photo_decisions if d["status"] == CorrectionStatus.ACCEPTED), None)
+        entry = getattr(photo, "gallery_entry", None)
+        records.append(
+            {
+                "position": photo.position,
+                "photo_id": photo.pk,
+                "title": photo.title,
+                "description": photo.description,
+                "year_from": photo.year_from,
+                "year_to": photo.year_to,
+                "era": photo.era,
+                "genre": photo.genre,
+                "place": photo.place,
+                "source_archive": photo.source_archive,
+                "source_reference": photo.source_reference,
+                "licence": Licence(photo.licence).label,
+                "licence_uri": licence_uri(photo.licence),
+                "credit_line": photo.credit_line,
+                "original_sha256": photo.original_sha256,
+                "width": photo.width,
+                "height": photo.height,
+                "page_url": request.build_absolute_uri(photo.get_absolute_url()),
+                "manifest_url": request.build_absolute_uri(reverse("iiif-photo-manifest", args=[photo.pk])),
+                "colour_version": ("community" if accepted else "draft" if photo.pk in colours else "none")
+                if entry is None
+                else entry.version,
+                "colour_label": colours[photo.pk][1] if photo.pk in colours else "",
+                "community_correction": accepted,
+                "decisions": photo_decisions,
+                "curator_note": photo.note,
+            }
+        )
+    return records
+
+
+def _filename(collection, ext: str) -> str:
+    return f"collection-{collection.pk}-{slugify(collection.title)[:60] or 'export'}.{ext}"
+
+
+def collection_export_json(request, pk: int):
+    def build():
+        collection = collection_for_reading(request, pk)
+        data = {
+            "collection": {
+                "id": collection.pk,
+                "title": collection.title,
+                "description": collection.description,
+                "curator": collection.owner.username,
+                "url": request.build_absolute_uri(reverse("collection-detail", args=[collection.pk])),
+                "manifest_url": request.build_absolute_uri(reverse("iiif-collection-manifest", args=[collection.pk])),
+            },
+            "photos": collection_records(request, collection),
+        }
+        response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=1), content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{_filename(collection, "json")}"'
+        return response
+
+    return cached_page(request, build)
+
+
+def collection_export_csv(request, pk: int):
+    def build():
+        collection = collection_for_reading(request, pk)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for record in collection_records(request, collection):
+            accepted = record["community_correction"] or {}
+            writer.writerow(
+                {
+                    **record,
+                    "community_correction_id": accepted.get("correction_id", ""),
+                    "community_correction_author": accepted.get("author", ""),
+                    "accepted_at": accepted.get("decided_at", ""),
+                    "accepted_by": accepted.get("decided_by", ""),
+                    "votes_for": accepted.get("votes_for", ""),
+                    "votes_against": accepted.get("votes_against", ""),
+                    "historian_votes": accepted.get("historian_votes", ""),
+                    "decision_reason": accepted.get("reason", ""),
+                    "evidence": " | ".join(
+                        " ".join(p for p in (e["text"], e["url"], e["archive_reference"]) if p)
+                        for e in accepted.get("evidence", [])
+                    ),
+                    "decisions": "; ".join(
+                        f"{d['correction_id']}:{d['status']}:{d['decided_at'] or ''}" for d in record["decisions"]
+                    ),
+                }
+            )
+        response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{_filename(collection, "csv")}"'
+        return response
+
+    return cached_page(request, build)

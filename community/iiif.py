@@ -1,0 +1,244 @@
+"""IIIF Presentation 3 manifests: one per photo, one per collection.
+
+Each photo is one canvas whose painting annotation's body is a ``Choice`` of the original (first,
+untouched) and its colour version (the community version, else the newest AI draft), so viewers
+such as Mirador and Universal Viewer offer both layers. Labels, summary, metadata, ``rights``
+(a Creative Commons or RightsStatements.org URI, as the specification requires) and the
+``requiredStatement`` (credit line) come from the photo's metadata.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+
+from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
+from community.models import Collection, Correction, CorrectionStatus
+
+CONTEXT = "http://iiif.io/api/presentation/3/context.json"
+CONTENT_TYPE = f'application/ld+json;profile="{CONTEXT}"'
+LICENCE_URIS = {
+    Licence.PUBLIC_DOMAIN: "http://creativecommons.org/publicdomain/mark/1.0/",
+    Licence.CC0: "http://creativecommons.org/publicdomain/zero/1.0/",
+    Licence.CC_BY: "http://creativecommons.org/licenses/by/4.0/",
+    Licence.CC_BY_SA: "http://creativecommons.org/licenses/by-sa/4.0/",
+    Licence.CC_BY_NC: "http://creativecommons.org/licenses/by-nc/4.0/",
+    Licence.CC_BY_NC_SA: "http://creativecommons.org/licenses/by-nc-sa/4.0/",
+    Licence.CC_BY_ND: "http://creativecommons.org/licenses/by-nd/4.0/",
+    Licence.ALL_RIGHTS_RESERVED: "http://rightsstatements.org/vocab/InC/1.0/",
+    Licence.UNKNOWN: "http://rightsstatements.org/vocab/UND/1.0/",
+}
+FORMATS = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "TIFF": "image/tiff",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "BMP": "image/bmp",
+    "HEIF": "image/heif",
+    "HEIC": "image/heic",
+}
+
+
+def licence_uri(licence: str) -> str:
+    return LICENCE_URIS.get(licence, LICENCE_URIS[Licence.UNKNOWN])
+
+
+def _lang(*values: str) -> dict:
+    return {"en": [v for v in values if v]}
+
+
+def _pair(label: str, value: str) -> dict:
+    return {"label": _lang(label), "value": _lang(value)}
+
+
+def colour_versions(photo_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """photo id -> (colour image storage key, label): the community version, else the newest
+    finished draft. Two queries for any number of photos."""
+    out: dict[int, tuple[str, str]] = {}
+    accepted = Correction.objects.filter(
+        photo_id__in=photo_ids, status=CorrectionStatus.ACCEPTED, hidden_at__isnull=True
+    ).select_related("render")
+    for correction in accepted:
+        if correction.result_file:
+            out[correction.photo_id] = (correction.result_file.name, f"Community version: {correction.label}")
+    drafts = (
+        Draft.objects.filter(photo_id__in=photo_ids, status=DraftStatus.DONE, purpose=DraftPurpose.DRAFT)
+        .exclude(image="")
+        .order_by("photo_id", "-finished_at", "-id")
+        .only("photo_id", "image", "model_slug", "model_version")
+    )
+    for draft in drafts:
+        out.setdefault(draft.photo_id, (draft.image.name, draft.label))
+    return out
+
+
+def _metadata(photo: Photo) -> list[dict]:
+    pairs = [
+        ("Date", photo.era),
+        ("Genre", photo.genre.capitalize()),
+        ("Place", photo.place),
+        ("Source archive", photo.source_archive),
+        ("Archive reference", photo.source_reference),
+        ("Licence", Licence(photo.licence).label),
+        ("Credit line", photo.credit_line),
+        ("Original SHA-256", photo.original_sha256),
+        ("Original file", f"{photo.image_format}, {photo.width}×{photo.height} px, {photo.bit_depth}-bit"),
+    ]
+    return [_pair(label, value) for label, value in pairs if value]
+
+
+def photo_canvas(request, photo: Photo, colour: tuple[str, str] | None) -> dict:
+    from django.core.files.storage import default_storage
+
+    base = request.build_absolute_uri(reverse("iiif-photo-manifest", args=[photo.pk])).rsplit("/", 1)[0]
+    canvas_id = f"{base}/canvas/1"
+    original = {
+        "id": request.build_absolute_uri(photo.original.url),
+        "type": "Image",
+        "format": FORMATS.get(photo.image_format.upper(), "image/jpeg"),
+        "width": photo.width,
+        "height": photo.height,
+        "label": _lang("Original (untouched upload)"),
+    }
+    body: dict = original
+    if colour is not None:
+        key, label = colour
+        url = default_storage.url(key)
+        body = {
+            "type": "Choice",
+            "items": [
+                original,
+                {
+                    "id": url if url.startswith("http") else request.build_absolute_uri(url),
+                    "type": "Image",
+                    "format": "image/png",
+                    "width": photo.width,
+                    "height": photo.height,
+                    "label": _lang(label),
+                },
+            ],
+        }
+    return {
+        "id": canvas_id,
+        "type": "Canvas",
+        "label": _lang(photo.title),
+        "width": photo.width,
+        "height": photo.height,
+        "metadata": _metadata(photo),
+        "items": [
+            {
+                "id": f"{base}/page/1",
+                "type": "AnnotationPage",
+                "items": [
+                    {
+                        "id": f"{base}/annotation/1",
+                        "type": "Annotation",
+                        "motivation": "painting",
+                        "body": body,
+                        "target": canvas_id,
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def _provider(request) -> list[dict]:
+    return [
+        {
+            "id": request.build_absolute_uri(reverse("home")),
+            "type": "Agent",
+            "label": _lang("Chroma Commons"),
+            "homepage": [
+                {
+                    "id": request.build_absolute_uri(reverse("home")),
+                    "type": "Text",
+                    "label": _lang("Chroma Commons"),
+                    "format": "text/html",
+                }
+            ],
+        }
+    ]
+
+
+def photo_manifest(request, photo: Photo) -> dict:
+    colour = colour_versions([photo.pk]).get(photo.pk)
+    page = request.build_absolute_uri(photo.get_absolute_url())
+    manifest = {
+        "@context": CONTEXT,
+        "id": request.build_absolute_uri(reverse("iiif-photo-manifest", args=[photo.pk])),
+        "type": "Manifest",
+        "label": _lang(photo.title),
+        "metadata": _metadata(photo),
+        "rights": licence_uri(photo.licence),
+        "requiredStatement": _pair(
+            "Attribution",
+            photo.credit_line or photo.source_archive or f"Uploaded to Chroma Commons by {photo.owner.username}",
+        ),
+        "provider": _provider(request),
+        "homepage": [{"id": page, "type": "Text", "label": _lang(photo.title), "format": "text/html"}],
+        "items": [photo_canvas(request, photo, colour)],
+    }
+    if photo.description:
+        manifest["summary"] = _lang(photo.description)
+    if colour is not None:
+        manifest["metadata"].append(_pair("Colour version", f"{colour[1]}. The original is the first choice."))
+    return manifest
+
+
+def collection_manifest(request, collection: Collection, photos: list[Photo]) -> dict:
+    colours = colour_versions([p.pk for p in photos])
+    page = request.build_absolute_uri(reverse("collection-detail", args=[collection.pk]))
+    manifest = {
+        "@context": CONTEXT,
+        "id": request.build_absolute_uri(reverse("iiif-collection-manifest", args=[collection.pk])),
+        "type": "Manifest",
+        "label": _lang(collection.title),
+        "metadata": [
+            _pair("Curated by", collection.owner.username),
+            _pair("Photographs", str(len(photos))),
+        ],
+        "requiredStatement": _pair(
+            "Attribution", "Each photograph carries its own licence and credit line in its canvas metadata."
+        ),
+        "provider": _provider(request),
+        "homepage": [{"id": page, "type": "Text", "label": _lang(collection.title), "format": "text/html"}],
+        "items": [photo_canvas(request, photo, colours.get(photo.pk)) for photo in photos],
+    }
+    if collection.description:
+        manifest["summary"] = _lang(collection.description)
+    licences = {p.licence for p in photos}
+    if len(licences) == 1:
+        manifest["rights"] = licence_uri(licences.pop())
+    return manifest
+
+
+def _json(data: dict) -> HttpResponse:
+    response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=1), content_type=CONTENT_TYPE)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def photo_manifest_view(request, pk: int):
+    from community.gallery import cached_page
+
+    def build():
+        photo = get_object_or_404(Photo.objects.visible_to(request.user).select_related("owner"), pk=pk)
+        return _json(photo_manifest(request, photo))
+
+    return cached_page(request, build, photo_id=pk)
+
+
+def collection_manifest_view(request, pk: int):
+    from community.collections import collection_for_reading, collection_photos
+    from community.gallery import cached_page
+
+    def build():
+        collection = collection_for_reading(request, pk)
+        return _json(collection_manifest(request, collection, collection_photos(request, collection)))
+
+    return cached_page(request, build)
