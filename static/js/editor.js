@@ -84,10 +84,13 @@ const preview = new PreviewClient({
     root.dataset.previewBusy = "true";
     announce("Updating the preview…");
   },
-  onImage: (image, { ms, model }) => {
+  onImage: (image, { ms, model, hints }) => {
     previewCount += 1;
     root.dataset.previewBusy = "false";
     root.dataset.previews = String(previewCount);
+    // What the picture shows, for people (the status line) and for tests.
+    root.dataset.previewPoints = String(hints.points.length);
+    root.dataset.previewStrokes = String(hints.strokes.length);
     stage.setImages({ colour: image });
     $("colour-label").textContent =
       `AI-colorized · model ${model.slug} v${model.version} · colours are an estimate (preview, ${image.naturalWidth}×${image.naturalHeight} px)`;

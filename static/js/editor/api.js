@@ -79,7 +79,7 @@ export class PreviewClient {
       if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
       this.objectUrl = image.src;
       const model = { slug: response.headers.get("X-Model"), version: response.headers.get("X-Model-Version") };
-      this.onImage?.(image, { ms: Math.round(performance.now() - started), model });
+      this.onImage?.(image, { ms: Math.round(performance.now() - started), model, hints });
     } catch (error) {
       if (error.name === "AbortError" || generation !== this.generation) return;
       this.onError?.(error);

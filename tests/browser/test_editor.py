@@ -1,0 +1,213 @@
+"""A volunteer corrects a draft in the editor: two hints, a live preview that changes colour
+where they are (read from the canvas's pixels), a note and evidence, and the correction on
+the photo page once a real worker has rendered it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from colorization.models import Draft, DraftPurpose, DraftStatus
+from colorization.services import photo_upload
+from community.models import Correction
+from tests import images
+from tests.browser.conftest import log_in, screenshot
+from tests.conftest import reset_broker_pool, upload_file
+from tests.factories import UserFactory
+from tests.workers import Workers, worker_env
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+SHARED_BW = Path(__file__).resolve().parents[3] / "shared" / "data" / "bw"
+RED, BLUE = "#d01818", "#1838d0"
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def canvas_rgb(page, x: float, y: float) -> tuple[float, float, float]:
+    """The mean colour of the 3×3 CSS pixels around (x, y) of the picture canvas (no hint markers on it)."""
+    return tuple(
+        page.evaluate(
+            """([x, y]) => {
+                const canvas = document.getElementById("editor-canvas");
+                const ratio = canvas.width / canvas.getBoundingClientRect().width;
+                const d = canvas.getContext("2d").getImageData(
+                    Math.round((x - 1) * ratio), Math.round((y - 1) * ratio), Math.round(3 * ratio), Math.round(3 * ratio)).data;
+                const sum = [0, 0, 0];
+                for (let i = 0; i < d.length; i += 4) { sum[0] += d[i]; sum[1] += d[i + 1]; sum[2] += d[i + 2]; }
+                const n = d.length / 4;
+                return sum.map((v) => v / n);
+            }""",
+            [x, y],
+        )
+    )
+
+
+def mid_tone_spots(page, box) -> list[tuple[float, float]]:
+    """One spot in each half of the picture where the photograph is mid-grey and flat, so a hint's
+    chroma can show (near white or black there is little room for colour)."""
+    candidates = []
+    for i in range(4, 17):
+        for j in range(3, 10):
+            x, y = box["width"] * i / 20, box["height"] * j / 12
+            r, g, b = canvas_rgb(page, x, y)
+            luma = 0.3 * r + 0.59 * g + 0.11 * b
+            candidates.append((abs(luma - 120), x, y))
+    left = min(c for c in candidates if c[1] < box["width"] * 0.45)
+    right = min(c for c in candidates if c[1] > box["width"] * 0.55)
+    return [(left[1], left[2]), (right[1], right[2])]
+
+
+def redness(rgb) -> float:
+    r, g, b = rgb
+    return r - (g + b) / 2
+
+
+def blueness(rgb) -> float:
+    r, g, b = rgb
+    return b - (r + g) / 2
+
+
+def test_a_volunteer_places_two_hints_sees_the_preview_and_submits_with_evidence(
+    page, live_server, tmp_path, settings, media_in_tmp, isolated_broker, tiny_model_file
+):
+    settings.CHROMA_BASE_MODEL_PATH = str(tiny_model_file)
+    settings.CHROMA_DEFAULT_RENDER_SIZE = 224
+    reset_broker_pool()
+    owner = UserFactory(username="archivist")
+    UserFactory(username="volunteer")
+    source = SHARED_BW / "Detroit_circa_1915.jpg"
+    data = source.read_bytes() if source.exists() else images.jpeg(800, 560, seed=3)
+    photo = photo_upload(
+        owner=owner, file=upload_file(data), filename="street.jpg", metadata={"title": "Woodward Avenue"}
+    ).photo
+
+    workers = Workers(worker_env(media_in_tmp, isolated_broker, tiny_model_file), tmp_path)
+    workers.start()
+    try:
+        draft = wait_for(
+            lambda: Draft.objects.filter(photo=photo, status=DraftStatus.DONE).first(), 90, "the first draft"
+        )
+
+        log_in(page, live_server, "volunteer", "a-long-test-password")
+        page.goto(f"{live_server.url}/photos/{photo.pk}/")
+        page.get_by_role("link", name="Correct the colours").click()
+        page.wait_for_url(f"{live_server.url}/photos/{photo.pk}/edit/?draft={draft.pk}")
+        page.locator("#editor[data-ready=true]").wait_for()
+        overlay = page.locator("#editor-overlay")
+        box = overlay.bounding_box()
+        page.locator("#toggle-original").click()
+        spots = mid_tone_spots(page, box)
+        page.locator("#toggle-original").click()
+        before = [canvas_rgb(page, x, y) for x, y in spots]
+
+        # Two hints: the largest size, a click on the photograph, then its colour from the picker.
+        page.locator("#point-size").fill("9")
+        for (x, y), colour in zip(spots, (RED, BLUE), strict=True):
+            overlay.click(position={"x": x, "y": y})
+            page.locator("#hint-color").fill(colour)
+        assert page.locator("#hint-list .hint-row").count() == 2
+        page.locator("#editor[data-preview-points='2'][data-preview-busy=false]").wait_for(timeout=30_000)
+        after = [canvas_rgb(page, x, y) for x, y in spots]
+        assert redness(after[0]) > redness(before[0]) + 25, (before[0], after[0])
+        assert blueness(after[1]) > blueness(before[1]) + 25, (before[1], after[1])
+        assert "AI-colorized · model base vtest" in page.locator("#colour-label").inner_text()
+        assert page.locator("#suggestions .swatch").count() >= 1  # the palette at the last hint
+        screenshot(page, "editor-with-two-hints")
+
+        page.locator("#note").fill("The awnings were red and the tram blue.")
+        page.locator("#evidence-rows input[data-field=text]").first.fill("Detroit United Railway livery, 1915")
+        page.locator("#evidence-rows input[data-field=url]").first.fill("https://example.org/dur-livery")
+        page.get_by_role("button", name="Submit hints for review").click()
+        page.wait_for_url(f"{live_server.url}/photos/{photo.pk}/#corrections")
+
+        correction = Correction.objects.get()
+        assert correction.author.username == "volunteer"
+        assert correction.base_draft_id == draft.pk
+        assert [p["color"] for p in correction.hints["points"]] == [RED, BLUE]
+        assert [e.url for e in correction.evidence.all()] == ["https://example.org/dur-livery"]
+        wait_for(
+            lambda: Draft.objects.filter(pk=correction.render_id, status=DraftStatus.DONE).exists(),
+            90,
+            "the worker to render the correction",
+        )
+    finally:
+        workers.stop_all()
+    assert Draft.objects.get(pk=correction.render_id).purpose == DraftPurpose.CORRECTION
+
+    page.reload()
+    item = page.locator(f".correction-item[data-correction='{correction.pk}']")
+    assert "The awnings were red and the tram blue." in item.inner_text()
+    assert item.get_by_role("link", name="https://example.org/dur-livery").count() == 1
+    after_image = item.get_by_alt_text(f"After: correction {correction.pk} (AI-colorized with hints)")
+    assert after_image.evaluate("img => img.complete && img.naturalWidth > 0")
+    screenshot(page, "photo-page-with-correction")
+
+
+def test_the_editor_keeps_the_work_when_the_server_refuses_and_undo_redo_work(
+    page, live_server, settings, tiny_model_file, owner
+):
+    """Keyboard placement, undo/redo and a refused submission that loses nothing (no worker needed)."""
+    from colorization.tasks import colorize_draft
+
+    settings.CHROMA_BASE_MODEL_PATH = str(tiny_model_file)
+    settings.CHROMA_DEFAULT_RENDER_SIZE = 128
+    UserFactory(username="volunteer")
+    photo = photo_upload(
+        owner=owner, file=upload_file(images.jpeg(300, 200, seed=4)), filename="p.jpg", metadata={"title": "Mill"}
+    ).photo
+    draft = photo.drafts.get()
+    colorize_draft.apply(args=[draft.pk])
+
+    log_in(page, live_server, "volunteer", "a-long-test-password")
+    page.goto(f"{live_server.url}/photos/{photo.pk}/edit/?draft={draft.pk}")
+    page.locator("#editor[data-ready=true]").wait_for()
+    overlay = page.locator("#editor-overlay")
+    overlay.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")  # a hint at the crosshair
+    assert page.locator("#hint-list .hint-row").count() == 1
+    page.keyboard.press("Delete")
+    assert page.locator("#hint-list .hint-row").count() == 0
+    page.keyboard.press("z")  # undo the delete
+    assert page.locator("#hint-list .hint-row").count() == 1
+    page.keyboard.press("Shift+Z")  # redo it
+    assert page.locator("#hint-list .hint-row").count() == 0
+    page.keyboard.press("z")
+
+    # A brush stroke, then the eraser across its middle cuts it in two.
+    page.keyboard.press("b")
+    box = overlay.bounding_box()
+    y = box["height"] * 0.5
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + y, steps=12)
+    page.mouse.up()
+    assert page.locator("#hint-list .hint-row").count() == 2
+    page.keyboard.press("e")
+    page.mouse.move(box["x"] + box["width"] * 0.65, box["y"] + y - 20)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.65, box["y"] + y + 20, steps=6)
+    page.mouse.up()
+    assert page.locator("#hint-list .hint-row").count() == 3  # one hint, two pieces of the stroke
+
+    # Evidence with a link but no text: refused with the reason, the note and hints kept.
+    page.locator("#note").fill("Brick was red")
+    page.locator("#evidence-rows input[data-field=url]").first.fill("https://example.org/mill")
+    page.get_by_role("button", name="Submit hints for review").click()
+    error = page.locator("#evidence-error")
+    error.wait_for()
+    assert "needs a text" in error.inner_text()
+    assert page.locator("#note").input_value() == "Brick was red"
+    assert page.locator("#hint-list .hint-row").count() == 3
+    assert Correction.objects.count() == 0
+    screenshot(page, "editor-refused-submission")
