@@ -40,8 +40,8 @@ def canvas_rgb(page, x: float, y: float) -> tuple[float, float, float]:
             """([x, y]) => {
                 const canvas = document.getElementById("editor-canvas");
                 const ratio = canvas.width / canvas.getBoundingClientRect().width;
-                const d = canvas.getContext("2d").getImageData(
-                    Math.round((x - 1) * ratio), Math.round((y - 1) * ratio), Math.round(3 * ratio), Math.round(3 * ratio)).data;
+                const [x0, y0, n] = [(x - 1) * ratio, (y - 1) * ratio, 3 * ratio].map(Math.round);
+                const d = canvas.getContext("2d").getImageData(x0, y0, n, n).data;
                 const sum = [0, 0, 0];
                 for (let i = 0; i < d.length; i += 4) { sum[0] += d[i]; sum[1] += d[i + 1]; sum[2] += d[i + 2]; }
                 const n = d.length / 4;

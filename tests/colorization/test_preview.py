@@ -119,3 +119,53 @@ def test_the_editor_endpoints_are_in_the_schema(client):
     schema = client.get("/api/schema/").content.decode()
     for path in ("/api/v1/photos/{id}/preview/", "/api/v1/photos/{id}/suggest/", "/api/v1/photos/{id}/corrections/"):
         assert path in schema
+
+
+def test_a_client_that_accepts_only_png_gets_the_png(api, owner, photo):
+    response = api(owner).post(
+        f"/api/v1/photos/{photo.pk}/preview/", {"hints": {}}, format="json", HTTP_ACCEPT="image/png"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG")
+
+
+def test_errors_are_json_even_when_only_png_is_accepted(api, owner, photo):
+    bad = {"hints": {"points": [{"x": 5000, "y": 1, "color": "#ff0000"}]}}
+    response = api(owner).post(f"/api/v1/photos/{photo.pk}/preview/", bad, format="json", HTTP_ACCEPT="image/png")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "outside the image" in response.json()["detail"]
+    anonymous = api().post(f"/api/v1/photos/{photo.pk}/preview/", {}, format="json", HTTP_ACCEPT="image/png")
+    assert anonymous.status_code == 401 and anonymous.json()["error"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("render_size", [32, 513, "big"])
+def test_a_render_size_out_of_bounds_is_refused(api, owner, photo, render_size):
+    response = preview(api(owner), photo, render_size=render_size)
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["render_size"]
+
+
+def test_the_render_size_is_the_networks_resolution_and_defaults_to_the_drafts(api, owner, photo, settings):
+    client = api(owner)
+    hints = {"points": [{"x": 300, "y": 200, "color": "#d01010", "size": 9}]}
+    default = preview(client, photo, hints).content
+    assert preview(client, photo, hints, render_size=settings.CHROMA_DEFAULT_RENDER_SIZE).content == default
+    large = preview(client, photo, hints, render_size=512)
+    assert large.status_code == 200 and large.content != default
+    assert decode(large).shape == decode(preview(client, photo, hints)).shape == (341, 512, 3)
+
+
+def test_a_render_size_above_the_preview_size_is_capped_by_it(api, owner, photo):
+    client = api(owner)
+    assert (
+        preview(client, photo, size=128, render_size=512).content
+        == preview(client, photo, size=128, render_size=128).content
+    )
+
+
+def test_suggestions_take_a_render_size(api, owner, photo):
+    url = f"/api/v1/photos/{photo.pk}/suggest/"
+    assert api(owner).post(url, {"x": 10, "y": 10, "render_size": 128}, format="json").status_code == 200
+    assert api(owner).post(url, {"x": 10, "y": 10, "render_size": 4096}, format="json").status_code == 400
