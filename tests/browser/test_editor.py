@@ -7,7 +7,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from colorization.models import Draft, DraftPurpose, DraftStatus
 from colorization.services import photo_upload
@@ -44,8 +46,7 @@ def canvas_rgb(page, x: float, y: float) -> tuple[float, float, float]:
                 const d = canvas.getContext("2d").getImageData(x0, y0, n, n).data;
                 const sum = [0, 0, 0];
                 for (let i = 0; i < d.length; i += 4) { sum[0] += d[i]; sum[1] += d[i + 1]; sum[2] += d[i + 2]; }
-                const n = d.length / 4;
-                return sum.map((v) => v / n);
+                return sum.map((v) => (v * 4) / d.length);
             }""",
             [x, y],
         )
@@ -211,3 +212,85 @@ def test_the_editor_keeps_the_work_when_the_server_refuses_and_undo_redo_work(
     assert page.locator("#hint-list .hint-row").count() == 3
     assert Correction.objects.count() == 0
     screenshot(page, "editor-refused-submission")
+
+
+def test_palette_reference_image_view_controls_and_a_manual_colorization(
+    page, live_server, tmp_path, settings, tiny_model_file, owner
+):
+    """Suggested colours, picking from a local reference image, zoom, the before/after slider, and
+    uploading a manual colorization from the same form: first one that does not match, then one that does."""
+    from colorization.tasks import colorize_draft
+
+    settings.CHROMA_BASE_MODEL_PATH = str(tiny_model_file)
+    settings.CHROMA_DEFAULT_RENDER_SIZE = 128
+    UserFactory(username="volunteer")
+    colour = images.colour_photo(240, 160, seed=2)
+    photo = photo_upload(
+        owner=owner,
+        file=upload_file(images.encode(images.luminance_of(colour), "PNG"), "market.png", "image/png"),
+        filename="market.png",
+        metadata={"title": "Market"},
+    ).photo
+    colorize_draft.apply(args=[photo.drafts.get().pk])
+
+    log_in(page, live_server, "volunteer", "a-long-test-password")
+    page.goto(f"{live_server.url}/photos/{photo.pk}/edit/")
+    page.locator("#editor[data-ready=true]").wait_for()
+    overlay = page.locator("#editor-overlay")
+    box = overlay.bounding_box()
+
+    # The slider at 0 shows the original: grey pixels on the canvas; at 100 the draft's colours.
+    page.locator("#compare-range").fill("0")
+    r, g, b = canvas_rgb(page, box["width"] / 2, box["height"] / 2)
+    assert max(r, g, b) - min(r, g, b) <= 3
+    assert page.locator("#compare-range").get_attribute("aria-valuetext") == "original everywhere"
+    page.locator("#compare-range").fill("100")
+
+    # Zoom in and back to fit.
+    page.locator("#zoom-in").click()
+    assert page.locator("#zoom-value").inner_text() == "125%"
+    page.keyboard.press("0")
+    assert page.locator("#zoom-value").inner_text() == "100%"
+
+    # A hint, then a suggested colour for it.
+    overlay.click(position={"x": box["width"] * 0.4, "y": box["height"] * 0.5})
+    swatch = page.locator("#suggestions .swatch").first
+    swatch.wait_for()
+    suggested = swatch.get_attribute("data-colour")
+    swatch.click()
+    assert page.locator("#hint-list input[type=color]").first.input_value() == suggested
+
+    # A reference image from the volunteer's computer: clicking it picks its colour.
+    reference = tmp_path / "uniform.png"
+    Image.new("RGB", (60, 40), (32, 96, 160)).save(reference)
+    page.set_input_files("#reference-file", str(reference))
+    canvas = page.locator("#reference-canvas")
+    canvas.wait_for()
+    canvas.click()
+    assert page.locator("#hint-color").input_value() == "#2060a0"
+    assert page.locator("#hint-list input[type=color]").first.input_value() == "#2060a0"
+
+    # A manual colorization that is brighter than the original is refused, with the reason.
+    page.locator("#note").fill("Painted from the 1912 catalogue")
+    page.locator("#evidence-rows input[data-field=text]").first.fill("Catalogue plate 4")
+    page.locator("#evidence-rows input[data-field=archive_reference]").first.fill("NYPL b123")
+    brighter = tmp_path / "brighter.jpg"
+    Image.fromarray(np.clip(np.asarray(colour).astype(int) + 40, 0, 255).astype(np.uint8)).save(brighter, quality=92)
+    page.set_input_files("#manual-file", str(brighter))
+    page.get_by_role("button", name="Upload manual colorization").click()
+    page.locator("#image-error").wait_for()
+    assert "lightness differs" in page.locator("#image-error").inner_text()
+    assert Correction.objects.count() == 0
+
+    matching = tmp_path / "colour.jpg"
+    colour.save(matching, quality=92)
+    page.set_input_files("#manual-file", str(matching))
+    page.get_by_role("button", name="Upload manual colorization").click()
+    page.wait_for_url(f"{live_server.url}/photos/{photo.pk}/#corrections")
+    correction = Correction.objects.get()
+    assert correction.kind == "manual" and correction.author.username == "volunteer"
+    assert [e.archive_reference for e in correction.evidence.all()] == ["NYPL b123"]
+    assert (
+        "Painted from the 1912 catalogue"
+        in page.locator(f".correction-item[data-correction='{correction.pk}']").inner_text()
+    )
