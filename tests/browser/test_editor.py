@@ -4,6 +4,7 @@ the photo page once a real worker has rendered it."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -200,6 +201,25 @@ def test_the_editor_keeps_the_work_when_the_server_refuses_and_undo_redo_work(
     page.mouse.move(box["x"] + box["width"] * 0.65, box["y"] + y + 20, steps=6)
     page.mouse.up()
     assert page.locator("#hint-list .hint-row").count() == 3  # one hint, two pieces of the stroke
+
+    # Drag the hint to move it (one undo step); clear all, and undo that.
+    page.keyboard.press("h")
+    hint = page.locator("#hint-list .hint-name").first
+    x0, y0 = map(int, re.search(r"at \((\d+), (\d+)\)", hint.inner_text()).groups())
+    scale = min(box["width"] / 300, box["height"] / 200)
+    left, top = box["x"] + (box["width"] - 300 * scale) / 2, box["y"] + (box["height"] - 200 * scale) / 2
+    page.mouse.move(left + (x0 + 0.5) * scale, top + (y0 + 0.5) * scale)
+    page.mouse.down()
+    page.mouse.move(left + (x0 + 20.5) * scale, top + (y0 + 10.5) * scale, steps=5)
+    page.mouse.up()
+    assert f"at ({x0 + 20}, {y0 + 10})" in hint.inner_text()
+    page.keyboard.press("z")
+    assert f"at ({x0}, {y0})" in page.locator("#hint-list .hint-name").first.inner_text()
+    page.keyboard.press("Shift+Z")
+    page.get_by_role("button", name="Clear all hints").click()
+    assert page.locator("#hint-list .hint-row").count() == 0
+    page.keyboard.press("z")
+    assert page.locator("#hint-list .hint-row").count() == 3
 
     # Evidence with a link but no text: refused with the reason, the note and hints kept.
     page.locator("#note").fill("Brick was red")
