@@ -266,6 +266,15 @@ def test_palette_reference_image_view_controls_and_a_manual_colorization(
     assert page.locator("#compare-range").get_attribute("aria-valuetext") == "original everywhere"
     page.locator("#compare-range").fill("100")
 
+    # The eyedropper takes the colour shown under the pointer.
+    page.keyboard.press("i")
+    spot = (box["width"] * 0.6, box["height"] * 0.4)
+    overlay.click(position={"x": spot[0], "y": spot[1]})
+    picked = page.locator("#hint-color").input_value()
+    shown = canvas_rgb(page, *spot)
+    assert max(abs(int(picked[1 + 2 * i : 3 + 2 * i], 16) - shown[i]) for i in range(3)) <= 24, (picked, shown)
+    page.keyboard.press("h")
+
     # Zoom in and back to fit.
     page.locator("#zoom-in").click()
     assert page.locator("#zoom-value").inner_text() == "125%"
@@ -289,6 +298,13 @@ def test_palette_reference_image_view_controls_and_a_manual_colorization(
     canvas.click()
     assert page.locator("#hint-color").input_value() == "#2060a0"
     assert page.locator("#hint-list input[type=color]").first.input_value() == "#2060a0"
+
+    # On a phone the editor stacks its panels and nothing overflows sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(200)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    screenshot(page, "editor-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # A manual colorization that is brighter than the original is refused, with the reason.
     page.locator("#note").fill("Painted from the 1912 catalogue")

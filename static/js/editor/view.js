@@ -38,7 +38,8 @@ export class Stage {
     this.wrap.style.height = `${cssHeight}px`;
     this.cssWidth = cssWidth;
     this.cssHeight = cssHeight;
-    if (fit || !this.fitted) this.fit();
+    // Keep the view the volunteer chose; otherwise (or the first time) fit the new size.
+    if (fit || !this.adjusted) this.fit();
     else this.render();
   }
 
@@ -47,7 +48,7 @@ export class Stage {
   }
 
   fit() {
-    this.fitted = true;
+    this.adjusted = false;
     this.scale = this.fitScale;
     this.offsetX = (this.cssWidth - this.width * this.scale) / 2;
     this.offsetY = (this.cssHeight - this.height * this.scale) / 2;
@@ -57,6 +58,7 @@ export class Stage {
   // Zoom by `factor` keeping the image point under CSS (cx, cy) in place.
   zoom(factor, cx = this.cssWidth / 2, cy = this.cssHeight / 2) {
     const scale = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, this.scale * factor));
+    this.adjusted = true;
     const [ix, iy] = this.toImage(cx, cy);
     this.scale = scale;
     this.offsetX = cx - ix * scale;
@@ -65,6 +67,7 @@ export class Stage {
   }
 
   pan(dx, dy) {
+    this.adjusted = true;
     this.offsetX += dx;
     this.offsetY += dy;
     this.render();
