@@ -340,7 +340,9 @@ function renderHintList() {
         store.remove(item.id);
         if (selectedId === item.id) selectedId = null;
         announce(`${name} deleted (Z to undo).`);
-        $("hint-list").querySelector("button")?.focus() || overlay.focus();
+        const next = $("hint-list").querySelector("button.hint-name");
+        if (next) next.focus();
+        else overlay.focus();
       });
       li.append(colour, label, remove);
       return li;

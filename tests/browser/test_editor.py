@@ -330,3 +330,50 @@ def test_palette_reference_image_view_controls_and_a_manual_colorization(
         "Painted from the 1912 catalogue"
         in page.locator(f".correction-item[data-correction='{correction.pk}']").inner_text()
     )
+
+
+SLOW_PREVIEWS = """
+// Previews take a second here, so a newer edit always finds one in flight; record what happens to each.
+window.__previews = [];
+const realFetch = window.fetch;
+window.fetch = (url, init = {}) => {
+  if (!String(url).includes("/preview/")) return realFetch(url, init);
+  const record = { points: JSON.parse(init.body).hints.points.length, aborted: false, done: false };
+  window.__previews.push(record);
+  init.signal?.addEventListener("abort", () => (record.aborted = true));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => realFetch(url, init).then((r) => { record.done = true; resolve(r); }, reject), 1000);
+    init.signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(new DOMException("aborted", "AbortError"));
+    });
+  });
+};
+"""
+
+
+def test_a_newer_edit_cancels_the_preview_in_flight(page, live_server, settings, tiny_model_file, owner):
+    from colorization.tasks import colorize_draft
+
+    settings.CHROMA_BASE_MODEL_PATH = str(tiny_model_file)
+    settings.CHROMA_DEFAULT_RENDER_SIZE = 128
+    UserFactory(username="volunteer")
+    photo = photo_upload(
+        owner=owner, file=upload_file(images.jpeg(300, 200, seed=6)), filename="p.jpg", metadata={"title": "Pier"}
+    ).photo
+    colorize_draft.apply(args=[photo.drafts.get().pk])
+    log_in(page, live_server, "volunteer", "a-long-test-password")
+    page.add_init_script(SLOW_PREVIEWS)
+    page.goto(f"{live_server.url}/photos/{photo.pk}/edit/")
+    page.locator("#editor[data-ready=true]").wait_for()
+    overlay = page.locator("#editor-overlay")
+    box = overlay.bounding_box()
+
+    overlay.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.5})
+    page.wait_for_function("window.__previews.length === 1")  # the first preview is in flight
+    overlay.click(position={"x": box["width"] * 0.7, "y": box["height"] * 0.5})
+    page.locator("#editor[data-preview-points='2']").wait_for()
+    previews = page.evaluate("window.__previews")
+    assert previews[0] == {"points": 1, "aborted": True, "done": False}
+    assert previews[-1] == {"points": 2, "aborted": False, "done": True}
+    assert page.locator("#editor").get_attribute("data-previews") == "1"  # the stale one was never shown

@@ -169,3 +169,20 @@ def test_suggestions_take_a_render_size(api, owner, photo):
     url = f"/api/v1/photos/{photo.pk}/suggest/"
     assert api(owner).post(url, {"x": 10, "y": 10, "render_size": 128}, format="json").status_code == 200
     assert api(owner).post(url, {"x": 10, "y": 10, "render_size": 4096}, format="json").status_code == 400
+
+
+def test_web_processes_get_passive_openmp_and_one_torch_thread_unless_told_otherwise():
+    import os
+
+    saved = dict(os.environ)
+    try:
+        import config.wsgi as wsgi  # configures this process as a web process; undone below
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    env: dict[str, str] = {}
+    wsgi.configure_web_threads(env)
+    assert env == {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    chosen = {"OMP_NUM_THREADS": "4", "OMP_WAIT_POLICY": "ACTIVE"}
+    wsgi.configure_web_threads(chosen)
+    assert chosen["OMP_NUM_THREADS"] == "4" and chosen["OMP_WAIT_POLICY"] == "ACTIVE"
