@@ -98,6 +98,12 @@ const preview = new PreviewClient({
   },
   onError: (error) => {
     root.dataset.previewBusy = "false";
+    if (error.status === 429 && error.retryAfter) {
+      // Throttled (CHROMA_PREVIEW_RATE): try again by itself when the server says it may.
+      announce(`Previews are paused for ${error.retryAfter} s (too many in a short time); your hints are kept.`, true);
+      setTimeout(() => preview.schedule(store.toJSON()), error.retryAfter * 1000);
+      return;
+    }
     announce(`The preview failed: ${error.message}`, true);
   },
 });

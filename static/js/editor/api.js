@@ -20,6 +20,7 @@ export async function apiError(response) {
   const error = new Error(body.detail || `Request failed (${response.status}).`);
   error.fields = body.fields || {};
   error.status = response.status;
+  error.retryAfter = Number(response.headers.get("Retry-After")) || null;
   return error;
 }
 
