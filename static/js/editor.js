@@ -483,10 +483,12 @@ function keyOnStage(event) {
     event.preventDefault();
     if (selected && "size" in selected) {
       store.movePoint(selectedId, selected.x + move[0], selected.y + move[1]);
+      stage.reveal(selected.x, selected.y);
       announce(`Hint at (${selected.x}, ${selected.y}).`);
     } else {
       cursor = cursor || [Math.floor(config.photo.width / 2), Math.floor(config.photo.height / 2)];
       cursor = store.clamp(cursor[0] + move[0], cursor[1] + move[1]);
+      stage.reveal(cursor[0], cursor[1]);
       stage.renderOverlay();
       announce(`Crosshair at (${cursor[0]}, ${cursor[1]}). Enter places a hint.`);
     }

@@ -73,6 +73,14 @@ export class Stage {
     this.render();
   }
 
+  // Pan just enough that original pixel (x, y) is on screen (keyboard editing while zoomed in).
+  reveal(x, y, margin = 40) {
+    const [sx, sy] = this.toScreen(x, y);
+    const dx = sx < margin ? margin - sx : sx > this.cssWidth - margin ? this.cssWidth - margin - sx : 0;
+    const dy = sy < margin ? margin - sy : sy > this.cssHeight - margin ? this.cssHeight - margin - sy : 0;
+    if (dx || dy) this.pan(dx, dy);
+  }
+
   get zoomPercent() {
     return Math.round((this.scale / this.fitScale) * 100);
   }
