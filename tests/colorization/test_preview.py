@@ -186,3 +186,45 @@ def test_web_processes_get_passive_openmp_and_one_torch_thread_unless_told_other
     chosen = {"OMP_NUM_THREADS": "4", "OMP_WAIT_POLICY": "ACTIVE"}
     wsgi.configure_web_threads(chosen)
     assert chosen["OMP_NUM_THREADS"] == "4" and chosen["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def chroma(rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Lab (a, b) of an RGB array (H,W,3), area-averaged to ``size`` (h, w) when given."""
+    import torch
+
+    from colorization.engine.color import rgb_to_lab
+
+    lab = rgb_to_lab(torch.from_numpy(rgb.astype(np.float32) / 255).permute(2, 0, 1))
+    ab = lab[1:][None]
+    if size is not None:
+        ab = torch.nn.functional.interpolate(ab, size=size, mode="area")
+    return ab[0].numpy()
+
+
+def test_the_preview_shows_what_the_worker_will_render(api, owner, make_photo, tiny_base_model):
+    """Same model, render size and hints: the preview's colours are the full-resolution render's.
+
+    Compared in chroma (Lab a, b, area-averaged to the preview's size): the lightness is the
+    photo's own in both, and averaging sRGB values of a textured photo would differ by itself.
+    """
+    from colorization.drafting import draft_request
+
+    scene = images.luminance_of(images.colour_photo(900, 600, seed=3))  # a scene, not noise
+    photo = make_photo(owner, data=images.encode(scene, "PNG"), title="Scene")
+    hints = {
+        "points": [{"x": 300, "y": 200, "color": "#d01010", "size": 9}],
+        "strokes": [{"points": [[600, 100], [800, 400]], "color": "#2040c0", "width": 12}],
+    }
+    draft = draft_request(photo=photo, hints=hints, render_size=224)
+    colorize_draft.apply(args=[draft.pk])
+    draft.refresh_from_db()
+    with draft.image.open("rb") as f:
+        full = np.asarray(Image.open(io.BytesIO(f.read())).convert("RGB"))
+    client = api(owner)
+    shown = decode(preview(client, photo, hints, render_size=224))
+    rendered = chroma(full, shown.shape[:2])
+    difference = np.abs(chroma(shown) - rendered).mean()
+    without_hints = np.abs(chroma(decode(preview(client, photo, render_size=224))) - rendered).mean()
+    print(f"mean |Δab| preview vs render {difference:.2f}, without the hints {without_hints:.2f}")
+    assert difference < 1.0  # measured 0.22 (tiny model) and 0.26 (the base model)
+    assert without_hints > 10 * difference  # the hints are what the comparison sees
