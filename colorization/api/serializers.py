@@ -164,7 +164,16 @@ class PreviewRequestSerializer(serializers.Serializer):
     hints = serializers.JSONField(required=False, help_text="hints in original pixels (DESIGN.md format)")
     model = serializers.CharField(required=False, help_text="a model slug; default: the photo's routed model")
     saturation = serializers.FloatField(required=False, min_value=0, max_value=2, default=1.0)
-    size = serializers.IntegerField(required=False, min_value=64, max_value=512, default=512)
+    size = serializers.IntegerField(
+        required=False, min_value=64, max_value=512, default=512, help_text="long side of the returned PNG, in px"
+    )
+    render_size = serializers.IntegerField(
+        required=False,
+        min_value=64,
+        max_value=512,
+        help_text="the network's working resolution (long side, px; never above size); "
+        "default: the drafts' default render size. The editor sends the corrected draft's render size.",
+    )
 
 
 class SuggestRequestSerializer(serializers.Serializer):
@@ -173,6 +182,7 @@ class SuggestRequestSerializer(serializers.Serializer):
     hints = serializers.JSONField(required=False)
     model = serializers.CharField(required=False)
     k = serializers.IntegerField(required=False, min_value=1, max_value=12, default=6)
+    render_size = serializers.IntegerField(required=False, min_value=64, max_value=512)
 
 
 class SuggestResponseSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -236,14 +237,33 @@ class _PhotoAction(generics.GenericAPIView):
         return generics.get_object_or_404(Photo.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
 
 
+class PNGRenderer(BaseRenderer):
+    """Lets clients ask for the preview with ``Accept: image/png`` (content negotiation)."""
+
+    media_type = "image/png"
+    format = "png"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
+
+
 class PhotoPreview(_PhotoAction):
     """Re-colorize a photo with hints at preview size (≤ 512 px): the correction editor's live preview.
 
     Returns a PNG (with the AI disclosure embedded); the headers ``X-Model`` and
-    ``X-Model-Version`` say which model made it.
+    ``X-Model-Version`` say which model made it. Errors are JSON, whatever the Accept header.
     """
 
     serializer_class = PreviewRequestSerializer
+    renderer_classes = [JSONRenderer, PNGRenderer]
+
+    def handle_exception(self, exc):
+        # A client that accepts only image/png still gets its 400/401/404 explained in JSON.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
 
     @extend_schema(
         request=PreviewRequestSerializer,
@@ -260,6 +280,7 @@ class PhotoPreview(_PhotoAction):
             model=data.get("model"),
             saturation=data["saturation"],
             size=data["size"],
+            render_size=data.get("render_size"),
         )
         response = HttpResponse(png, content_type="image/png")
         response["X-Model"] = ref.slug
@@ -280,6 +301,12 @@ class PhotoSuggest(_PhotoAction):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         colours, ref = preview.suggest_colours(
-            photo=photo, x=data["x"], y=data["y"], hints=data.get("hints"), model=data.get("model"), k=data["k"]
+            photo=photo,
+            x=data["x"],
+            y=data["y"],
+            hints=data.get("hints"),
+            model=data.get("model"),
+            k=data["k"],
+            render_size=data.get("render_size"),
         )
         return Response({"colors": colours, "model": {"slug": ref.slug, "version": ref.version}})

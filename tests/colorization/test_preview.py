@@ -119,3 +119,112 @@ def test_the_editor_endpoints_are_in_the_schema(client):
     schema = client.get("/api/schema/").content.decode()
     for path in ("/api/v1/photos/{id}/preview/", "/api/v1/photos/{id}/suggest/", "/api/v1/photos/{id}/corrections/"):
         assert path in schema
+
+
+def test_a_client_that_accepts_only_png_gets_the_png(api, owner, photo):
+    response = api(owner).post(
+        f"/api/v1/photos/{photo.pk}/preview/", {"hints": {}}, format="json", HTTP_ACCEPT="image/png"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG")
+
+
+def test_errors_are_json_even_when_only_png_is_accepted(api, owner, photo):
+    bad = {"hints": {"points": [{"x": 5000, "y": 1, "color": "#ff0000"}]}}
+    response = api(owner).post(f"/api/v1/photos/{photo.pk}/preview/", bad, format="json", HTTP_ACCEPT="image/png")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "outside the image" in response.json()["detail"]
+    anonymous = api().post(f"/api/v1/photos/{photo.pk}/preview/", {}, format="json", HTTP_ACCEPT="image/png")
+    assert anonymous.status_code == 401 and anonymous.json()["error"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("render_size", [32, 513, "big"])
+def test_a_render_size_out_of_bounds_is_refused(api, owner, photo, render_size):
+    response = preview(api(owner), photo, render_size=render_size)
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["render_size"]
+
+
+def test_the_render_size_is_the_networks_resolution_and_defaults_to_the_drafts(api, owner, photo, settings):
+    client = api(owner)
+    hints = {"points": [{"x": 300, "y": 200, "color": "#d01010", "size": 9}]}
+    default = preview(client, photo, hints).content
+    assert preview(client, photo, hints, render_size=settings.CHROMA_DEFAULT_RENDER_SIZE).content == default
+    large = preview(client, photo, hints, render_size=512)
+    assert large.status_code == 200 and large.content != default
+    assert decode(large).shape == decode(preview(client, photo, hints)).shape == (341, 512, 3)
+
+
+def test_a_render_size_above_the_preview_size_is_capped_by_it(api, owner, photo):
+    client = api(owner)
+    assert (
+        preview(client, photo, size=128, render_size=512).content
+        == preview(client, photo, size=128, render_size=128).content
+    )
+
+
+def test_suggestions_take_a_render_size(api, owner, photo):
+    url = f"/api/v1/photos/{photo.pk}/suggest/"
+    assert api(owner).post(url, {"x": 10, "y": 10, "render_size": 128}, format="json").status_code == 200
+    assert api(owner).post(url, {"x": 10, "y": 10, "render_size": 4096}, format="json").status_code == 400
+
+
+def test_web_processes_get_passive_openmp_and_one_torch_thread_unless_told_otherwise():
+    import os
+
+    saved = dict(os.environ)
+    try:
+        import config.wsgi as wsgi  # configures this process as a web process; undone below
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    env: dict[str, str] = {}
+    wsgi.configure_web_threads(env)
+    assert env == {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    chosen = {"OMP_NUM_THREADS": "4", "OMP_WAIT_POLICY": "ACTIVE"}
+    wsgi.configure_web_threads(chosen)
+    assert chosen["OMP_NUM_THREADS"] == "4" and chosen["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def chroma(rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Lab (a, b) of an RGB array (H,W,3), area-averaged to ``size`` (h, w) when given."""
+    import torch
+
+    from colorization.engine.color import rgb_to_lab
+
+    lab = rgb_to_lab(torch.from_numpy(rgb.astype(np.float32) / 255).permute(2, 0, 1))
+    ab = lab[1:][None]
+    if size is not None:
+        ab = torch.nn.functional.interpolate(ab, size=size, mode="area")
+    return ab[0].numpy()
+
+
+def test_the_preview_shows_what_the_worker_will_render(api, owner, make_photo, tiny_base_model):
+    """Same model, render size and hints: the preview's colours are the full-resolution render's.
+
+    Compared in chroma (Lab a, b, area-averaged to the preview's size): the lightness is the
+    photo's own in both, and averaging sRGB values of a textured photo would differ by itself.
+    """
+    from colorization.drafting import draft_request
+
+    scene = images.luminance_of(images.colour_photo(900, 600, seed=3))  # a scene, not noise
+    photo = make_photo(owner, data=images.encode(scene, "PNG"), title="Scene")
+    hints = {
+        "points": [{"x": 300, "y": 200, "color": "#d01010", "size": 9}],
+        "strokes": [{"points": [[600, 100], [800, 400]], "color": "#2040c0", "width": 12}],
+    }
+    draft = draft_request(photo=photo, hints=hints, render_size=224)
+    colorize_draft.apply(args=[draft.pk])
+    draft.refresh_from_db()
+    with draft.image.open("rb") as f:
+        full = np.asarray(Image.open(io.BytesIO(f.read())).convert("RGB"))
+    client = api(owner)
+    shown = decode(preview(client, photo, hints, render_size=224))
+    rendered = chroma(full, shown.shape[:2])
+    difference = np.abs(chroma(shown) - rendered).mean()
+    without_hints = np.abs(chroma(decode(preview(client, photo, render_size=224))) - rendered).mean()
+    print(f"mean |Δab| preview vs render {difference:.2f}, without the hints {without_hints:.2f}")
+    assert difference < 1.0  # measured 0.22 (tiny model) and 0.26 (the base model)
+    assert without_hints > 10 * difference  # the hints are what the comparison sees
