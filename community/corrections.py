@@ -103,7 +103,7 @@ def _resolve_base(
     return base_draft, base_correction
 
 
-def _render_settings(photo: Photo, base_draft: Draft | None, base_correction: Correction | None) -> dict:
+def render_settings_for(photo: Photo, base_draft: Draft | None, base_correction: Correction | None) -> dict:
     """The model, render size and saturation of what is being corrected (so only the hints differ)."""
     source = base_draft
     while source is None and base_correction is not None:
@@ -159,7 +159,7 @@ def correction_create(
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    render_settings = _render_settings(photo, base_draft, base_correction)
+    render_settings = render_settings_for(photo, base_draft, base_correction)
     with transaction.atomic():
         render = draft_request(
             photo=photo, requested_by=author, hints=hints, purpose=DraftPurpose.CORRECTION, **render_settings

@@ -16,7 +16,7 @@ from django.urls import reverse
 from colorization.engine.hints import MAX_POINTS, MAX_STROKE_POINTS, MAX_STROKES, POINT_SIZES, STROKE_WIDTHS
 from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
 from colorization.preview import MIN_RENDER_SIZE, PREVIEW_MAX_SIDE
-from community.corrections import MAX_EVIDENCE, MAX_NOTE, _render_settings
+from community.corrections import MAX_EVIDENCE, MAX_NOTE, render_settings_for
 from community.models import Correction
 
 
@@ -31,7 +31,7 @@ def _id_param(request, name: str) -> int | None:
 
 
 def _preview_settings(photo: Photo, base_draft: Draft | None, base_correction: Correction | None) -> dict:
-    settings_ = _render_settings(photo, base_draft, base_correction)
+    settings_ = render_settings_for(photo, base_draft, base_correction)
     model = settings_.get("model")
     if model:
         from colorization.modelfiles import UnknownModel

@@ -132,3 +132,15 @@ def test_drafts_and_corrections_of_other_photos_or_renders_are_404(client, owner
     assert client.get(editor_url(draft, correction=correction.pk)).status_code == 404
     assert client.get(editor_url(draft, draft=own.render_id)).status_code == 404  # a render is not a draft to fix
     assert client.get("/photos/99999/edit/").status_code == 404
+
+
+def test_a_rendered_correction_offers_to_build_on_it_to_signed_in_people_only(client, owner, other_user, draft):
+    correction = correction_create(author=owner, photo=draft.photo, hints=HINTS, base_draft=draft, note="red")
+    link = f'href="/photos/{draft.photo_id}/edit/?correction={correction.pk}"'
+    client.force_login(other_user)
+    assert link not in client.get(f"/photos/{draft.photo_id}/").content.decode()  # not rendered yet
+    colorize_draft.apply(args=[correction.render_id])
+    assert link in client.get(f"/photos/{draft.photo_id}/").content.decode()
+    assert client.get(editor_url(draft, correction=correction.pk)).status_code == 200
+    client.logout()
+    assert link not in client.get(f"/photos/{draft.photo_id}/").content.decode()
