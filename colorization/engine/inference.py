@@ -34,7 +34,7 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -494,85 +494,45 @@ def _srgb_lut_np() -> np.ndarray:
     return _srgb_lut("cpu").numpy()
 
 
-def _run_in_threads(tasks: list) -> None:
-    """Run callables on this thread and the pool (at most torch's thread count at once); re-raise errors."""
-    helpers = min(torch.get_num_threads(), len(tasks)) - 1
-    pending: queue.SimpleQueue = queue.SimpleQueue()
-    for task in tasks:
-        pending.put(task)
-
-    def drain() -> None:
-        while True:
-            try:
-                task = pending.get_nowait()
-            except queue.Empty:
-                return
-            task()
-
-    futures = [_thread_pool().submit(drain) for _ in range(helpers)]
-    drain()  # this thread works too, so one thread needs no pool
-    for f in futures:
-        f.result()
-
-
-def _column_lerp(low: np.ndarray, j0: np.ndarray, wx: np.ndarray, out: np.ndarray) -> None:
-    """Bilinear along the last axis, as ``_columns``: out = low[..., j0] + wx * (low[..., j0 + 1] - low[..., j0])."""
-    np.take(low, j0, axis=-1, out=out)
-    nxt = np.diff(low, axis=-1, append=low[..., -1:])  # low-res, small; 0 at the right edge (j1 = j0 there)
-    tmp = np.take(nxt, j0, axis=-1)
-    tmp *= wx
-    out += tmp
-
-
 def _reconstruct_cpu(L_full: np.ndarray, coef: torch.Tensor) -> np.ndarray:
     H, W = L_full.shape
-    _, h, w = coef.shape
-    low = coef.permute(1, 0, 2).contiguous().numpy()  # (h,4,w)
-    step_low = np.diff(low, axis=0, append=low[-1:]) if h != H else None  # row differences, still low-res
-    if w == W:
-        base, step = low, step_low
-    else:
-        # Columns first, at low height, in row blocks over the threads. The row step is the column
-        # interpolation of the low-res row difference (interpolation is linear), so no full-width diff.
-        j0, _, wx = (t.numpy() for t in _linear_taps(W, w))
-        j0 = j0.astype(np.intp)
-        base = np.empty((h, 4, W), np.float32)
-        step = np.empty((h, 4, W), np.float32) if step_low is not None else None
-        block = max(1, CPU_CHUNK_PIXELS // (4 * W))
-
-        def columns(k0: int) -> None:
-            k1 = min(h, k0 + block)
-            _column_lerp(low[k0:k1], j0, wx, base[k0:k1])
-            if step is not None:
-                _column_lerp(step_low[k0:k1], j0, wx, step[k0:k1])
-
-        _run_in_threads([partial(columns, k0) for k0 in range(0, h, block)])
+    h = coef.shape[1]
+    base = _columns(coef, W).transpose(0, 1).contiguous().numpy()  # (h,4,W)
     if h != H:
         i0, _, wy = (t.numpy() for t in _linear_taps(H, h))
+        # the row interpolation c = base[i0] + wy * (base[i0 + 1] - base[i0]), per run of rows sharing i0
+        step = np.diff(base, axis=0, append=base[-1:])
     out = np.empty((H, W, 3), np.uint8)
     chunk_rows = max(1, CPU_CHUNK_PIXELS // W)
-    scratch_of: dict[int, tuple] = {}
+    chunks: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for r0 in range(0, H, chunk_rows):
+        chunks.put(r0)
 
-    def chunk(r0: int) -> None:
-        # one scratch set per thread, made on its first chunk
-        ident = threading.get_ident()
-        if ident not in scratch_of:
-            scratch_of[ident] = (_Scratch(chunk_rows * W), np.empty((chunk_rows, 4, W), np.float32))
-        scratch, c_buf = scratch_of[ident]
-        r1 = min(H, r0 + chunk_rows)
-        if h == H:
-            c = base[r0:r1]
-        else:
-            # the row interpolation c = base[i0] + wy * step[i0], per run of rows sharing i0
-            c = c_buf[: r1 - r0]
-            runs = np.flatnonzero(np.diff(i0[r0:r1])) + 1
-            for a, b in zip((0, *runs.tolist()), (*runs.tolist(), r1 - r0), strict=True):
-                k = i0[r0 + a]
-                np.multiply(wy[r0 + a : r0 + b, None, None], step[k], out=c[a:b])
-                c[a:b] += base[k]
-        _srgb8_chunk(L_full[r0:r1], c, out[r0:r1], scratch)
+    def work() -> None:
+        scratch = _Scratch(chunk_rows * W)
+        c_buf = np.empty((chunk_rows, 4, W), np.float32) if h != H else None
+        while True:
+            try:
+                r0 = chunks.get_nowait()
+            except queue.Empty:
+                return
+            r1 = min(H, r0 + chunk_rows)
+            if h == H:
+                c = base[r0:r1]
+            else:
+                c = c_buf[: r1 - r0]
+                runs = np.flatnonzero(np.diff(i0[r0:r1])) + 1
+                for a, b in zip((0, *runs.tolist()), (*runs.tolist(), r1 - r0), strict=True):
+                    k = i0[r0 + a]
+                    np.multiply(wy[r0 + a : r0 + b, None, None], step[k], out=c[a:b])
+                    c[a:b] += base[k]
+            _srgb8_chunk(L_full[r0:r1], c, out[r0:r1], scratch)
 
-    _run_in_threads([partial(chunk, r0) for r0 in range(0, H, chunk_rows)])
+    helpers = min(torch.get_num_threads(), -(-H // chunk_rows)) - 1
+    futures = [_thread_pool().submit(work) for _ in range(helpers)]
+    work()  # this thread works too, so one thread needs no pool
+    for f in futures:
+        f.result()
     return out
 
 
