@@ -444,6 +444,10 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
     def heartbeat(step: int, progress: float) -> None:
         beat(f"training: step {step}, {100 * min(1.0, progress):.0f}%")
 
+    # The slug is fixed before training so the file names itself (colorize's disclosure reads it); the
+    # bucket lock means no other run can take this version meanwhile.
+    version = _next_version(run.genre, run.era)
+    slug = registry.model_slug(run.genre, run.era, version)
     t_train = time.monotonic()
     summary = train(
         train_images,
@@ -452,7 +456,13 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
         init_weights=parent_path,
         resume=True,  # a run re-claimed after its worker died continues from its last state
         log=log,
-        metadata={"parent": parent.slug, "parent_sha256": parent.sha256, "bucket": bucket_key(run.genre, run.era)},
+        metadata={
+            "slug": slug,
+            "version": str(version),
+            "parent": parent.slug,
+            "parent_sha256": parent.sha256,
+            "bucket": bucket_key(run.genre, run.era),
+        },
         device=device,
         heartbeat=heartbeat,
     )
@@ -486,8 +496,6 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
     log(decision)
 
     genre, era = run.genre, run.era
-    version = _next_version(genre, era)
-    slug = registry.model_slug(genre, era, version)
     weights, sha, size = registry.install_weights(staged, slug)
     disclosure = {
         "parent": {"model": parent.slug, "model_version": str(parent.version)},

@@ -261,6 +261,14 @@ class ColorModel(models.Model):
     genre = models.CharField(max_length=40, blank=True, help_text="empty: any genre")
     era = models.CharField(max_length=20, blank=True, help_text="an era bucket such as 1900-1919; empty: any era")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    replaced = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the bucket's active model when this one was promoted: what a rollback restores",
+    )
     weights = models.CharField(
         max_length=300, help_text="file name under CHROMA_MODEL_DIR; empty for the shipped base model", blank=True
     )

@@ -144,7 +144,11 @@ def model_promote(model: ColorModel, *, note: str = "") -> ColorModel | None:
         if previous is not None:
             ColorModel.objects.filter(pk=previous.pk).update(status=ModelStatus.RETIRED, retired_at=now)
         ColorModel.objects.filter(pk=model.pk).update(
-            status=ModelStatus.ACTIVE, promoted_at=now, retired_at=None, note=note[:300] or model.note
+            status=ModelStatus.ACTIVE,
+            promoted_at=now,
+            retired_at=None,
+            note=note[:300] or model.note,
+            replaced=previous,
         )
     return previous
 
@@ -163,13 +167,14 @@ def model_rollback(genre: str, era: str) -> tuple[ColorModel, ColorModel | None]
         )
         if current is None:
             raise ValueError(f"the bucket {genre or 'any'}:{era or 'any'} has no active community model")
-        previous = (
-            ColorModel.objects.select_for_update()
-            .filter(genre=genre, era=era, status=ModelStatus.RETIRED, promoted_at__isnull=False)
-            .exclude(pk=current.pk)
-            .order_by("-promoted_at", "-version")
-            .first()
-        )
+        # What this model replaced when it was promoted (never ping-pong back to a model rolled back from).
+        previous = None
+        if current.replaced_id is not None:
+            previous = (
+                ColorModel.objects.select_for_update()
+                .filter(pk=current.replaced_id, genre=genre, era=era, status=ModelStatus.RETIRED)
+                .first()
+            )
         if previous is not None:
             verified_path(previous)  # never restore a model whose file is gone or altered
         now = timezone.now()
