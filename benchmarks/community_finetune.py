@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, help="training time budget (default: the schedule's)")
     parser.add_argument("--steps", type=int, help="training step limit (default: the schedule's)")
     parser.add_argument("--limit", type=int, help="use only the first N photos (a quick check, not the benchmark)")
+    parser.add_argument("--eval-limit", type=int, help="measure on only the first N held-out photos (time)")
     parser.add_argument("--workdir", type=Path, help="keep the database and media here (default: a temp folder)")
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/")
     args = parser.parse_args()
@@ -131,7 +132,7 @@ def main() -> None:
     job_wall, job_cpu = time.monotonic() - wall0, time.process_time() - cpu0
     print(f"job: {run.status} in {job_wall / 60:.1f} min wall, {job_cpu / 60:.1f} CPU-min: {run.decision}", flush=True)
 
-    truths = [(p.name, load_truth(p)) for p in test]
+    truths = [(p.name, load_truth(p)) for p in (test[: args.eval_limit] if args.eval_limit else test)]
     base_path = registry.verified_path(registry.base_model())
     results = {"base": evaluate_images(Colorizer.load(base_path, "cpu"), truths)}
     candidate = run.candidate
@@ -149,7 +150,7 @@ def main() -> None:
     goal = gains["0"] >= 1.0 and gains["10"] >= 0 and gains["50"] >= 0 and job_wall < 30 * 60
     table = "\n".join(
         [
-            f"Held-out Prokudin-Gorskii photos: {len(test)} (never ingested); grey PSNR "
+            f"Held-out Prokudin-Gorskii photos: {len(truths)} of the {len(test)} never ingested; grey PSNR "
             f"{results['base']['baseline_grey']['psnr']:.2f} dB",
             "",
             "| model | PSNR at 0 / 10 / 50 hints (dB) | colourfulness ratio (0 hints) |",
@@ -171,6 +172,7 @@ def main() -> None:
         "photos": len(paths),
         "ingested": len(ingest),
         "test": len(test),
+        "test_measured": len(truths),
         "examples": counts,
         "ingest_seconds": round(ingest_seconds, 1),
         "run": {

@@ -92,7 +92,8 @@ class ColorModelAdmin(admin.ModelAdmin):
                 continue
             self.message_user(
                 request,
-                f"{retired.slug} retired; {restored.slug + ' is active again' if restored else 'bucket uses its parent'}.",
+                f"{retired.slug} retired; "
+                + (f"{restored.slug} is active again." if restored else "the bucket uses its parent buckets."),
             )
 
     @admin.action(description="Promote the selected retired or rejected model (overrides the evaluation gate)")

@@ -115,10 +115,12 @@ def paired_bars(
             x = cx - bar - 2 + j * (bar + 4)
             parts.append(
                 f'<rect x="{x:.1f}" y="{sy(v):.1f}" width="{bar:.1f}" height="{base_y - sy(v):.1f}" class="{cls}"/>'
-                f'<text x="{x + bar / 2:.1f}" y="{sy(v) - 3:.1f}" text-anchor="middle" class="chart-tick">{v:.2f}</text>'
+                f'<text x="{x + bar / 2:.1f}" y="{sy(v) - 3:.1f}" text-anchor="middle" '
+                f'class="chart-tick">{v:.2f}</text>'
             )
         parts.append(
-            f'<text x="{cx:.1f}" y="{height - bottom + 16}" text-anchor="middle" class="chart-label">{escape(label)}</text>'
+            f'<text x="{cx:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
+            f'class="chart-label">{escape(label)}</text>'
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))

@@ -219,7 +219,7 @@ def _send(run_id: int) -> None:
 
     try:
         run_training.apply_async((run_id,), queue="training")
-    except Exception as exc:  # broker down: the run stays queued; the next tick re-sends it
+    except Exception as exc:  # noqa: BLE001 (broker down: the run stays queued; the next tick re-sends it)
         logger.warning("training run %s: could not reach the broker (%s); it stays queued", run_id, exc)
 
 
@@ -353,7 +353,8 @@ def gate(parent: dict, candidate: dict, config: dict) -> tuple[bool, str, dict]:
         and deltas["colourfulness_0"] < -config["colourfulness_tolerance"]
     ):
         reasons.append(
-            f"colourfulness ratio falls from {c_parent:.2f} to {c_cand:.2f} (allowed {config['colourfulness_tolerance']:.2f})"
+            f"colourfulness ratio falls from {c_parent:.2f} to {c_cand:.2f} "
+            f"(allowed {config['colourfulness_tolerance']:.2f})"
         )
     if reasons:
         return False, "Rejected: " + "; ".join(reasons) + ".", deltas

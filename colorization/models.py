@@ -423,13 +423,13 @@ class FinetuneSchedule(models.Model):
     colourfulness_tolerance = models.FloatField(
         default=0.05, help_text="allowed drop of the colourfulness ratio at 0 hints"
     )
-    steps = models.PositiveIntegerField(default=4000, help_text="at most this many training steps")
-    minutes = models.FloatField(default=22.0, help_text="at most this much training time")
+    steps = models.PositiveIntegerField(default=6000, help_text="at most this many training steps")
+    minutes = models.FloatField(default=20.0, help_text="at most this much training time")
     batch_size = models.PositiveSmallIntegerField(default=16)
     crop = models.PositiveSmallIntegerField(default=128)
-    learning_rate = models.FloatField(default=5e-4)
-    no_hint_fraction = models.FloatField(default=0.25, help_text="share of training crops without simulated hints")
-    max_holdout = models.PositiveIntegerField(default=300, help_text="holdout examples evaluated at most")
+    learning_rate = models.FloatField(default=1.5e-3, help_text="peak; cosine decay to 5% over the budget")
+    no_hint_fraction = models.FloatField(default=0.3, help_text="share of training crops without simulated hints")
+    max_holdout = models.PositiveIntegerField(default=100, help_text="holdout examples evaluated at most")
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_fired_at = models.DateTimeField(null=True, blank=True)
 
