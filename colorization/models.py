@@ -427,7 +427,7 @@ class FinetuneSchedule(models.Model):
     minutes = models.FloatField(default=20.0, help_text="at most this much training time")
     batch_size = models.PositiveSmallIntegerField(default=16)
     crop = models.PositiveSmallIntegerField(default=128)
-    learning_rate = models.FloatField(default=1.5e-3, help_text="peak; cosine decay to 5% over the budget")
+    learning_rate = models.FloatField(default=2.5e-3, help_text="peak; cosine decay to 5% over the budget")
     no_hint_fraction = models.FloatField(default=0.3, help_text="share of training crops without simulated hints")
     max_holdout = models.PositiveIntegerField(default=100, help_text="holdout examples evaluated at most")
     last_checked_at = models.DateTimeField(null=True, blank=True)

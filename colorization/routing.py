@@ -30,7 +30,8 @@ def model_ref(spec: str | None = None) -> ModelRef:
     The slug recorded is the one a worker resolves again: "base" for the base model,
     the path itself for a model given as a file.
     """
-    if spec not in (None, "", "base") and spec not in SHIPPED and not Path(spec).is_file():
+    is_path = Path(spec or "").suffix or "/" in (spec or "") or Path(spec or "").is_file()
+    if spec and spec != "base" and spec not in SHIPPED and not is_path:
         from colorization.modelfiles import registered_model
 
         return registered_ref(registered_model(spec))

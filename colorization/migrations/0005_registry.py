@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                 ("crop", models.PositiveSmallIntegerField(default=128)),
                 (
                     "learning_rate",
-                    models.FloatField(default=0.0015, help_text="peak; cosine decay to 5% over the budget"),
+                    models.FloatField(default=0.0025, help_text="peak; cosine decay to 5% over the budget"),
                 ),
                 (
                     "no_hint_fraction",
