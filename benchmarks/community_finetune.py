@@ -76,7 +76,7 @@ def main() -> None:
     from colorization.engine.inference import Colorizer, lab_to_srgb8
     from colorization.engine.metrics import evaluate_images, load_truth
     from colorization.engine.training import find_images
-    from colorization.models import FinetuneSchedule, Split, TrainingExample
+    from colorization.models import FinetuneSchedule, RunStatus, Split, TrainingExample, TrainingRun
     from colorization.services import photo_upload
     from colorization.training_data import training_example_add
 
@@ -91,7 +91,10 @@ def main() -> None:
     owner, _ = User.objects.get_or_create(username="archive")
     volunteer, _ = User.objects.get_or_create(username="volunteer")
     t0 = time.monotonic()
+    done = set(TrainingExample.objects.filter(source__startswith="benchmark:").values_list("source", flat=True))
     for n, path in enumerate(ingest):
+        if f"benchmark:{path.name}" in done:  # a re-run in the same --workdir
+            continue
         truth = load_truth(path)
         L = rgb_to_lightness_u8(truth)
         grey = lab_to_srgb8(np.stack((L, np.zeros_like(L), np.zeros_like(L)), -1))[..., 0]
@@ -122,6 +125,11 @@ def main() -> None:
     states = {s.key: s for s in finetuning.buckets_overview(schedule)}
     print("buckets:", {k: (s.train, s.holdout, s.due, s.reason) for k, s in states.items()}, flush=True)
 
+    stopped = TrainingRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).update(
+        status=RunStatus.FAILED, error="the benchmark process that ran it was stopped"
+    )
+    if stopped:
+        print(f"{stopped} run(s) of an earlier, stopped benchmark process marked failed", flush=True)
     wall0, cpu0 = time.monotonic(), time.process_time()
     run = finetuning.training_run_now(
         "",

@@ -50,7 +50,7 @@ def registered_model(spec: str):
         from colorization.registry import find_model
 
         model = find_model(spec)
-    except DatabaseError as exc:
+    except (DatabaseError, RuntimeError) as exc:  # no database here, or database access refused (test harnesses)
         raise UnknownModel(f"no model with the slug {spec!r} (the model registry is unavailable: {exc})") from exc
     if model is None:
         raise UnknownModel(f"no model with the slug {spec!r}; see /models/ for the registered ones, or give a file")

@@ -7,6 +7,7 @@ first use. A file is only ever used when its sha256 matches the one recorded her
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -42,6 +43,8 @@ def bucket_alias(genre: str, era: str) -> str:
 def base_model() -> ColorModel:
     """The registry row of the shipped base model (created on first use; its sha256 follows the file)."""
     path = base_model_path()
+    if not path.is_file():
+        raise UnknownModel(f"model file not found: {path}")
     sha = model_sha256(path)
     try:
         version = int(read_metadata(path).get("version", "1"))
@@ -65,6 +68,12 @@ def base_model() -> ColorModel:
         ColorModel.objects.filter(pk=row.pk).update(sha256=sha, size_bytes=path.stat().st_size)
         row.sha256 = sha
     return row
+
+
+def ensure_base_registered() -> None:
+    """Register the base model if its file is there (pages and the API list it); never raises for a missing file."""
+    with contextlib.suppress(UnknownModel):
+        base_model()
 
 
 def weights_path(model: ColorModel) -> Path:

@@ -72,7 +72,7 @@ def _charts(rows: list[dict], curve: list, parent_label: str) -> dict:
 
 
 def model_list(request):
-    registry.base_model()
+    registry.ensure_base_registered()
     models = ColorModel.objects.select_related("parent").order_by("genre", "era", "-version")
     active = [m for m in models if m.status == ModelStatus.ACTIVE]
     runs = TrainingRun.objects.select_related("candidate", "parent")[:10]

@@ -167,7 +167,7 @@ class ModelList(generics.ListAPIView):
     filterset_class = ModelFilter
 
     def get_queryset(self):
-        registry.base_model()
+        registry.ensure_base_registered()
         return ColorModel.objects.select_related("parent").order_by("genre", "era", "-version")
 
 
