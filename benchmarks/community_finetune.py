@@ -43,6 +43,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--minutes", type=float, help="training time budget (default: the schedule's)")
     parser.add_argument("--steps", type=int, help="training step limit (default: the schedule's)")
+    parser.add_argument("--lr", type=float, help="peak learning rate (default: the schedule's)")
+    parser.add_argument("--no-hint-fraction", type=float, help="share of unhinted crops (default: the schedule's)")
     parser.add_argument("--limit", type=int, help="use only the first N photos (a quick check, not the benchmark)")
     parser.add_argument("--eval-limit", type=int, help="measure on only the first N held-out photos (time)")
     parser.add_argument("--workdir", type=Path, help="keep the database and media here (default: a temp folder)")
@@ -130,11 +132,20 @@ def main() -> None:
     )
     if stopped:
         print(f"{stopped} run(s) of an earlier, stopped benchmark process marked failed", flush=True)
+    while registry.active_model("", "1900-1919") is not None:  # a re-run starts from the base model again
+        retired, _ = registry.model_rollback("", "1900-1919")
+        print(f"rolled back {retired.slug} (from an earlier run in this workdir)", flush=True)
     wall0, cpu0 = time.monotonic(), time.process_time()
     run = finetuning.training_run_now(
         "",
         "1900-1919",
-        overrides={"minutes": args.minutes, "steps": args.steps, "device": "cpu"},
+        overrides={
+            "minutes": args.minutes,
+            "steps": args.steps,
+            "lr": args.lr,
+            "no_hint_fraction": args.no_hint_fraction,
+            "device": "cpu",
+        },
         log=lambda s: print(s, flush=True),
     )
     job_wall, job_cpu = time.monotonic() - wall0, time.process_time() - cpu0
