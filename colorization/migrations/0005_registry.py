@@ -53,11 +53,11 @@ class Migration(migrations.Migration):
                 ("crop", models.PositiveSmallIntegerField(default=128)),
                 (
                     "learning_rate",
-                    models.FloatField(default=0.0015, help_text="peak; cosine decay to 5% over the budget"),
+                    models.FloatField(default=0.0025, help_text="peak; cosine decay to 5% over the budget"),
                 ),
                 (
                     "no_hint_fraction",
-                    models.FloatField(default=0.25, help_text="share of training crops without simulated hints"),
+                    models.FloatField(default=0.3, help_text="share of training crops without simulated hints"),
                 ),
                 (
                     "max_holdout",
