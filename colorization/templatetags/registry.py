@@ -36,3 +36,12 @@ def photo_models(photo, drafts) -> dict:
         "newest_model": newest_row,
         "stale": newest is not None and (newest.slug, newest.version) not in used,
     }
+
+
+@register.filter
+def signed(value, digits: int = 2) -> str:
+    """``0.331`` -> ``+0.33``; empty for missing values."""
+    try:
+        return f"{float(value):+.{int(digits)}f}"
+    except (TypeError, ValueError):
+        return ""

@@ -4,6 +4,7 @@ training, evaluation, promotion, rejection, rollback, the lock, routing, sha256 
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -481,6 +482,7 @@ def test_registry_pages_show_bucket_lineage_charts_samples_and_credit(add_exampl
     assert "any-1900-1919-v1" in page and "any era" not in page.split("In use")[0]
     detail = client.get("/models/any-1900-1919-v1/").content.decode()
     assert detail.count("<svg") == 3  # loss curve, PSNR before/after, colourfulness before/after
+    assert re.search(r'class="(gain|loss)">[+-]\d+\.\d\d dB', detail)  # signed changes
     assert "Lineage" in detail and 'href="/models/base/"' in detail
     assert "AI-colorized" in detail and "/media/models/samples/any-1900-1919-v1/" in detail
     assert 'href="/people/owner/"' in detail
