@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from colorization.models import Draft, DraftStatus, Photo, TrainingExample
+from colorization.models import (
+    ColorModel,
+    Draft,
+    DraftStatus,
+    FinetuneSchedule,
+    ModelStatus,
+    Photo,
+    TrainingExample,
+    TrainingRun,
+)
 
 
 @admin.register(Photo)
@@ -53,3 +62,69 @@ class TrainingExampleAdmin(admin.ModelAdmin):
     search_fields = ("source", "photo__title")
     raw_id_fields = ("photo", "contributor")
     readonly_fields = ("created_at",)
+
+
+# --- Community models ---
+
+
+@admin.register(ColorModel)
+class ColorModelAdmin(admin.ModelAdmin):
+    list_display = ("slug", "genre", "era", "version", "status", "parent", "created_at", "promoted_at")
+    list_filter = ("status", "genre", "era")
+    search_fields = ("slug", "note", "sha256")
+    readonly_fields = [
+        f.name for f in ColorModel._meta.fields if f.name not in ("note",)
+    ]  # status changes go through promotion and rollback, which keep one active model per bucket
+    actions = ["roll_back", "promote"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Roll back: retire the selected active models and restore the ones they replaced")
+    def roll_back(self, request, queryset):
+        from colorization import registry
+
+        for model in queryset.filter(status=ModelStatus.ACTIVE).exclude(slug=registry.BASE_SLUG):
+            try:
+                retired, restored = registry.model_rollback(model.genre, model.era)
+            except (ValueError, LookupError) as exc:
+                self.message_user(request, f"{model.slug}: {exc}", level="error")
+                continue
+            self.message_user(
+                request,
+                f"{retired.slug} retired; "
+                + (f"{restored.slug} is active again." if restored else "the bucket uses its parent buckets."),
+            )
+
+    @admin.action(description="Promote the selected retired or rejected model (overrides the evaluation gate)")
+    def promote(self, request, queryset):
+        from colorization import registry
+
+        for model in queryset.exclude(status=ModelStatus.ACTIVE).exclude(slug=registry.BASE_SLUG):
+            try:
+                registry.verified_path(model)
+                registry.model_promote(model, note=f"promoted by hand by {request.user}")
+            except LookupError as exc:
+                self.message_user(request, f"{model.slug}: {exc}", level="error")
+                continue
+            self.message_user(request, f"{model.slug} is now active for {model.bucket_label}.")
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "genre", "era", "status", "parent", "candidate", "steps", "queued_at", "finished_at")
+    list_filter = ("status", "genre", "era", "trigger")
+    readonly_fields = [f.name for f in TrainingRun._meta.fields]
+    exclude = ("examples",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(FinetuneSchedule)
+class FinetuneScheduleAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "enabled", "crontab", "min_examples", "min_new_examples", "margin_db", "minutes")
+    readonly_fields = ("last_checked_at", "last_fired_at")
+
+    def has_add_permission(self, request) -> bool:
+        return not FinetuneSchedule.objects.exists()

@@ -1,8 +1,9 @@
-"""Which model file a name refers to: a path, or the slug of a shipped model.
+"""Which model file a name refers to: a path, the slug of a shipped model, or a registered model.
 
-The community model registry (``ColorModel`` rows) extends this lookup when it
-exists; the shipped base model needs no database, so ``manage.py colorize``
-works on a machine with nothing but the repository.
+"base" and file paths need no database, so ``manage.py colorize`` works on a machine with
+nothing but the repository; any other name is looked up in the model registry (``ColorModel``
+rows, by slug such as ``any-1900-1919-v2`` or bucket alias ``any-1900-1919``), whose files are
+only returned after their sha256 matched the recorded one.
 """
 
 from __future__ import annotations
@@ -35,7 +36,25 @@ def resolve_model(spec: str | None) -> Path:
         return SHIPPED[spec]
     if path.suffix or "/" in spec:
         raise UnknownModel(f"model file not found: {spec}")
-    raise UnknownModel(f"no model with the slug {spec!r}; known: {', '.join(sorted(SHIPPED))}")
+    model = registered_model(spec)
+    from colorization.registry import verified_path
+
+    return verified_path(model)
+
+
+def registered_model(spec: str):
+    """The ``ColorModel`` a slug names; UnknownModel when there is none (or no database to ask)."""
+    from django.db import DatabaseError
+
+    try:
+        from colorization.registry import find_model
+
+        model = find_model(spec)
+    except (DatabaseError, RuntimeError) as exc:  # no database here, or database access refused (test harnesses)
+        raise UnknownModel(f"no model with the slug {spec!r} (the model registry is unavailable: {exc})") from exc
+    if model is None:
+        raise UnknownModel(f"no model with the slug {spec!r}; see /models/ for the registered ones, or give a file")
+    return model
 
 
 def model_identity(metadata: dict, sha256: str | None) -> tuple[str, str]:

@@ -236,3 +236,209 @@ class TrainingExample(models.Model):
 
     def __str__(self) -> str:
         return f"Training example {self.pk} ({self.source}, {self.split})"
+
+
+# --- Community models: the registry, fine-tuning runs and their schedule ---------------------------
+
+
+class ModelStatus(models.TextChoices):
+    CANDIDATE = "candidate", "Candidate (being evaluated)"
+    ACTIVE = "active", "Active (drafts in its bucket use it)"
+    REJECTED = "rejected", "Rejected by the evaluation gate"
+    RETIRED = "retired", "Retired (replaced or rolled back)"
+
+
+class ColorModel(models.Model):
+    """A colorization model in the registry: the shipped base model (the root) or a fine-tuned one.
+
+    A bucket is (genre, era); an empty genre or era means "any". Each row's slug is unique and names
+    one file (``street-1900-1919-v2``); the weights are a safetensors file under
+    ``CHROMA_MODEL_DIR`` whose sha256 is recorded here and checked whenever it is loaded.
+    """
+
+    slug = models.SlugField(max_length=80, unique=True)
+    version = models.PositiveIntegerField()
+    genre = models.CharField(max_length=40, blank=True, help_text="empty: any genre")
+    era = models.CharField(max_length=20, blank=True, help_text="an era bucket such as 1900-1919; empty: any era")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    replaced = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the bucket's active model when this one was promoted: what a rollback restores",
+    )
+    weights = models.CharField(
+        max_length=300, help_text="file name under CHROMA_MODEL_DIR; empty for the shipped base model", blank=True
+    )
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=ModelStatus.choices, default=ModelStatus.CANDIDATE)
+    metrics = models.JSONField(default=dict, blank=True)
+    samples = models.JSONField(default=list, blank=True, help_text="holdout outputs: [{example, parent, candidate}]")
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["genre", "era", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["genre", "era"], condition=Q(status="active"), name="colormodel_one_active_per_bucket"
+            ),
+            models.UniqueConstraint(fields=["genre", "era", "version"], name="colormodel_bucket_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slug} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("model-detail", args=[self.slug])
+
+    @property
+    def is_base(self) -> bool:
+        return self.parent_id is None and not self.weights
+
+    @property
+    def bucket_label(self) -> str:
+        return bucket_name(self.genre, self.era)
+
+    def lineage(self) -> list[ColorModel]:
+        """This model, its parent, … back to the base model (at most 50 steps)."""
+        chain, node = [], self
+        while node is not None and len(chain) < 50:
+            chain.append(node)
+            node = node.parent
+        return chain
+
+
+def bucket_name(genre: str, era: str) -> str:
+    return f"{genre or 'any genre'} · {era or 'any era'}"
+
+
+def bucket_key(genre: str, era: str) -> str:
+    """``street:1900-1919``, ``any:1900-1919``, ``street:any`` (the finetune command's --bucket)."""
+    return f"{genre or 'any'}:{era or 'any'}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded (candidate promoted)"
+    REJECTED = "rejected", "Rejected (candidate did not beat its parent)"
+    FAILED = "failed", "Failed"
+
+
+class TrainingRun(models.Model):
+    """One fine-tuning of a bucket's model on its training examples, with the evaluation that decides."""
+
+    genre = models.CharField(max_length=40, blank=True)
+    era = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    parent = models.ForeignKey(ColorModel, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    candidate = models.OneToOneField(
+        ColorModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="training_run"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    trigger = models.CharField(max_length=20, default="schedule")  # schedule | command | admin
+    config = models.JSONField(default=dict, blank=True)
+    steps = models.PositiveIntegerField(default=0)
+    loss_curve = models.JSONField(default=list, blank=True)  # [[step, seconds, loss], ...]
+    metrics = models.JSONField(default=dict, blank=True)  # {"parent": {...}, "candidate": {...}}
+    decision = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    examples = models.ManyToManyField(TrainingExample, blank=True, related_name="training_runs")
+    train_count = models.PositiveIntegerField(default=0)
+    holdout_count = models.PositiveIntegerField(default=0)
+    progress = models.CharField(max_length=120, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    train_seconds = models.FloatField(null=True, blank=True)
+    eval_seconds = models.FloatField(null=True, blank=True)
+    cpu_seconds = models.FloatField(null=True, blank=True)
+    device = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        constraints = [
+            # The lock: at most one queued or running run per bucket, enforced by the database.
+            models.UniqueConstraint(
+                fields=["genre", "era"],
+                condition=Q(status__in=["queued", "running"]),
+                name="trainingrun_one_pending_per_bucket",
+            ),
+        ]
+        indexes = [models.Index(fields=["genre", "era", "-queued_at"], name="run_bucket_newest")]
+
+    def __str__(self) -> str:
+        return f"Training run {self.pk} ({bucket_key(self.genre, self.era)}, {self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("training-run-detail", args=[self.pk])
+
+    @property
+    def bucket_label(self) -> str:
+        return bucket_name(self.genre, self.era)
+
+    @property
+    def wall_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+def validate_crontab(value: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    from colorization.cron import CrontabError, parse_crontab
+
+    try:
+        parse_crontab(value)
+    except CrontabError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+class FinetuneSchedule(models.Model):
+    """When and how fine-tuning runs; one row, edited by an admin (the beat task reads it every few minutes)."""
+
+    enabled = models.BooleanField(default=True)
+    crontab = models.CharField(
+        max_length=100,
+        default="0 3 * * *",
+        validators=[validate_crontab],
+        help_text="minute hour day-of-month month day-of-week (UTC); nightly at 03:00",
+    )
+    min_examples = models.PositiveIntegerField(default=50, help_text="M: training examples a bucket needs")
+    min_new_examples = models.PositiveIntegerField(default=10, help_text="K: new examples since its last run")
+    margin_db = models.FloatField(default=0.1, help_text="the candidate must beat its parent at 0 hints by this (dB)")
+    noise_db = models.FloatField(default=0.05, help_text="allowed PSNR loss at 10 and 50 hints (dB)")
+    colourfulness_tolerance = models.FloatField(
+        default=0.05, help_text="allowed drop of the colourfulness ratio at 0 hints"
+    )
+    steps = models.PositiveIntegerField(default=6000, help_text="at most this many training steps")
+    minutes = models.FloatField(default=20.0, help_text="at most this much training time")
+    batch_size = models.PositiveSmallIntegerField(default=16)
+    crop = models.PositiveSmallIntegerField(default=128)
+    learning_rate = models.FloatField(default=2.5e-3, help_text="peak; cosine decay to 5% over the budget")
+    no_hint_fraction = models.FloatField(default=0.3, help_text="share of training crops without simulated hints")
+    max_holdout = models.PositiveIntegerField(default=100, help_text="holdout examples evaluated at most")
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_fired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "fine-tuning schedule"
+
+    def __str__(self) -> str:
+        return f"Fine-tuning schedule ({self.crontab}{'' if self.enabled else ', disabled'})"
+
+    @classmethod
+    def get(cls) -> FinetuneSchedule:
+        return cls.objects.order_by("pk").first() or cls.objects.create()

@@ -49,3 +49,35 @@ def colorize_draft(self, draft_id: int) -> str:
 def sweep_drafts() -> dict:
     """Beat: re-send lost drafts, recover those of dead workers."""
     return drafting.drafts_sweep()
+
+
+@shared_task(soft_time_limit=120, time_limit=180)
+def finetune_tick() -> dict:
+    """Beat, every few minutes: when the admin's fine-tuning crontab fired, enqueue due buckets."""
+    from colorization import finetuning
+
+    return finetuning.finetune_tick()
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=3,
+    soft_time_limit=4 * 3600,
+    time_limit=4 * 3600 + 120,
+)
+def run_training(self, run_id: int) -> str:
+    """Fine-tune one bucket (the ``training`` queue). Only the worker that claims the run does work."""
+    from colorization import finetuning
+
+    if not finetuning.training_run_claim(run_id):
+        return "not claimable (finished, or running elsewhere)"
+    try:
+        run = finetuning.training_run_execute(run_id)
+    except SoftTimeLimitExceeded:
+        return "failed: time limit"
+    except TRANSIENT as exc:
+        logger.warning("training run %s failed with a transient error %s", run_id, exc)
+        return "failed (transient); the next scheduled run retries the bucket"
+    return run.status

@@ -362,3 +362,22 @@ if CHROMA_CACHE_URL:
     if not CHROMA_CACHE_URL.startswith(("redis://", "rediss://")):
         raise ImproperlyConfigured("CHROMA_CACHE_URL must be a redis:// or rediss:// URL")
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CHROMA_CACHE_URL}}
+# --- community models (registry, fine-tuning) ---
+# Fine-tuned weights live here, one safetensors file per registered model (sha256 in the database).
+# With several hosts, point it at a shared volume.
+CHROMA_MODEL_DIR = env.string("CHROMA_MODEL_DIR", str(VAR_DIR / "models"))
+# The beat task looks at the admin-editable FinetuneSchedule row this often (seconds).
+CHROMA_FINETUNE_TICK_SECONDS = env.integer("CHROMA_FINETUNE_TICK_SECONDS", 300, minimum=10)
+# A running training run without a heartbeat this long belongs to a dead worker (it is failed and can be retried).
+CHROMA_TRAINING_STALE_SECONDS = env.integer("CHROMA_TRAINING_STALE_SECONDS", 900, minimum=30)
+CELERY_BEAT_SCHEDULE["finetune-tick"] = {
+    "task": "colorization.tasks.finetune_tick",
+    "schedule": float(CHROMA_FINETUNE_TICK_SECONDS),
+    "options": {"queue": "default"},
+}
+CELERY_TASK_ROUTES.update(
+    {
+        "colorization.tasks.finetune_tick": {"queue": "default"},
+        "colorization.tasks.run_training": {"queue": "training"},
+    }
+)

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from colorization.api import registry as registry_api
 from colorization.api import views
 
 urlpatterns = [
@@ -11,4 +12,8 @@ urlpatterns = [
     path("photos/<int:pk>/suggest/", views.PhotoSuggest.as_view(), name="api-photo-suggest"),
     path("drafts/<int:pk>/", views.DraftDetail.as_view(), name="api-draft-detail"),
     path("drafts/<int:pk>/retry/", views.DraftRetry.as_view(), name="api-draft-retry"),
+    path("models/", registry_api.ModelList.as_view(), name="api-model-list"),
+    path("models/<slug:slug>/", registry_api.ModelDetail.as_view(), name="api-model-detail"),
+    path("training-runs/", registry_api.TrainingRunList.as_view(), name="api-training-run-list"),
+    path("training-runs/<int:pk>/", registry_api.TrainingRunDetail.as_view(), name="api-training-run-detail"),
 ]

@@ -201,34 +201,69 @@ def evaluate_folder(
     from the file name, so the same folder always gives the same numbers. Returns per-k means
     and the greyscale baseline.
     """
-    from .inference import DEFAULT_RENDER_SIZE, lab_to_srgb8  # here to keep metrics importable alone
-
-    render_size = render_size or DEFAULT_RENDER_SIZE
     folders = [folder] if isinstance(folder, str | Path) else list(folder)
     paths = find_images(folders)[:limit] if limit else find_images(folders)
     if not paths:
         raise ValueError(f"no images found in {folders}")
+    return evaluate_images(
+        colorizer,
+        ((path.name, load_truth(path)) for path in paths),
+        hints=hints,
+        render_size=render_size,
+        seed=seed,
+        decode=decode,
+        blend=blend,
+        propagate_hints=propagate_hints,
+        log=log,
+        total=len(paths),
+    )
+
+
+def evaluate_images(
+    colorizer,
+    items: Iterable[tuple[str, np.ndarray]],
+    hints: Iterable[int] = (0, 10, 50),
+    render_size: int | None = None,
+    seed: int = 0,
+    decode: str | None = None,
+    blend: float | None = None,
+    propagate_hints: bool | None = None,
+    log: Callable[[str], None] | None = None,
+    total: int | None = None,
+    keep_outputs: Callable[[str], bool] | None = None,
+) -> dict:
+    """``evaluate_folder`` over in-memory ``(name, rgb uint8)`` pairs (e.g. a bucket's holdout examples).
+
+    The hint seed depends on the name, so the same photos give the same numbers for every model
+    compared. ``keep_outputs(name)`` true: the 0-hint output is returned under ``"outputs"``.
+    """
+    from .inference import DEFAULT_RENDER_SIZE, lab_to_srgb8  # here to keep metrics importable alone
+
+    render_size = render_size or DEFAULT_RENDER_SIZE
     ks = [int(k) for k in hints]
     sums: dict[int, dict[str, list[float]]] = {k: {} for k in ks}
     base: dict[str, list[float]] = {}
+    outputs: dict[str, np.ndarray] = {}
     start = time.monotonic()
+    n = -1
 
     def add(into: dict, **values: float) -> None:
         for key, value in values.items():
             into.setdefault(key, []).append(value)
 
-    for n, path in enumerate(paths):
-        truth = load_truth(path)
+    for n, (name, truth) in enumerate(items):
         L = rgb_to_lightness_u8(truth)
         lab = _lab(truth)
         grey = lab_to_srgb8(np.stack((L, np.zeros_like(L), np.zeros_like(L)), -1))
         add(base, psnr=psnr(grey, truth), ssim=ssim(grey, truth), ciede2000=float(ciede2000(_lab(grey), lab).mean()))
         ab = np.moveaxis(lab[..., 1:], -1, 0)
         for k in ks:
-            raster = simulate_eval_hints(ab, k, seed + zlib.crc32(path.name.encode()) + k) if k else None
+            raster = simulate_eval_hints(ab, k, seed + zlib.crc32(name.encode()) + k) if k else None
             out = colorizer.colorize(
                 L, raster, render_size=render_size, decode=decode, blend=blend, propagate_hints=propagate_hints
             )
+            if k == 0 and keep_outputs is not None and keep_outputs(name):
+                outputs[name] = out
             dl_max, dl_mean = lightness_change(out, L)
             add(
                 sums[k],
@@ -240,7 +275,9 @@ def evaluate_folder(
                 delta_L_mean=dl_mean,
             )
         if log:
-            log(f"{n + 1}/{len(paths)} {path.name}")
+            log(f"{n + 1}/{total or '?'} {name}")
+    if n < 0:
+        raise ValueError("no images to evaluate")
 
     def means(d: dict[str, list[float]]) -> dict[str, float]:
         return {k: round(float(np.nanmean(v)), 4) for k, v in d.items()}
@@ -252,8 +289,8 @@ def evaluate_folder(
         m["delta_L_max"] = round(float(np.max(sums[k]["delta_L_max"])), 4)  # worst image, not the mean
         m["psnr_gain_over_grey"] = round(m["psnr"] - baseline["psnr"], 4)
         per_k[str(k)] = m
-    return {
-        "images": len(paths),
+    result = {
+        "images": n + 1,
         "render_size": render_size,
         "decode": decode or colorizer.decode,
         "blend": colorizer.blend if blend is None else blend,
@@ -263,3 +300,6 @@ def evaluate_folder(
         "hints": per_k,
         "seconds": round(time.monotonic() - start, 1),
     }
+    if keep_outputs is not None:
+        result["outputs"] = outputs
+    return result

@@ -162,6 +162,22 @@ class Batcher:
         return torch.from_numpy(out).permute(0, 3, 1, 2).float().div_(255)
 
 
+def fit_long_side(images: Sequence[np.ndarray], side: int) -> list[np.ndarray]:
+    """Scale each image so its long side is ``side``: fine-tuning then shows the network objects at
+    the scale inference shows them (drafts work at a long side of ``render_size``)."""
+    out = []
+    for im in images:
+        h, w = im.shape[:2]
+        scale = side / max(h, w)
+        if abs(scale - 1) < 1e-3:
+            out.append(im)
+            continue
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        resample = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BICUBIC
+        out.append(np.asarray(Image.fromarray(im).resize(size, resample), dtype=np.uint8).copy())
+    return out
+
+
 def class_weights_for(images: Sequence[np.ndarray], config: NetworkConfig, mix: float) -> torch.Tensor:
     """Class-rebalancing weights from the empirical ab distribution of ``images``."""
     counts = torch.zeros(config.n_bins)
@@ -202,8 +218,13 @@ def train(
     resume: bool = True,
     log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
     metadata: dict | None = None,
+    device: str | torch.device | None = None,
+    heartbeat: Callable[[int, float], None] | None = None,
 ) -> dict:
     """Train (or fine-tune from ``init_weights``) and write the checkpoint to ``out``.
+
+    ``device``: "cpu" (default) or "cuda". ``heartbeat(step, progress)`` is called after every
+    step (fine-tuning uses it to show progress and to prove its worker is alive).
 
     Returns a summary with the loss curve. A ``<out>.state.pt`` next to the
     checkpoint makes the run resumable; it is removed when the run finishes.
@@ -222,12 +243,15 @@ def train(
         model.load_state_dict(state)
     else:
         model = ColorNet(network_config)
-    model = model.to(memory_format=torch.channels_last)  # ~30% faster convolutions on CPU
-    weights = class_weights_for(images, model.config, config.rebalance_mix)
+    device = torch.device(device or "cpu")
+    model = model.to(device)
+    if device.type == "cpu":
+        model = model.to(memory_format=torch.channels_last)  # ~30% faster convolutions on CPU
+    weights = class_weights_for(images, model.config, config.rebalance_mix).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     step, elapsed_before, curve = 0, 0.0, []
     if resume and state_path.exists():
-        state = torch.load(state_path, weights_only=True)
+        state = torch.load(state_path, weights_only=True, map_location=device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed_before, curve = state["step"], state["elapsed"], [tuple(c) for c in state["curve"]]
@@ -265,7 +289,9 @@ def train(
     while progress() < 1.0:
         for group in optimizer.param_groups:
             group["lr"] = lr_at(progress(), step, config)
-        rgb = batcher(config.batch_size).contiguous(memory_format=torch.channels_last)
+        rgb = batcher(config.batch_size).to(device)
+        if device.type == "cpu":
+            rgb = rgb.contiguous(memory_format=torch.channels_last)
         counts = sample_hint_counts(config.batch_size, config, rng)
         loss, parts = compute_loss(model, rgb, counts, generator, weights, config)
         optimizer.zero_grad(set_to_none=True)
@@ -274,6 +300,8 @@ def train(
         optimizer.step()
         step += 1
         seen_since_log += config.batch_size
+        if heartbeat is not None:
+            heartbeat(step, progress())
         for k, v in parts.items():
             running[k] = running.get(k, 0.0) + v
         now = time.monotonic()
