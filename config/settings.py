@@ -284,6 +284,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status"; name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "DraftStatusEnum": "colorization.models.DraftStatus",
+        "ModelStatusEnum": "colorization.models.ModelStatus",
+        "TrainingRunStatusEnum": "colorization.models.RunStatus",
+        "CorrectionStatusEnum": "community.models.CorrectionStatus",
+    },
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -72,6 +72,8 @@ class CorrectionVotes(generics.ListAPIView):
         return generics.get_object_or_404(corrections_visible_to(self.request.user), pk=self.kwargs["pk"])
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request kwargs
+            return Vote.objects.none()
         return Vote.objects.filter(correction=self.correction()).select_related("voter").prefetch_related("evidence")
 
     @extend_schema(
