@@ -10,13 +10,28 @@ from colorization import finetuning, registry
 from colorization.models import ColorModel, ModelStatus, RunStatus, TrainingRun, bucket_key
 
 
-class ColorModelSerializer(serializers.ModelSerializer):
+class BucketFields(serializers.Serializer):
+    """``genre`` and ``era`` as null for "any", and their ``bucket`` key; for models and runs alike."""
+
     genre = serializers.SerializerMethodField(help_text="null: any genre")
     era = serializers.SerializerMethodField(help_text="an era bucket such as 1900-1919; null: any era")
     bucket = serializers.SerializerMethodField()
+
+    def get_genre(self, obj) -> str | None:
+        return obj.genre or None
+
+    def get_era(self, obj) -> str | None:
+        return obj.era or None
+
+    def get_bucket(self, obj) -> str:
+        return bucket_key(obj.genre, obj.era)
+
+
+class ColorModelSerializer(BucketFields, serializers.ModelSerializer):
     parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     lineage = serializers.SerializerMethodField()
-    training_run = serializers.SerializerMethodField()
+    # the run that trained it (reverse one-to-one, selected with the model); null for the base model
+    training_run = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -41,21 +56,8 @@ class ColorModelSerializer(serializers.ModelSerializer):
             "url",
         ]
 
-    def get_genre(self, obj) -> str | None:
-        return obj.genre or None
-
-    def get_era(self, obj) -> str | None:
-        return obj.era or None
-
-    def get_bucket(self, obj) -> str:
-        return bucket_key(obj.genre, obj.era)
-
     def get_lineage(self, obj) -> list[str]:
         return [m.slug for m in obj.lineage()]
-
-    def get_training_run(self, obj) -> int | None:
-        run = TrainingRun.objects.filter(candidate=obj).values_list("pk", flat=True).first()
-        return run
 
     def get_url(self, obj) -> str:
         request = self.context.get("request")
@@ -85,10 +87,7 @@ class ColorModelDetailSerializer(ColorModelSerializer):
         ]
 
 
-class TrainingRunSerializer(serializers.ModelSerializer):
-    genre = serializers.SerializerMethodField()
-    era = serializers.SerializerMethodField()
-    bucket = serializers.SerializerMethodField()
+class TrainingRunSerializer(BucketFields, serializers.ModelSerializer):
     parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     candidate = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     wall_seconds = serializers.SerializerMethodField()
@@ -121,15 +120,6 @@ class TrainingRunSerializer(serializers.ModelSerializer):
             "wall_seconds",
             "device",
         ]
-
-    def get_genre(self, obj) -> str | None:
-        return obj.genre or None
-
-    def get_era(self, obj) -> str | None:
-        return obj.era or None
-
-    def get_bucket(self, obj) -> str:
-        return bucket_key(obj.genre, obj.era)
 
     def get_wall_seconds(self, obj) -> float | None:
         return obj.wall_seconds
@@ -170,14 +160,14 @@ class ModelList(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # schema generation: registers nothing
             return ColorModel.objects.none()
         registry.ensure_base_registered()
-        return ColorModel.objects.select_related("parent").order_by("genre", "era", "-version")
+        return ColorModel.objects.select_related("parent", "training_run").order_by("genre", "era", "-version")
 
 
 class ModelDetail(generics.RetrieveAPIView):
     serializer_class = ColorModelDetailSerializer
     permission_classes = [permissions.AllowAny]
     lookup_field = "slug"
-    queryset = ColorModel.objects.select_related("parent")
+    queryset = ColorModel.objects.select_related("parent", "training_run")
 
 
 class TrainingRunList(generics.ListAPIView):

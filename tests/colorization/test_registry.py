@@ -465,6 +465,7 @@ def test_api_lists_models_and_runs(add_examples, schedule, model_dir, client):
     assert (model["status"], model["genre"], model["era"], model["parent"]) == ("active", None, "1900-1919", "base")
     assert model["lineage"] == ["any-1900-1919-v1", "base"] and "deltas" in model["metrics"]
     assert by_slug["base"]["status"] == "active" and by_slug["base"]["parent"] is None
+    assert model["training_run"] == run.pk and by_slug["base"]["training_run"] is None
     detail = client.get("/api/v1/models/any-1900-1919-v1/").json()
     assert detail["contributors"][0]["username"] == "owner" and detail["samples"]
     assert client.get("/api/v1/models/?status=rejected").json()["results"] == []
