@@ -22,7 +22,6 @@ from datetime import timedelta
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
@@ -34,6 +33,7 @@ from colorization.modelfiles import UnknownModel
 from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
 from colorization.routing import ModelRef, model_ref, route_model
 from colorization.signals import draft_finished
+from colorization.storage import storage_replace
 
 logger = logging.getLogger(__name__)
 
@@ -224,16 +224,6 @@ def _read_original(photo: Photo):
         raise PermanentDraftError(f"The original could not be read: {exc}") from exc
 
 
-def _save(key: str, data: bytes) -> str:
-    """Write ``data`` at exactly ``key`` (replacing a partial earlier attempt): reruns store one result."""
-    if default_storage.exists(key):
-        default_storage.delete(key)
-    stored = default_storage.save(key, ContentFile(data))
-    if stored != key:
-        raise RuntimeError(f"storage wrote {stored} instead of {key}")
-    return stored
-
-
 @dataclass
 class RenderReport:
     done: list[int]
@@ -282,11 +272,11 @@ def drafts_render(lead_id: int) -> RenderReport:
         rgb = outputs[draft.pk]
         keys = result_keys(draft)
         meta = disclosure_for(draft)
-        _save(keys["image"], encode(rgb, "png", meta))
-        _save(keys["image_jpeg"], encode(rgb, "jpeg", meta))
+        storage_replace(keys["image"], encode(rgb, "png", meta))
+        storage_replace(keys["image_jpeg"], encode(rgb, "jpeg", meta))
         thumb = Image.fromarray(rgb)
         thumb.thumbnail((settings.CHROMA_THUMBNAIL_SIZE, settings.CHROMA_THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
-        _save(keys["thumbnail"], encode(np.asarray(thumb), "jpeg", meta))
+        storage_replace(keys["thumbnail"], encode(np.asarray(thumb), "jpeg", meta))
         updated = Draft.objects.filter(pk=draft.pk, status=DraftStatus.RUNNING).update(
             status=DraftStatus.DONE,
             progress=100,

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
@@ -47,6 +46,7 @@ from colorization.models import (
     TrainingRun,
     bucket_key,
 )
+from colorization.storage import storage_replace
 
 logger = logging.getLogger(__name__)
 
@@ -371,9 +371,7 @@ def _save_samples(slug: str, outputs: dict[str, dict[str, np.ndarray]], examples
         entry = {"example": example.pk, "photo": example.photo_id}
         for role, rgb in by_model.items():
             key = f"models/samples/{slug}/{example.pk}-{role}.png"
-            if default_storage.exists(key):
-                default_storage.delete(key)
-            entry[role] = default_storage.save(key, ContentFile(encode(rgb, "png", meta(role))))
+            entry[role] = storage_replace(key, encode(rgb, "png", meta(role)))
         samples.append(entry)
     return samples
 

@@ -11,14 +11,13 @@ import io
 from typing import BinaryIO
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from PIL import Image
 
 from colorization.eras import era_bucket, parse_era_buckets
 from colorization.models import Photo, Split, TrainingExample
+from colorization.storage import storage_replace
 
 
 def split_for(photo: Photo) -> str:
@@ -59,9 +58,7 @@ def training_example_add(*, photo: Photo, image: BinaryIO, source: str, contribu
         return existing
     data, width, height = _example_png(image)
     key = f"training/{photo.pk}/{hashlib.sha256(source.encode()).hexdigest()[:16]}.png"
-    if default_storage.exists(key):
-        default_storage.delete(key)
-    stored = default_storage.save(key, ContentFile(data))
+    stored = storage_replace(key, data)
     try:
         with transaction.atomic():
             TrainingExample.objects.filter(photo=photo, withdrawn_at__isnull=True).update(

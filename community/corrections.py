@@ -30,6 +30,7 @@ from colorization.images import EXTENSIONS
 from colorization.manual import manual_colorization_check
 from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
 from colorization.signals import draft_finished
+from colorization.storage import storage_replace
 from community.models import Correction, CorrectionKind, Evidence, GoldStandard
 from community.services import profile_for
 
@@ -218,9 +219,7 @@ def correction_create_manual(
             default_storage.save(upload_key, ContentFile(file.read()))
             written.append(upload_key)
         for key, data in ((image_key, encode(result.rgb, "png", meta)), (thumb_key, _thumbnail(result.rgb, meta))):
-            if default_storage.exists(key):
-                default_storage.delete(key)
-            default_storage.save(key, ContentFile(data))
+            storage_replace(key, data)
             written.append(key)
         with transaction.atomic():
             correction = Correction.objects.create(
