@@ -19,16 +19,15 @@ The pipeline, and why each step is there:
    and out-of-gamut colours are desaturated along a direction of zero luminance,
    so the output's lightness equals the input's up to 8-bit rounding. This stage
    runs in chunks of rows so a 50 MP scan needs far less than 4 GB. On the CPU the
-   chunks are numpy code spread over ``torch.get_num_threads()`` Python threads:
-   one hand-off per chunk instead of an OpenMP fork/join for each of ~60 small ops,
-   which is what made the 2-thread run slower than 1 thread on a busy machine.
+   chunks are one compiled pass per pixel (``kernels.srgb8_rows``, numba) spread over
+   ``torch.get_num_threads()`` Python threads; the same arithmetic as numpy array
+   operations made ~70 passes over memory and took 4-5x longer.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import queue
 import threading
 import warnings
 from collections.abc import Sequence
@@ -41,6 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import kernels
 from .checkpoint import CheckpointError, load_model, model_sha256
 from .color import WHITE_D65, XYZ_TO_RGB, linear_to_srgb
 from .defaults import DEFAULT_BLEND, DEFAULT_DECODE, DEFAULT_RENDER_SIZE
@@ -55,7 +55,7 @@ GUIDE_RADIUS = 1  # guided filter window radius, in working pixels
 GUIDE_EPS = 2e-3  # regularization in (L*/100)^2: luminance steps of more than ~5 L* steer the colour
 STRIP_PIXELS = 2_000_000  # full-resolution rows moved to an accelerator at once (bounds peak memory)
 CHUNK_PIXELS = 1 << 17  # inner chunk on an accelerator (measured best of 2^14..2^20)
-CPU_CHUNK_PIXELS = 1 << 16  # a CPU thread's unit of work: its ~14 scratch rows stay in L2/L3
+CPU_CHUNK_PIXELS = 1 << 16  # a CPU thread's unit of work (rows handed to one thread at a time)
 # Hint propagation: bilateral grid scales (spatial sigma in working px, range sigma in L*).
 PROPAGATION_SCALES = ((4.0, 6.0), (12.0, 6.0), (32.0, 8.0))
 PROPAGATION_KAPPA = 0.0001  # hint density (hinted px per px², kernel-weighted) trusted to ~63%
@@ -400,8 +400,8 @@ def _reconstruct_torch(L_full: np.ndarray, coef: torch.Tensor, device: torch.dev
     return out
 
 
-# The CPU path: the same arithmetic as ``_srgb8_from_fxz``, in numpy on preallocated scratch arrays.
-# numpy releases the GIL inside each operation, so chunks run truly in parallel on Python threads.
+# The CPU path: the same arithmetic as ``_srgb8_from_fxz`` in one compiled pass per pixel
+# (``kernels.srgb8_rows``), with row ranges spread over Python threads (the kernel releases the GIL).
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -414,79 +414,8 @@ def _thread_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-class _Scratch:
-    """One thread's working arrays for chunks of up to ``n`` pixels.
-
-    Constants are full arrays: numpy's maximum against an array is ~4x faster than against a scalar.
-    """
-
-    def __init__(self, n: int):
-        self.n = n
-        self.buffers = np.empty((10, n), np.float32)
-        self.consts = np.empty((4, n), np.float32)
-        self.consts[0] = _DELTA
-        self.consts[1] = 1e-7
-        self.consts[2] = 1.0
-        self.consts[3] = 0.0
-        self.idx = np.empty((n, 3), np.intp)  # intp: np.take converts any other index type first
-
-
-def _f_inv_np(t: np.ndarray, delta: np.ndarray, c: np.ndarray, tmp: np.ndarray) -> None:
-    """CIE f^-1 in place on ``t``: c^3 + 3*delta^2*(t - c) with c = max(t, delta), as ``_f_inv_``."""
-    np.maximum(t, delta, out=c)
-    np.subtract(t, c, out=t)
-    t *= np.float32(3 * _DELTA * _DELTA)
-    np.multiply(c, c, out=tmp)
-    tmp *= c
-    t += tmp
-
-
 _D_MATRIX_NP = np.array(_D_MATRIX, np.float32)
 _LUT_SCALE = np.float32(_SRGB_LUT_STEPS * _SRGB_LUT_STEPS)  # sqrt(v * steps^2) = steps * sqrt(v)
-
-
-def _srgb8_chunk(L: np.ndarray, c: np.ndarray, out: np.ndarray, scratch: _Scratch) -> None:
-    """L* (n,W) and row-interpolated coefficients (n,4,W) -> sRGB uint8 (n,W,3); see ``_srgb8_from_fxz``."""
-    size = L.size
-    X, Y, Z, d0, d1, d2, cube, tmp, up, down = (b[:size].reshape(L.shape) for b in scratch.buffers)
-    delta, eps, one, zero = (b[:size].reshape(L.shape) for b in scratch.consts)
-    np.multiply(c[:, 0], L, out=X)
-    X += c[:, 1]
-    np.multiply(c[:, 2], L, out=Z)
-    Z += c[:, 3]
-    np.multiply(L, np.float32(1 / 116), out=Y)
-    Y += np.float32(16 / 116)
-    for t in (X, Y, Z):
-        _f_inv_np(t, delta, cube, tmp)
-    for d, row in zip((d0, d1, d2), _D_MATRIX_NP, strict=True):
-        np.multiply(X, row[0], out=d)
-        np.multiply(Y, row[1], out=tmp)
-        d += tmp
-        np.multiply(Z, row[2], out=tmp)
-        d += tmp
-    # 1/t = max(1, max_c d_c / (1 - Y), -min_c d_c / Y): the gamut mapping, as in _srgb8_from_fxz
-    np.maximum(d0, d1, out=up)
-    np.maximum(up, d2, out=up)
-    np.subtract(one, Y, out=tmp)
-    np.maximum(tmp, eps, out=tmp)
-    up /= tmp
-    np.minimum(d0, d1, out=down)
-    np.minimum(down, d2, out=down)
-    np.maximum(Y, eps, out=tmp)
-    down /= tmp
-    np.negative(down, out=down)
-    np.maximum(up, down, out=up)
-    np.maximum(up, one, out=up)
-    np.divide(_LUT_SCALE, up, out=up)
-    Y *= _LUT_SCALE
-    idx = scratch.idx[:size].reshape(*L.shape, 3)
-    for ch, d in enumerate((d0, d1, d2)):
-        d *= up
-        d += Y
-        np.maximum(d, zero, out=d)
-        np.sqrt(d, out=d)
-        idx[..., ch] = d  # truncation, as the torch path's int32 conversion
-    np.take(_srgb_lut_np(), idx, out=out, mode="clip")  # clip: v slightly above 1 from rounding
 
 
 @lru_cache(maxsize=1)
@@ -494,43 +423,36 @@ def _srgb_lut_np() -> np.ndarray:
     return _srgb_lut("cpu").numpy()
 
 
+@lru_cache(maxsize=1)
+def warm_up_cpu_kernel() -> None:
+    """Compile (or load from numba's cache) the CPU kernel now, not inside the first request."""
+    _reconstruct_cpu(np.zeros((2, 2), np.float32), torch.zeros((4, 1, 1)))
+
+
 def _reconstruct_cpu(L_full: np.ndarray, coef: torch.Tensor) -> np.ndarray:
+    if not kernels.AVAILABLE:  # pragma: no cover - numba is a dependency
+        return _reconstruct_torch(L_full, coef, torch.device("cpu"))
     H, W = L_full.shape
-    h = coef.shape[1]
+    L_full = np.ascontiguousarray(L_full, dtype=np.float32)
     base = _columns(coef, W).transpose(0, 1).contiguous().numpy()  # (h,4,W)
-    if h != H:
-        i0, _, wy = (t.numpy() for t in _linear_taps(H, h))
-        # the row interpolation c = base[i0] + wy * (base[i0 + 1] - base[i0]), per run of rows sharing i0
-        step = np.diff(base, axis=0, append=base[-1:])
+    step = np.diff(base, axis=0, append=base[-1:])  # row k+1 minus row k (zero for the last row)
+    i0, _, wy = _linear_taps(H, base.shape[0])
+    i0, wy = i0.numpy(), wy.numpy()
     out = np.empty((H, W, 3), np.uint8)
+    lut = _srgb_lut_np()
     chunk_rows = max(1, CPU_CHUNK_PIXELS // W)
-    chunks: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for r0 in range(0, H, chunk_rows):
-        chunks.put(r0)
+    starts = list(range(0, H, chunk_rows))
 
-    def work() -> None:
-        scratch = _Scratch(chunk_rows * W)
-        c_buf = np.empty((chunk_rows, 4, W), np.float32) if h != H else None
-        while True:
-            try:
-                r0 = chunks.get_nowait()
-            except queue.Empty:
-                return
-            r1 = min(H, r0 + chunk_rows)
-            if h == H:
-                c = base[r0:r1]
-            else:
-                c = c_buf[: r1 - r0]
-                runs = np.flatnonzero(np.diff(i0[r0:r1])) + 1
-                for a, b in zip((0, *runs.tolist()), (*runs.tolist(), r1 - r0), strict=True):
-                    k = i0[r0 + a]
-                    np.multiply(wy[r0 + a : r0 + b, None, None], step[k], out=c[a:b])
-                    c[a:b] += base[k]
-            _srgb8_chunk(L_full[r0:r1], c, out[r0:r1], scratch)
+    def rows(r0: int) -> None:
+        kernels.srgb8_rows(L_full, base, step, i0, wy, _D_MATRIX_NP, lut, _LUT_SCALE, r0, min(H, r0 + chunk_rows), out)
 
-    helpers = min(torch.get_num_threads(), -(-H // chunk_rows)) - 1
-    futures = [_thread_pool().submit(work) for _ in range(helpers)]
-    work()  # this thread works too, so one thread needs no pool
+    def share(n: int) -> None:
+        for r0 in starts[n::threads]:
+            rows(r0)
+
+    threads = min(torch.get_num_threads(), len(starts))
+    futures = [_thread_pool().submit(share, n) for n in range(1, threads)]
+    share(0)  # this thread works too, so one thread needs no pool
     for f in futures:
         f.result()
     return out
@@ -574,6 +496,7 @@ class Colorizer:
         self.device = resolve_device(device)
         self.model = model.eval().to(self.device)
         if self.device.type == "cpu":
+            warm_up_cpu_kernel()
             self.model = self.model.to(memory_format=torch.channels_last)  # ~40% faster convolutions
         self.sha256 = sha256
         self.metadata = dict(metadata or {})

@@ -218,7 +218,7 @@ def _random_chroma_model(h: int, w: int, seed: int = 0) -> torch.Tensor:
 
 
 def test_cpu_reconstruction_matches_the_accelerator_code(make_luminance):
-    # the CPU path is numpy, accelerators run the torch kernel: both are the same arithmetic
+    # the CPU path is the compiled kernel, accelerators run the torch kernel: both are the same arithmetic
     L = make_luminance(203, 157, seed=5)
     coef = _random_chroma_model(23, 17)
     cpu = inference.reconstruct(L, coef)
