@@ -45,6 +45,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="training step limit (default: the schedule's)")
     parser.add_argument("--lr", type=float, help="peak learning rate (default: the schedule's)")
     parser.add_argument("--no-hint-fraction", type=float, help="share of unhinted crops (default: the schedule's)")
+    parser.add_argument("--crop", type=int, help="training crop size (default: the schedule's)")
+    parser.add_argument("--batch-size", type=int, help="crops per step (default: the schedule's)")
+    parser.add_argument("--regression-loss", choices=["mse", "smooth_l1"], help="chroma loss (default: the schedule's)")
+    parser.add_argument("--ce-weight", type=float, help="colour-class loss weight (default: the schedule's)")
+    parser.add_argument("--tag", help="write results as community_finetune-TAG.* (an experiment beside the benchmark)")
     parser.add_argument("--limit", type=int, help="use only the first N photos (a quick check, not the benchmark)")
     parser.add_argument("--eval-limit", type=int, help="measure on only the first N held-out photos (time)")
     parser.add_argument("--workdir", type=Path, help="keep the database and media here (default: a temp folder)")
@@ -121,7 +126,8 @@ def main() -> None:
     schedule = FinetuneSchedule.get()
     print(
         f"schedule: {schedule.minutes} min / {schedule.steps} steps, batch {schedule.batch_size}, "
-        f"crop {schedule.crop}, lr {schedule.learning_rate}, no-hint share {schedule.no_hint_fraction}",
+        f"crop {schedule.crop}, lr {schedule.learning_rate}, no-hint share {schedule.no_hint_fraction}, "
+        f"loss {schedule.regression_loss} + {schedule.ce_weight} x class loss (before overrides)",
         flush=True,
     )
     states = {s.key: s for s in finetuning.buckets_overview(schedule)}
@@ -144,6 +150,10 @@ def main() -> None:
             "steps": args.steps,
             "lr": args.lr,
             "no_hint_fraction": args.no_hint_fraction,
+            "crop": args.crop,
+            "batch_size": args.batch_size,
+            "regression_loss": args.regression_loss,
+            "ce_weight": args.ce_weight,
             "device": "cpu",
         },
         log=lambda s: print(s, flush=True),
@@ -218,8 +228,9 @@ def main() -> None:
     print(json.dumps(summary))
     if not args.no_write and not args.limit:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "community_finetune.json").write_text(json.dumps(summary, indent=1) + "\n")
-        (RESULTS / "community_finetune.md").write_text(table + "\n")
+        stem = f"community_finetune-{args.tag}" if args.tag else "community_finetune"
+        (RESULTS / f"{stem}.json").write_text(json.dumps(summary, indent=1) + "\n")
+        (RESULTS / f"{stem}.md").write_text(table + "\n")
 
 
 if __name__ == "__main__":

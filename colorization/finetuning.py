@@ -178,6 +178,8 @@ def _run_config(schedule: FinetuneSchedule, overrides: dict | None = None) -> di
         "crop": schedule.crop,
         "lr": schedule.learning_rate,
         "no_hint_fraction": schedule.no_hint_fraction,
+        "regression_loss": schedule.regression_loss,
+        "ce_weight": schedule.ce_weight,
         "margin_db": schedule.margin_db,
         "noise_db": schedule.noise_db,
         "colourfulness_tolerance": schedule.colourfulness_tolerance,
@@ -436,6 +438,9 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
         minutes=float(config["minutes"]),
         seed=run_id,
         no_hint_fraction=float(config["no_hint_fraction"]),
+        # runs queued before these were settings trained as the base model did
+        regression_loss=config.get("regression_loss", "smooth_l1"),
+        ce_weight=float(config.get("ce_weight", 1.0)),
         checkpoint_every_s=float(config.get("checkpoint_every_s", 300)),
         log_every_s=float(config.get("log_every_s", 30)),
     )

@@ -429,6 +429,15 @@ class FinetuneSchedule(models.Model):
     crop = models.PositiveSmallIntegerField(default=128)
     learning_rate = models.FloatField(default=2.5e-3, help_text="peak; cosine decay to 5% over the budget")
     no_hint_fraction = models.FloatField(default=0.3, help_text="share of training crops without simulated hints")
+    regression_loss = models.CharField(
+        max_length=16,
+        choices=[("mse", "mean squared error"), ("smooth_l1", "smooth L1")],
+        default="mse",
+        help_text="loss of the chroma the drafts use: squared error tracks the mean colour, which PSNR rewards",
+    )
+    ce_weight = models.FloatField(
+        default=0.25, help_text="weight of the colour-class loss (the palette and bold decoding) beside the chroma loss"
+    )
     max_holdout = models.PositiveIntegerField(default=100, help_text="holdout examples evaluated at most")
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_fired_at = models.DateTimeField(null=True, blank=True)

@@ -30,6 +30,7 @@ from .color import rgb_to_lab
 from .network import AB_SCALE, ColorNet, NetworkConfig, ab_to_bins, gaussian_smoothed_prior, rebalancing_weights
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
+REGRESSION_LOSSES = ("smooth_l1", "mse")
 
 
 @dataclass
@@ -47,10 +48,18 @@ class TrainConfig:
     max_hints: int = 80
     ce_weight: float = 1.0
     regression_weight: float = 10.0
+    # "smooth_l1" (the base model: tracks the median chroma, keeps more colour) or "mse" (tracks the
+    # mean: what PSNR rewards; community fine-tuning uses it, see FinetuneSchedule.regression_loss)
+    regression_loss: str = "smooth_l1"
     rebalance_mix: float = 0.5
     checkpoint_every_s: float = 300.0
     log_every_s: float = 30.0
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.regression_loss not in REGRESSION_LOSSES:
+            choices = ", ".join(REGRESSION_LOSSES)
+            raise ValueError(f"regression_loss must be one of {choices}, got {self.regression_loss!r}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -202,7 +211,10 @@ def compute_loss(
     hint_ab, mask = simulate_hints(ab, hint_counts, generator, patch_sizes)
     pred_ab, logits = model(ColorNet.make_input(L, hint_ab, mask))
     target_half = F.avg_pool2d(ab, 2)
-    reg = F.smooth_l1_loss(pred_ab / AB_SCALE, target_half / AB_SCALE, beta=5 / AB_SCALE)
+    if config.regression_loss == "mse":
+        reg = F.mse_loss(pred_ab / AB_SCALE, target_half / AB_SCALE)
+    else:
+        reg = F.smooth_l1_loss(pred_ab / AB_SCALE, target_half / AB_SCALE, beta=5 / AB_SCALE)
     target_bins = ab_to_bins(F.avg_pool2d(ab, 4), model.config)
     ce = (F.cross_entropy(logits, target_bins, reduction="none") * weights[target_bins]).mean()
     loss = config.ce_weight * ce + config.regression_weight * reg

@@ -4,6 +4,7 @@ training, evaluation, promotion, rejection, rollback, the lock, routing, sha256 
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from django.utils import timezone
 from colorization import finetuning, registry
 from colorization.cron import CrontabError, fired_between, parse_crontab
 from colorization.drafting import draft_request
+from colorization.engine.checkpoint import load_state_dict
 from colorization.modelfiles import UnknownModel, resolve_model
 from colorization.models import (
     ColorModel,
@@ -150,6 +152,19 @@ def test_a_run_trains_evaluates_and_promotes_with_everything_recorded(add_exampl
     assert finetuning.contributors(model) == [{"username": "other", "examples": run.train_count}]
     assert model.samples and all(s["parent"] and s["candidate"] for s in model.samples)
     assert run.train_seconds is not None and run.eval_seconds is not None and run.wall_seconds is not None
+
+
+def test_a_run_trains_with_the_schedules_losses_and_the_weights_say_so(add_examples, schedule, model_dir):
+    schedule.regression_loss, schedule.ce_weight = "smooth_l1", 0.5
+    schedule.save()
+    add_examples(4)
+    run = run_now()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert (run.config["regression_loss"], run.config["ce_weight"]) == ("smooth_l1", 0.5)
+    _, _, meta = load_state_dict(model_dir / run.candidate.weights)
+    train_config = json.loads(meta["summary"])["train_config"]
+    assert (train_config["regression_loss"], train_config["ce_weight"]) == ("smooth_l1", 0.5)
+    assert (FinetuneSchedule().regression_loss, FinetuneSchedule().ce_weight) == ("mse", 0.25)  # the defaults
 
 
 def test_a_candidate_that_does_not_beat_its_parent_is_kept_as_rejected(add_examples, schedule, model_dir):
