@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, help="crops per step (default: the schedule's)")
     parser.add_argument("--regression-loss", choices=["mse", "smooth_l1"], help="chroma loss (default: the schedule's)")
     parser.add_argument("--ce-weight", type=float, help="colour-class loss weight (default: the schedule's)")
+    parser.add_argument("--members", type=int, help="fine-tunes averaged into the candidate (default: the schedule's)")
     parser.add_argument("--tag", help="write results as community_finetune-TAG.* (an experiment beside the benchmark)")
     parser.add_argument("--limit", type=int, help="use only the first N photos (a quick check, not the benchmark)")
     parser.add_argument("--eval-limit", type=int, help="measure on only the first N held-out photos (time)")
@@ -127,7 +128,8 @@ def main() -> None:
     print(
         f"schedule: {schedule.minutes} min / {schedule.steps} steps, batch {schedule.batch_size}, "
         f"crop {schedule.crop}, lr {schedule.learning_rate}, no-hint share {schedule.no_hint_fraction}, "
-        f"loss {schedule.regression_loss} + {schedule.ce_weight} x class loss (before overrides)",
+        f"loss {schedule.regression_loss} + {schedule.ce_weight} x class loss, {schedule.members} averaged "
+        "fine-tunes (before overrides)",
         flush=True,
     )
     states = {s.key: s for s in finetuning.buckets_overview(schedule)}
@@ -154,6 +156,7 @@ def main() -> None:
             "batch_size": args.batch_size,
             "regression_loss": args.regression_loss,
             "ce_weight": args.ce_weight,
+            "members": args.members,
             "device": "cpu",
         },
         log=lambda s: print(s, flush=True),

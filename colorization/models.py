@@ -425,8 +425,10 @@ class FinetuneSchedule(models.Model):
     )
     steps = models.PositiveIntegerField(default=6000, help_text="at most this many training steps")
     minutes = models.FloatField(default=20.0, help_text="at most this much training time")
-    batch_size = models.PositiveSmallIntegerField(default=16)
-    crop = models.PositiveSmallIntegerField(default=128)
+    batch_size = models.PositiveSmallIntegerField(default=8)
+    crop = models.PositiveSmallIntegerField(
+        default=176, help_text="training crop (px); photos are scaled to the render size first, so ~the whole photo"
+    )
     learning_rate = models.FloatField(default=2.5e-3, help_text="peak; cosine decay to 5% over the budget")
     no_hint_fraction = models.FloatField(default=0.3, help_text="share of training crops without simulated hints")
     regression_loss = models.CharField(
@@ -437,6 +439,11 @@ class FinetuneSchedule(models.Model):
     )
     ce_weight = models.FloatField(
         default=0.25, help_text="weight of the colour-class loss (the palette and bold decoding) beside the chroma loss"
+    )
+    members = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1)],
+        help_text="fine-tunes with different seeds that share the time and are averaged into one model",
     )
     max_holdout = models.PositiveIntegerField(default=100, help_text="holdout examples evaluated at most")
     last_checked_at = models.DateTimeField(null=True, blank=True)

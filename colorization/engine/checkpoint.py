@@ -93,3 +93,29 @@ def load_model(path: Path, expected_sha256: str | None = None) -> tuple[ColorNet
     model.load_state_dict(state)
     model.eval()
     return model, meta
+
+
+def average_checkpoints(paths: list[Path], out: Path, metadata: dict[str, str] | None = None) -> str:
+    """Average the weights of fine-tunes of one parent into ``out`` (a "model soup", Wortsman et al.
+    2022): runs from the same start differ mostly by noise, and their mean keeps what they share.
+
+    Every file must have the same network config. Float tensors (BatchNorm statistics included) are
+    averaged; integer counters are taken from the first. Returns the new file's sha256.
+    """
+    if not paths:
+        raise ValueError("nothing to average")
+    states, configs = [], set()
+    for path in paths:
+        state, config, _ = load_state_dict(path)
+        states.append(state)
+        configs.add(json.dumps(config.to_dict(), sort_keys=True))
+    if len(configs) != 1:
+        raise CheckpointError("checkpoints with different network configs cannot be averaged")
+    model = ColorNet(config)
+    model.load_state_dict(
+        {
+            k: torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point() else v
+            for k, v in states[0].items()
+        }
+    )
+    return save_checkpoint(model, out, metadata)

@@ -167,6 +167,21 @@ def test_a_run_trains_with_the_schedules_losses_and_the_weights_say_so(add_examp
     assert (FinetuneSchedule().regression_loss, FinetuneSchedule().ce_weight) == ("mse", 0.25)  # the defaults
 
 
+def test_several_fine_tunes_are_averaged_into_one_candidate(add_examples, schedule, model_dir):
+    schedule.members, schedule.steps = 3, 5
+    schedule.save()
+    add_examples(4)
+    run = run_now()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    _, _, meta = load_state_dict(model_dir / run.candidate.weights)
+    summary = json.loads(meta["summary"])
+    assert meta["members"] == "3" and [m["steps"] for m in summary["members"]] == [2, 2, 1]
+    assert run.steps == 5 and summary["steps"] == 5
+    steps = [point[0] for point in run.loss_curve]
+    assert steps == sorted(steps) and steps[-1] == 5  # the members' curves laid end to end
+    assert "member" not in meta and meta["slug"] == run.candidate.slug
+
+
 def test_a_candidate_that_does_not_beat_its_parent_is_kept_as_rejected(add_examples, schedule, model_dir):
     schedule.margin_db = 50.0
     schedule.save()

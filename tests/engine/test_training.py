@@ -48,3 +48,26 @@ def test_the_class_loss_weight_scales_only_the_class_term():
 def test_an_unknown_loss_is_refused():
     with pytest.raises(ValueError, match="regression_loss must be one of smooth_l1, mse"):
         TrainConfig(regression_loss="l2")
+
+
+def test_averaged_checkpoints_hold_the_mean_weights(tmp_path):
+    from colorization.engine.checkpoint import CheckpointError, average_checkpoints, load_state_dict, save_checkpoint
+    from colorization.engine.network import NetworkConfig
+
+    paths = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        paths.append(tmp_path / f"m{seed}.safetensors")
+        save_checkpoint(ColorNet(TINY), paths[-1])
+    average_checkpoints(paths, tmp_path / "soup.safetensors", {"members": "2"})
+    soup, config, meta = load_state_dict(tmp_path / "soup.safetensors")
+    first, second = (load_state_dict(p)[0] for p in paths)
+    assert config == TINY and meta["members"] == "2"
+    for key, value in soup.items():
+        if value.is_floating_point():
+            assert torch.allclose(value, (first[key] + second[key]) / 2)
+        else:
+            assert torch.equal(value, first[key])
+    save_checkpoint(ColorNet(NetworkConfig(widths=(8, 8, 8, 16))), tmp_path / "other.safetensors")
+    with pytest.raises(CheckpointError, match="different network configs"):
+        average_checkpoints([paths[0], tmp_path / "other.safetensors"], tmp_path / "bad.safetensors")
