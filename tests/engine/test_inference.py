@@ -228,6 +228,13 @@ def test_cpu_reconstruction_matches_the_accelerator_code(make_luminance):
     assert np.abs(lab_of(cpu)[..., 0] - L).max() < 0.5  # the output keeps the input's L*
 
 
+def test_without_numba_the_cpu_runs_the_torch_kernel(make_luminance, monkeypatch):
+    L = make_luminance(60, 45, seed=7)
+    coef = _random_chroma_model(12, 9)
+    monkeypatch.setattr(inference.kernels, "AVAILABLE", False)
+    assert np.array_equal(inference.reconstruct(L, coef), inference._reconstruct_torch(L, coef, torch.device("cpu")))
+
+
 def test_cpu_reconstruction_is_the_same_on_any_number_of_threads(make_luminance, monkeypatch):
     L = make_luminance(180, 97, seed=6)
     coef = _random_chroma_model(40, 22)  # also the case without vertical upsampling below
