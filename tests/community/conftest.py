@@ -32,6 +32,20 @@ def quiet_broker(monkeypatch):
     monkeypatch.setattr(colorize_draft, "apply_async", lambda *a, **k: None)
 
 
+@pytest.fixture
+def draft(owner, make_photo, quiet_broker, tiny_base_model):
+    """A finished draft of a small photo, rendered in this process by the worker's task."""
+    from colorization.models import DraftStatus
+    from colorization.tasks import colorize_draft
+
+    photo = make_photo(owner, data=images.jpeg(96, 64, seed=8), title="Tram on Main Street")
+    draft = photo.drafts.get()
+    colorize_draft.apply(args=[draft.pk])
+    draft.refresh_from_db()
+    assert draft.status == DraftStatus.DONE
+    return draft
+
+
 def person(username: str, role: str = "volunteer", reputation: int = 0, suspended: bool = False):
     user = UserFactory(username=username)
     role_set(user=user, role=role)

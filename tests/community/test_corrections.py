@@ -12,33 +12,18 @@ from django.utils import timezone
 from PIL import Image
 
 from colorization.engine.imageio import read_disclosure, read_luminance
-from colorization.models import Draft, DraftPurpose, DraftStatus
+from colorization.models import Draft, DraftPurpose
 from colorization.tasks import colorize_draft
 from community.models import Correction, CorrectionKind, CorrectionStatus
 from community.services import profile_for
 from tests import images
 from tests.conftest import upload_file
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quiet_broker")]
 HINTS = {
     "points": [{"x": 30, "y": 20, "color": "#b03020", "size": 5}],
     "strokes": [{"points": [[5, 5], [60, 40]], "color": "#2050a0", "width": 4}],
 }
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    monkeypatch.setattr(colorize_draft, "apply_async", lambda *a, **k: None)
-
-
-@pytest.fixture
-def draft(owner, make_photo, tiny_base_model):
-    photo = make_photo(owner, data=images.jpeg(96, 64, seed=8), title="Tram on Main Street")
-    draft = photo.drafts.get()
-    colorize_draft.apply(args=[draft.pk])
-    draft.refresh_from_db()
-    assert draft.status == DraftStatus.DONE
-    return draft
 
 
 def submit(client, draft, **body):

@@ -13,22 +13,8 @@ from colorization.tasks import colorize_draft
 from community.corrections import correction_create
 from tests import images
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quiet_broker")]
 HINTS = {"points": [{"x": 30, "y": 20, "color": "#b03020", "size": 5}], "strokes": []}
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    monkeypatch.setattr(colorize_draft, "apply_async", lambda *a, **k: None)
-
-
-@pytest.fixture
-def draft(owner, make_photo, tiny_base_model):
-    photo = make_photo(owner, data=images.jpeg(96, 64, seed=8), title="Tram on Main Street")
-    draft = photo.drafts.get()
-    colorize_draft.apply(args=[draft.pk])
-    draft.refresh_from_db()
-    return draft
 
 
 def editor_url(base, **params) -> str:

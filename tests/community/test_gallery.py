@@ -7,19 +7,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from colorization.tasks import colorize_draft
 from community.gallery import GalleryQuery, gallery_page
 from community.models import Comment, GalleryEntry
 from community.signals import content_hidden
 from tests import images
 from tests.community.gallery_helpers import decide, finish_drafts, rendered_correction
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    monkeypatch.setattr(colorize_draft, "apply_async", lambda *a, **k: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quiet_broker")]
 
 
 def cards(response) -> list[int]:

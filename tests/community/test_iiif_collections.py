@@ -10,19 +10,13 @@ import xml.etree.ElementTree as ET
 import pytest
 from iiif_prezi3 import Manifest
 
-from colorization.tasks import colorize_draft
 from community.collections import collection_create, collection_photo_add
 from community.models import CollectionItem
 from tests import images
 from tests.community.gallery_helpers import decide, finish_drafts, rendered_correction
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quiet_broker")]
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    monkeypatch.setattr(colorize_draft, "apply_async", lambda *a, **k: None)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from colorization.engine.imageio import DIGITAL_SOURCE_TYPE, read_disclosure
-from colorization.tasks import colorize_draft
 from community.corrections import correction_create_manual
 from community.models import Correction, Vote
 from tests import images
@@ -20,12 +19,7 @@ from tests.community.gallery_helpers import decide, finish_drafts, rendered_corr
 from tests.conftest import upload_file
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    monkeypatch.setattr(colorize_draft, "apply_async", lambda *a, **k: None)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quiet_broker")]
 
 
 @pytest.fixture
