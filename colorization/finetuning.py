@@ -494,8 +494,9 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
     summaries = []
     for member in range(members):
         path = staged if members == 1 else staging / f"member-{member}.safetensors"
-        if members > 1 and path.is_file() and "summary" in read_metadata(path):
-            summaries.append(json.loads(read_metadata(path)["summary"]))  # finished before a worker died
+        finished = read_metadata(path).get("summary") if members > 1 and path.is_file() else None
+        if finished:  # this member finished before its worker died
+            summaries.append(json.loads(finished))
             continue
         summaries.append(
             train(
