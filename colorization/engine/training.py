@@ -344,6 +344,51 @@ def train(
     return summary
 
 
+def add_config_arguments(parser) -> None:
+    """The training options shared by this module's CLI and ``manage.py train_base``."""
+    parser.add_argument("--minutes", type=float, help="wall-clock budget (the schedule follows it)")
+    parser.add_argument("--steps", type=int, help="number of optimizer steps")
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--crop", type=int, default=TrainConfig.crop)
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
+    parser.add_argument("--warmup-steps", type=int, default=TrainConfig.warmup_steps)
+    parser.add_argument("--regression-loss", choices=REGRESSION_LOSSES, default=TrainConfig.regression_loss)
+    parser.add_argument("--ce-weight", type=float, default=TrainConfig.ce_weight)
+    parser.add_argument(
+        "--fit-long-side",
+        type=int,
+        help="scale every photo so its long side is N before cropping (the working resolution of inference)",
+    )
+    parser.add_argument("--init", type=Path, help="start from these weights (continue a model with new settings)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
+    parser.add_argument("--cache", type=Path, help="an .npz file to cache the decoded images in")
+
+
+def config_from_arguments(args) -> TrainConfig:
+    extra = {"fit_long_side": args.fit_long_side} if args.fit_long_side else {}
+    if args.init:
+        extra["init"] = str(args.init)
+    return TrainConfig(
+        minutes=args.minutes,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        crop=args.crop,
+        lr=args.lr,
+        warmup_steps=args.warmup_steps,
+        regression_loss=args.regression_loss,
+        ce_weight=args.ce_weight,
+        seed=args.seed,
+        extra=extra,
+    )
+
+
+def load_training_images(folders: Sequence[str | Path], config: TrainConfig, cache: Path | None) -> list[np.ndarray]:
+    images = load_folder(folders, config.short_side, cache)
+    side = config.extra.get("fit_long_side")
+    return fit_long_side(images, side) if side else images
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m colorization.engine.training --images DIR [DIR ...] --out FILE [--minutes N | --steps N]``."""
     import argparse
@@ -351,25 +396,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--images", nargs="+", required=True)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--minutes", type=float)
-    parser.add_argument("--steps", type=int)
-    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    parser.add_argument("--crop", type=int, default=TrainConfig.crop)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cache", type=Path)
-    parser.add_argument("--threads", type=int)
+    add_config_arguments(parser)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    config = TrainConfig(
-        minutes=args.minutes, steps=args.steps, batch_size=args.batch_size, crop=args.crop, seed=args.seed
-    )
+    config = config_from_arguments(args)
     if not (config.minutes or config.steps):
         parser.error("give --minutes or --steps")
     t0 = time.monotonic()
-    images = load_folder(args.images, config.short_side, args.cache)
+    images = load_training_images(args.images, config, args.cache)
     print(f"loaded {len(images)} images in {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
-    summary = train(images, args.out, config, metadata={"trained_on": json.dumps(args.images)})
+    summary = train(
+        images, args.out, config, init_weights=args.init, metadata={"trained_on": json.dumps(args.images)}
+    )
     print(json.dumps({k: v for k, v in summary.items() if k != "curve"}))
 
 

@@ -173,6 +173,41 @@ def test_train_base_trains_and_writes_a_loadable_checkpoint(tmp_path):
     assert not (tmp_path / "model.safetensors.state.pt").exists()
 
 
+def test_train_base_continues_a_model_with_new_settings(tmp_path):
+    folder = tmp_path / "train"
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    for n in range(3):
+        Image.fromarray(rng.integers(0, 255, size=(40, 90, 3), dtype=np.uint8)).save(folder / f"t{n}.png")
+    first, second = tmp_path / "v1.safetensors", tmp_path / "v2.safetensors"
+    common = ["--images", str(folder), "--steps", "1", "--batch-size", "2", "--crop", "32"]
+    call_command("train_base", *common, "--out", str(first))
+    call_command(
+        "train_base", *common, "--out", str(second), "--init", str(first), "--regression-loss", "mse",
+        "--ce-weight", "0.25", "--lr", "1e-3", "--fit-long-side", "48", "--model-version", "2",
+    )  # fmt: skip
+    v1, _, _ = load_state_dict(first)
+    v2, _, meta = load_state_dict(second)
+    train_config = json.loads(meta["summary"])["train_config"]
+    assert (train_config["regression_loss"], train_config["ce_weight"], train_config["lr"]) == ("mse", 0.25, 1e-3)
+    assert train_config["extra"] == {"fit_long_side": 48, "init": str(first)}
+    assert meta["version"] == "2"
+    # one warm-up step from v1's weights moves them a little; fresh weights would be unrelated
+    learnt = [k for k in v1 if v1[k].is_floating_point() and "running" not in k]
+    drift = max((v2[k] - v1[k]).abs().max().item() for k in learnt)
+    assert 0 < drift < 1e-3
+
+
+def test_train_base_explains_bad_settings(tmp_path):
+    folder = tmp_path / "train"
+    folder.mkdir()
+    common = ["--images", str(folder), "--steps", "1", "--out", str(tmp_path / "m.safetensors")]
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("train_base", *common, "--init", str(tmp_path / "missing.safetensors"))
+    with pytest.raises(CommandError, match="give --minutes or --steps"):
+        call_command("train_base", "--images", str(folder))
+
+
 def test_train_base_refuses_validation_folders(tmp_path):
     folder = tmp_path / "val" / "bsds"
     folder.mkdir(parents=True)

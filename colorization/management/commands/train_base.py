@@ -1,8 +1,10 @@
 """Train the base colorization model from folders of colour photographs.
 
     manage.py train_base --images DIR [--images DIR ...] [--minutes N | --steps N] [--out PATH]
+        [--init WEIGHTS] [--regression-loss mse|smooth_l1] [--ce-weight F] [--fit-long-side N] ...
 
-Resumable: if a run stops, the same command continues from its last checkpoint.
+Resumable: if a run stops, the same command continues from its last checkpoint. ``--init``
+continues an existing model with new settings (how the shipped v2 was made from v1).
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 from django.core.management.base import BaseCommand, CommandError
 
 from colorization.engine.checkpoint import sha256_of
-from colorization.engine.training import TrainConfig, load_folder, train
+from colorization.engine.training import add_config_arguments, config_from_arguments, load_training_images, train
 from colorization.modelfiles import SHIPPED
 
 
@@ -25,14 +28,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--images", type=Path, action="append", required=True, help="repeat for several folders")
-        parser.add_argument("--minutes", type=float, help="wall-clock budget (the schedule follows it)")
-        parser.add_argument("--steps", type=int, help="number of optimizer steps")
         parser.add_argument("--out", type=Path, default=SHIPPED["base"])
-        parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-        parser.add_argument("--crop", type=int, default=TrainConfig.crop)
-        parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
-        parser.add_argument("--cache", type=Path, help="an .npz file to cache the decoded images in")
+        add_config_arguments(parser)
         parser.add_argument("--slug", default="base")
         parser.add_argument("--model-version", default="1")
 
@@ -46,15 +43,14 @@ class Command(BaseCommand):
                 raise CommandError(f"{folder} is a validation folder; never train on validation data")
         if opts["threads"]:
             torch.set_num_threads(opts["threads"])
-        config = TrainConfig(
-            minutes=opts["minutes"],
-            steps=opts["steps"],
-            batch_size=opts["batch_size"],
-            crop=opts["crop"],
-            seed=opts["seed"],
-        )
+        try:
+            config = config_from_arguments(SimpleNamespace(**opts))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        if opts["init"] and not opts["init"].is_file():
+            raise CommandError(f"--init: no such file: {opts['init']}")
         started = time.monotonic()
-        images = load_folder(opts["images"], config.short_side, opts["cache"])
+        images = load_training_images(opts["images"], config, opts["cache"])
         self.stdout.write(f"loaded {len(images)} images in {time.monotonic() - started:.0f} s")
         metadata = {
             "slug": opts["slug"],
@@ -62,7 +58,14 @@ class Command(BaseCommand):
             "trained_on": json.dumps([str(p) for p in opts["images"]]),
             "device": "cuda" if torch.cuda.is_available() else "cpu",
         }
-        summary = train(images, opts["out"], config, metadata=metadata, log=lambda s: self.stderr.write(s))
+        summary = train(
+            images,
+            opts["out"],
+            config,
+            init_weights=opts["init"],
+            metadata=metadata,
+            log=lambda s: self.stderr.write(s),
+        )
         sha = sha256_of(opts["out"])
         self.stdout.write(
             f"wrote {opts['out']} (sha256 {sha}) after {summary['steps']} steps in {summary['minutes']} min"
