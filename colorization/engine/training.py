@@ -406,9 +406,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     t0 = time.monotonic()
     images = load_training_images(args.images, config, args.cache)
     print(f"loaded {len(images)} images in {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
-    summary = train(
-        images, args.out, config, init_weights=args.init, metadata={"trained_on": json.dumps(args.images)}
-    )
+    summary = train(images, args.out, config, init_weights=args.init, metadata={"trained_on": json.dumps(args.images)})
     print(json.dumps({k: v for k, v in summary.items() if k != "curve"}))
 
 
