@@ -52,11 +52,16 @@ class TrainConfig:
     # mean: what PSNR rewards; community fine-tuning uses it, see FinetuneSchedule.regression_loss)
     regression_loss: str = "smooth_l1"
     rebalance_mix: float = 0.5
+    # > 0: the written weights are an exponential moving average of the trained ones (BatchNorm
+    # statistics included), with this decay per step (warmed up as min(decay, (1+t)/(10+t)))
+    ema_decay: float = 0.0
     checkpoint_every_s: float = 300.0
     log_every_s: float = 30.0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.regression_loss not in REGRESSION_LOSSES:
             choices = ", ".join(REGRESSION_LOSSES)
             raise ValueError(f"regression_loss must be one of {choices}, got {self.regression_loss!r}")
@@ -197,6 +202,33 @@ def class_weights_for(images: Sequence[np.ndarray], config: NetworkConfig, mix: 
     return rebalancing_weights(gaussian_smoothed_prior(counts, config), mix)
 
 
+class WeightAverage:
+    """An exponential moving average of a model's state (parameters and BatchNorm buffers).
+
+    Late in a run the weights wander around a minimum with the noise of each small batch; their
+    average sits nearer its centre, which is what the written checkpoint should hold.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))
+        for k, v in model.state_dict().items():
+            if v.is_floating_point():
+                self.state[k].lerp_(v.detach(), 1 - d)
+            else:
+                self.state[k].copy_(v)
+
+    def model_copy(self, model: ColorNet) -> ColorNet:
+        """A copy of ``model`` holding the averaged weights (for writing a checkpoint)."""
+        copy = ColorNet(model.config)
+        copy.load_state_dict({k: v.to("cpu") for k, v in self.state.items()})
+        return copy.eval()
+
+
 def lr_at(progress: float, step: int, config: TrainConfig) -> float:
     warm = min(1.0, (step + 1) / max(1, config.warmup_steps))
     return config.lr * warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
@@ -262,10 +294,13 @@ def train(
     weights = class_weights_for(images, model.config, config.rebalance_mix).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     step, elapsed_before, curve = 0, 0.0, []
+    average = WeightAverage(model, config.ema_decay) if config.ema_decay else None
     if resume and state_path.exists():
         state = torch.load(state_path, weights_only=True, map_location=device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        if average is not None:
+            average.state = state.get("average") or {k: v.detach().clone() for k, v in model.state_dict().items()}
         step, elapsed_before, curve = state["step"], state["elapsed"], [tuple(c) for c in state["curve"]]
         generator.manual_seed(config.seed + step)
         rng.seed(config.seed + step)
@@ -289,10 +324,14 @@ def train(
                 "step": step,
                 "elapsed": elapsed_before + time.monotonic() - start,
                 "curve": curve,
+                **({"average": average.state} if average is not None else {}),
             },
             tmp,
         )
         os.replace(tmp, state_path)
+
+    def written() -> ColorNet:
+        return average.model_copy(model) if average is not None else model
 
     log(f"training {model.num_parameters():,} parameters on {len(batcher.images)} images, config {config.to_dict()}")
     model.train()
@@ -311,6 +350,8 @@ def train(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         step += 1
+        if average is not None:
+            average.update(model, step)
         seen_since_log += config.batch_size
         if heartbeat is not None:
             heartbeat(step, progress())
@@ -333,13 +374,13 @@ def train(
             last_log, seen_since_log, running = now, 0, {}
         if now - last_ckpt >= config.checkpoint_every_s:
             save_state()
-            save_checkpoint(model, out, {"step": str(step), **(metadata or {})})
+            save_checkpoint(written(), out, {"step": str(step), **(metadata or {})})
             last_ckpt = now
 
     model.eval()
     elapsed = elapsed_before + time.monotonic() - start
     summary = {"steps": step, "minutes": round(elapsed / 60, 2), "curve": curve, "train_config": config.to_dict()}
-    save_checkpoint(model, out, {"step": str(step), "summary": json.dumps(summary), **(metadata or {})})
+    save_checkpoint(written(), out, {"step": str(step), "summary": json.dumps(summary), **(metadata or {})})
     state_path.unlink(missing_ok=True)
     return summary
 
@@ -354,6 +395,9 @@ def add_config_arguments(parser) -> None:
     parser.add_argument("--warmup-steps", type=int, default=TrainConfig.warmup_steps)
     parser.add_argument("--regression-loss", choices=REGRESSION_LOSSES, default=TrainConfig.regression_loss)
     parser.add_argument("--ce-weight", type=float, default=TrainConfig.ce_weight)
+    parser.add_argument(
+        "--ema-decay", type=float, default=TrainConfig.ema_decay, help="write a moving average of the weights (0: off)"
+    )
     parser.add_argument(
         "--fit-long-side",
         type=int,
@@ -378,6 +422,7 @@ def config_from_arguments(args) -> TrainConfig:
         warmup_steps=args.warmup_steps,
         regression_loss=args.regression_loss,
         ce_weight=args.ce_weight,
+        ema_decay=args.ema_decay,
         seed=args.seed,
         extra=extra,
     )

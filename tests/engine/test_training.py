@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -71,3 +73,68 @@ def test_averaged_checkpoints_hold_the_mean_weights(tmp_path):
     save_checkpoint(ColorNet(NetworkConfig(widths=(8, 8, 8, 16))), tmp_path / "other.safetensors")
     with pytest.raises(CheckpointError, match="different network configs"):
         average_checkpoints([paths[0], tmp_path / "other.safetensors"], tmp_path / "bad.safetensors")
+
+
+def test_the_weight_average_follows_the_model_at_its_decay():
+    from colorization.engine.training import WeightAverage
+
+    torch.manual_seed(0)
+    model = ColorNet(TINY)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    average = WeightAverage(model, decay=0.9)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+        for v in model.state_dict().values():
+            if not v.is_floating_point():
+                v.fill_(7)  # BatchNorm's step counters are copied, not averaged
+    average.update(model, step=1000)  # late in a run: the full decay
+    name = next(k for k, v in start.items() if v.is_floating_point() and "running" not in k)
+    assert torch.allclose(average.state[name], start[name] + 0.1, atol=1e-6)
+    average.update(model, step=0)  # early: min(decay, 1/10) keeps it near the live weights
+    assert torch.allclose(average.state[name], start[name] + 0.1 * 0.1 + 0.9, atol=1e-6)
+    copy = average.model_copy(model)
+    assert torch.equal(copy.state_dict()[name], average.state[name])
+    ints = [k for k, v in model.state_dict().items() if not v.is_floating_point()]
+    assert ints and all(int(average.state[k]) == 7 for k in ints)
+
+
+def test_a_run_with_weight_averaging_writes_the_average_and_resumes_it(tmp_path):
+    import numpy as np
+
+    from colorization.engine.checkpoint import load_state_dict
+    from colorization.engine.training import train
+
+    images = [np.random.default_rng(n).integers(0, 255, (40, 40, 3), dtype=np.uint8) for n in range(3)]
+    plain, averaged = tmp_path / "plain.safetensors", tmp_path / "avg.safetensors"
+    common = dict(crop=32, batch_size=2, steps=4, warmup_steps=1, log_every_s=1e9)
+    train(images, plain, TrainConfig(**common), network_config=TINY, log=lambda s: None)
+    train(images, averaged, TrainConfig(**common, ema_decay=0.99), network_config=TINY, log=lambda s: None)
+    w_plain, _, _ = load_state_dict(plain)
+    w_avg, _, _ = load_state_dict(averaged)
+    torch.manual_seed(0)  # train() seeds the init with config.seed = 0
+    init = ColorNet(TINY).state_dict()
+    learnt = [k for k in init if init[k].is_floating_point() and "running" not in k]
+    moved = lambda w: sum((w[k] - init[k]).abs().sum().item() for k in learnt)  # noqa: E731
+    # the same steps were taken; the average lags behind the live weights, so it moved less
+    assert 0 < moved(w_avg) < moved(w_plain)
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainConfig(ema_decay=1.0)
+
+    class Crash(Exception):
+        pass
+
+    def crash_at_3(step, progress):
+        if step == 3:
+            raise Crash
+
+    resumable = tmp_path / "resumable.safetensors"
+    config = TrainConfig(**{**common, "checkpoint_every_s": 0.0}, ema_decay=0.99)
+    with pytest.raises(Crash):
+        train(images, resumable, config, network_config=TINY, log=lambda s: None, heartbeat=crash_at_3)
+    state = torch.load(tmp_path / "resumable.safetensors.state.pt", weights_only=True)
+    assert state["step"] == 2 and set(state["average"]) == set(init)
+    log = []
+    train(images, resumable, config, network_config=TINY, log=log.append)
+    assert any("resumed at step 2" in line for line in log)
+    assert json.loads(load_state_dict(resumable)[2]["summary"])["steps"] == 4
