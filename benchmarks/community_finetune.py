@@ -47,7 +47,9 @@ def main() -> None:
     parser.add_argument("--no-hint-fraction", type=float, help="share of unhinted crops (default: the schedule's)")
     parser.add_argument("--crop", type=int, help="training crop size (default: the schedule's)")
     parser.add_argument("--batch-size", type=int, help="crops per step (default: the schedule's)")
-    parser.add_argument("--regression-loss", choices=["mse", "smooth_l1"], help="chroma loss (default: the schedule's)")
+    parser.add_argument(
+        "--regression-loss", choices=["mse", "log_mse", "smooth_l1"], help="chroma loss (default: the schedule's)"
+    )
     parser.add_argument("--ce-weight", type=float, help="colour-class loss weight (default: the schedule's)")
     parser.add_argument("--members", type=int, help="fine-tunes averaged into the candidate (default: the schedule's)")
     parser.add_argument("--tag", help="write results as community_finetune-TAG.* (an experiment beside the benchmark)")

@@ -433,7 +433,11 @@ class FinetuneSchedule(models.Model):
     no_hint_fraction = models.FloatField(default=0.3, help_text="share of training crops without simulated hints")
     regression_loss = models.CharField(
         max_length=16,
-        choices=[("mse", "mean squared error"), ("smooth_l1", "smooth L1")],
+        choices=[
+            ("mse", "mean squared error"),
+            ("log_mse", "squared error weighted per photo as mean PSNR weighs it"),
+            ("smooth_l1", "smooth L1"),
+        ],
         default="mse",
         help_text="loss of the chroma the drafts use: squared error tracks the mean colour, which PSNR rewards",
     )

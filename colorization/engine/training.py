@@ -30,7 +30,13 @@ from .color import rgb_to_lab
 from .network import AB_SCALE, ColorNet, NetworkConfig, ab_to_bins, gaussian_smoothed_prior, rebalancing_weights
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
-REGRESSION_LOSSES = ("smooth_l1", "mse")
+REGRESSION_LOSSES = ("smooth_l1", "mse", "log_mse")
+# log_mse: c * log(1 + mse_i / eps) per image, averaged. Mean PSNR over photos is the mean of
+# -10 log10(mse_i), so this weights each photo's error by 1 / (its own error + eps): a nearly neutral
+# photo painted blue costs as much as it costs its PSNR. eps is a (1.1 ab unit)^2 floor; c keeps the
+# gradient of a typical photo (mse ~0.01 in (ab / 110)^2 units) the size squared error gives it.
+LOG_MSE_EPS = 1e-4
+LOG_MSE_SCALE = 0.01
 
 
 @dataclass
@@ -48,8 +54,8 @@ class TrainConfig:
     max_hints: int = 80
     ce_weight: float = 1.0
     regression_weight: float = 10.0
-    # "smooth_l1" (the base model: tracks the median chroma, keeps more colour) or "mse" (tracks the
-    # mean: what PSNR rewards; community fine-tuning uses it, see FinetuneSchedule.regression_loss)
+    # "smooth_l1" (base v1: tracks the median chroma, keeps more colour), "mse" (tracks the mean:
+    # what PSNR rewards) or "log_mse" (squared error weighted per photo as mean PSNR weighs it)
     regression_loss: str = "smooth_l1"
     rebalance_mix: float = 0.5
     # > 0: the written weights are an exponential moving average of the trained ones (BatchNorm
@@ -245,6 +251,9 @@ def compute_loss(
     target_half = F.avg_pool2d(ab, 2)
     if config.regression_loss == "mse":
         reg = F.mse_loss(pred_ab / AB_SCALE, target_half / AB_SCALE)
+    elif config.regression_loss == "log_mse":
+        per_image = (pred_ab / AB_SCALE - target_half / AB_SCALE).pow(2).mean(dim=(1, 2, 3))
+        reg = LOG_MSE_SCALE * torch.log1p(per_image / LOG_MSE_EPS).mean()
     else:
         reg = F.smooth_l1_loss(pred_ab / AB_SCALE, target_half / AB_SCALE, beta=5 / AB_SCALE)
     target_bins = ab_to_bins(F.avg_pool2d(ab, 4), model.config)

@@ -40,6 +40,19 @@ def test_the_squared_error_option_regresses_the_mean_chroma():
     assert smooth["reg"] != pytest.approx(parts["reg"], rel=1e-2)
 
 
+def test_the_log_option_weighs_each_photo_as_mean_psnr_does():
+    from colorization.engine.training import LOG_MSE_EPS, LOG_MSE_SCALE
+
+    parts, pred, target = _loss_parts(TrainConfig(regression_loss="log_mse"))
+    per_image = (pred - target).pow(2).mean(dim=(1, 2, 3))
+    assert parts["reg"] == pytest.approx((LOG_MSE_SCALE * torch.log1p(per_image / LOG_MSE_EPS)).mean().item(), rel=1e-4)
+    # the same error costs more on a photo that is otherwise right than on one that is all wrong
+    good = torch.tensor([0.001], requires_grad=True)
+    bad = torch.tensor([0.05], requires_grad=True)
+    (torch.log1p(good / LOG_MSE_EPS) + torch.log1p(bad / LOG_MSE_EPS)).sum().backward()
+    assert good.grad.item() > 40 * bad.grad.item()
+
+
 def test_the_class_loss_weight_scales_only_the_class_term():
     full, _, _ = _loss_parts(TrainConfig(ce_weight=1.0))
     quarter, _, _ = _loss_parts(TrainConfig(ce_weight=0.25))
@@ -48,7 +61,7 @@ def test_the_class_loss_weight_scales_only_the_class_term():
 
 
 def test_an_unknown_loss_is_refused():
-    with pytest.raises(ValueError, match="regression_loss must be one of smooth_l1, mse"):
+    with pytest.raises(ValueError, match="regression_loss must be one of smooth_l1, mse, log_mse"):
         TrainConfig(regression_loss="l2")
 
 
