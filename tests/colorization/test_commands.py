@@ -156,12 +156,17 @@ def test_evaluate_model_explains_bad_hint_counts(tiny_model, tmp_path):
         call_command("evaluate_model", "--images", str(tmp_path), "--model", str(tiny_model), "--hints", "a,b")
 
 
-def test_train_base_trains_and_writes_a_loadable_checkpoint(tmp_path):
+def _training_folder(tmp_path, count: int, size: tuple[int, int], seed: int):
     folder = tmp_path / "train"
     folder.mkdir()
-    rng = np.random.default_rng(1)
-    for n in range(4):
-        Image.fromarray(rng.integers(0, 255, size=(48, 64, 3), dtype=np.uint8)).save(folder / f"t{n}.png")
+    rng = np.random.default_rng(seed)
+    for n in range(count):
+        Image.fromarray(rng.integers(0, 255, size=(*size, 3), dtype=np.uint8)).save(folder / f"t{n}.png")
+    return folder
+
+
+def test_train_base_trains_and_writes_a_loadable_checkpoint(tmp_path):
+    folder = _training_folder(tmp_path, 4, (48, 64), seed=1)
     out = tmp_path / "model.safetensors"
     call_command(
         "train_base", "--images", str(folder), "--steps", "2", "--batch-size", "2", "--crop", "32",
@@ -174,11 +179,7 @@ def test_train_base_trains_and_writes_a_loadable_checkpoint(tmp_path):
 
 
 def test_train_base_continues_a_model_with_new_settings(tmp_path):
-    folder = tmp_path / "train"
-    folder.mkdir()
-    rng = np.random.default_rng(2)
-    for n in range(3):
-        Image.fromarray(rng.integers(0, 255, size=(40, 90, 3), dtype=np.uint8)).save(folder / f"t{n}.png")
+    folder = _training_folder(tmp_path, 3, (40, 90), seed=2)
     first, second = tmp_path / "v1.safetensors", tmp_path / "v2.safetensors"
     common = ["--images", str(folder), "--steps", "1", "--batch-size", "2", "--crop", "32"]
     call_command("train_base", *common, "--out", str(first))
