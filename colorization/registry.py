@@ -46,17 +46,13 @@ def base_model() -> ColorModel:
     if not path.is_file():
         raise UnknownModel(f"model file not found: {path}")
     sha = model_sha256(path)
-    try:
-        version = int(read_metadata(path).get("version", "1"))
-    except ValueError:
-        version = 1
     row = ColorModel.objects.filter(slug=BASE_SLUG).first()
     if row is None:
         with transaction.atomic():
             row, _ = ColorModel.objects.get_or_create(
                 slug=BASE_SLUG,
                 defaults={
-                    "version": version,
+                    "version": _file_version(path),
                     "sha256": sha,
                     "size_bytes": path.stat().st_size,
                     "status": ModelStatus.ACTIVE,
@@ -65,9 +61,16 @@ def base_model() -> ColorModel:
                 },
             )
     if row.sha256 != sha:  # a new base model was shipped (or configured): follow the file
-        ColorModel.objects.filter(pk=row.pk).update(sha256=sha, size_bytes=path.stat().st_size)
-        row.sha256 = sha
+        row.sha256, row.size_bytes, row.version = sha, path.stat().st_size, _file_version(path)
+        ColorModel.objects.filter(pk=row.pk).update(sha256=row.sha256, size_bytes=row.size_bytes, version=row.version)
     return row
+
+
+def _file_version(path: Path) -> int:
+    try:
+        return int(read_metadata(path).get("version", "1"))
+    except ValueError:
+        return 1
 
 
 def ensure_base_registered() -> None:

@@ -275,6 +275,23 @@ def test_colorize_command_accepts_a_registered_slug(add_examples, schedule, mode
     assert out.is_file() and model.slug in str(read_disclosure(out))
 
 
+def test_the_base_row_follows_a_newly_shipped_base_file(settings, tmp_path, tiny_base_model):
+    import torch
+
+    from colorization.engine.checkpoint import save_checkpoint, sha256_of
+    from colorization.engine.network import ColorNet, NetworkConfig
+
+    first = registry.base_model()
+    torch.manual_seed(5)
+    shipped = tmp_path / "new-base.safetensors"
+    save_checkpoint(ColorNet(NetworkConfig(widths=(8, 8, 8, 8))), shipped, {"slug": "base", "version": "2"})
+    settings.CHROMA_BASE_MODEL_PATH = str(shipped)
+    row = registry.base_model()
+    assert row.pk == first.pk and (row.version, row.sha256) == (2, sha256_of(shipped))
+    assert ColorModel.objects.get(pk=row.pk).version == 2
+    assert registry.verified_path(row) == shipped
+
+
 def test_a_model_file_whose_sha256_differs_is_refused_and_drafts_fall_back_to_base(
     add_examples, schedule, model_dir, owner, make_photo
 ):
