@@ -248,14 +248,14 @@ def compute_loss(
     patch_sizes = torch.randint(1, 6, (len(hint_counts),), generator=generator).tolist()
     hint_ab, mask = simulate_hints(ab, hint_counts, generator, patch_sizes)
     pred_ab, logits = model(ColorNet.make_input(L, hint_ab, mask))
-    target_half = F.avg_pool2d(ab, 2)
+    pred, target = pred_ab / AB_SCALE, F.avg_pool2d(ab, 2) / AB_SCALE
     if config.regression_loss == "mse":
-        reg = F.mse_loss(pred_ab / AB_SCALE, target_half / AB_SCALE)
+        reg = F.mse_loss(pred, target)
     elif config.regression_loss == "log_mse":
-        per_image = (pred_ab / AB_SCALE - target_half / AB_SCALE).pow(2).mean(dim=(1, 2, 3))
+        per_image = (pred - target).pow(2).mean(dim=(1, 2, 3))
         reg = LOG_MSE_SCALE * torch.log1p(per_image / LOG_MSE_EPS).mean()
     else:
-        reg = F.smooth_l1_loss(pred_ab / AB_SCALE, target_half / AB_SCALE, beta=5 / AB_SCALE)
+        reg = F.smooth_l1_loss(pred, target, beta=5 / AB_SCALE)
     target_bins = ab_to_bins(F.avg_pool2d(ab, 4), model.config)
     ce = (F.cross_entropy(logits, target_bins, reduction="none") * weights[target_bins]).mean()
     loss = config.ce_weight * ce + config.regression_weight * reg
@@ -303,17 +303,19 @@ def train(
     weights = class_weights_for(images, model.config, config.rebalance_mix).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     step, elapsed_before, curve = 0, 0.0, []
-    average = WeightAverage(model, config.ema_decay) if config.ema_decay else None
+    saved_average = None
     if resume and state_path.exists():
         state = torch.load(state_path, weights_only=True, map_location=device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        if average is not None:
-            average.state = state.get("average") or {k: v.detach().clone() for k, v in model.state_dict().items()}
+        saved_average = state.get("average")
         step, elapsed_before, curve = state["step"], state["elapsed"], [tuple(c) for c in state["curve"]]
         generator.manual_seed(config.seed + step)
         rng.seed(config.seed + step)
         log(f"resumed at step {step} ({elapsed_before / 60:.1f} min)")
+    average = WeightAverage(model, config.ema_decay) if config.ema_decay else None
+    if average is not None and saved_average:
+        average.state = saved_average
     batcher = Batcher(images, config.crop, config.seed + step)
 
     def progress() -> float:
