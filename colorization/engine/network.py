@@ -36,6 +36,10 @@ class NetworkConfig:
     bin_size: float = 10.0  # ab quantization step for the classification head
     ab_max: float = 110.0  # bins cover [-ab_max, ab_max) on both axes
     temperature: float = 0.38  # annealed-mean temperature (Zhang et al. 2016)
+    # A global branch (Iizuka et al. 2016, "Let there be Color!"): the whole photo's pooled
+    # bottleneck features, through a small MLP, are added to every bottleneck position, so
+    # that a scene's colours can depend on what the whole scene is.
+    global_context: bool = False
 
     @property
     def multiple(self) -> int:
@@ -97,6 +101,11 @@ class ColorNet(nn.Module):
         self.down4 = nn.Sequential(  # 1/16, dilated for a wide receptive field
             conv_bn(w3, w4, stride=2), Residual(w4, dilation=2), Residual(w4, dilation=4)
         )
+        if config.global_context:
+            self.global_mlp = nn.Sequential(nn.Linear(w4, w4), nn.ReLU(inplace=True), nn.Linear(w4, w4))
+            # Zero output at first: a model gains the branch without changing what it does.
+            nn.init.zeros_(self.global_mlp[2].weight)
+            nn.init.zeros_(self.global_mlp[2].bias)
         # Decoder with additive skips.
         self.lat3 = nn.Conv2d(w4, w3, 1)
         self.up3 = nn.Sequential(Residual(w3))
@@ -123,6 +132,8 @@ class ColorNet(nn.Module):
         e2 = self.down2(e1)
         e3 = self.down3(e2)
         e4 = self.down4(e3)
+        if self.config.global_context:
+            e4 = e4 + self.global_mlp(e4.mean(dim=(2, 3)))[:, :, None, None]
         d3 = self.up3(e3 + F.interpolate(self.lat3(e4), scale_factor=2.0, mode="nearest"))
         d2 = self.up2(e2 + F.interpolate(self.lat2(d3), scale_factor=2.0, mode="nearest"))
         d1 = e1 + F.interpolate(self.lat1(d2), scale_factor=2.0, mode="nearest")

@@ -289,12 +289,23 @@ def train(
     out.parent.mkdir(parents=True, exist_ok=True)
     state_path = out.with_name(out.name + ".state.pt")
 
+    grow_global = bool(config.extra.get("global_context"))
     if init_weights is not None:
-        state, network_config_loaded, _ = load_state_dict(init_weights)
-        network_config = network_config_loaded
-        model = ColorNet(network_config)
-        model.load_state_dict(state)
+        state, network_config, _ = load_state_dict(init_weights)
+        if grow_global and not network_config.global_context:
+            # The parent gains the (zero-initialised) global branch and keeps all it learnt.
+            model = ColorNet(dataclasses.replace(network_config, global_context=True))
+            missing, unexpected = model.load_state_dict(state, strict=False)
+            if unexpected or any(not k.startswith("global_mlp.") for k in missing):
+                raise ValueError(
+                    f"{init_weights}: weights do not fit the network (missing {missing}, unexpected {unexpected})"
+                )
+        else:
+            model = ColorNet(network_config)
+            model.load_state_dict(state)
     else:
+        if grow_global:
+            network_config = dataclasses.replace(network_config or NetworkConfig(), global_context=True)
         model = ColorNet(network_config)
     device = torch.device(device or "cpu")
     model = model.to(device)
@@ -415,6 +426,11 @@ def add_config_arguments(parser) -> None:
         help="scale every photo so its long side is N before cropping (the working resolution of inference)",
     )
     parser.add_argument("--init", type=Path, help="start from these weights (continue a model with new settings)")
+    parser.add_argument(
+        "--global-context",
+        action="store_true",
+        help="give the network a global branch (pooled whole-photo features); an --init model gains it at zero",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
     parser.add_argument("--cache", type=Path, help="an .npz file to cache the decoded images in")
@@ -424,6 +440,8 @@ def config_from_arguments(args) -> TrainConfig:
     extra = {"fit_long_side": args.fit_long_side} if args.fit_long_side else {}
     if args.init:
         extra["init"] = str(args.init)
+    if getattr(args, "global_context", False):
+        extra["global_context"] = True
     return TrainConfig(
         minutes=args.minutes,
         steps=args.steps,

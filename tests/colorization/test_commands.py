@@ -186,13 +186,15 @@ def test_train_base_continues_a_model_with_new_settings(tmp_path):
     call_command(
         "train_base", *common, "--out", str(second), "--init", str(first), "--regression-loss", "mse",
         "--ce-weight", "0.25", "--lr", "1e-3", "--fit-long-side", "48", "--ema-decay", "0.9", "--model-version", "2",
+        "--global-context",
     )  # fmt: skip
-    v1, _, _ = load_state_dict(first)
-    v2, _, meta = load_state_dict(second)
+    v1, v1_config, _ = load_state_dict(first)
+    v2, v2_config, meta = load_state_dict(second)
+    assert (v1_config.global_context, v2_config.global_context) == (False, True)
     train_config = json.loads(meta["summary"])["train_config"]
     assert (train_config["regression_loss"], train_config["ce_weight"], train_config["lr"]) == ("mse", 0.25, 1e-3)
     assert train_config["ema_decay"] == 0.9
-    assert train_config["extra"] == {"fit_long_side": 48, "init": str(first)}
+    assert train_config["extra"] == {"fit_long_side": 48, "init": str(first), "global_context": True}
     assert meta["version"] == "2"
     # one warm-up step from v1's weights moves them a little; fresh weights would be unrelated
     learnt = [k for k in v1 if v1[k].is_floating_point() and "running" not in k]

@@ -151,3 +151,62 @@ def test_a_run_with_weight_averaging_writes_the_average_and_resumes_it(tmp_path)
     train(images, resumable, config, network_config=TINY, log=log.append)
     assert any("resumed at step 2" in line for line in log)
     assert json.loads(load_state_dict(resumable)[2]["summary"])["steps"] == 4
+
+
+def test_a_model_gains_the_global_branch_without_changing_what_it_does(tmp_path):
+    import dataclasses
+
+    import numpy as np
+
+    from colorization.engine.checkpoint import load_state_dict, save_checkpoint
+    from colorization.engine.training import train
+
+    torch.manual_seed(3)
+    parent = ColorNet(TINY).eval()
+    save_checkpoint(parent, tmp_path / "parent.safetensors")
+    grown = ColorNet(dataclasses.replace(TINY, global_context=True)).eval()
+    grown.load_state_dict(parent.state_dict(), strict=False)
+    x = ColorNet.make_input(torch.rand(2, 1, 32, 48) * 100, torch.zeros(2, 2, 32, 48), torch.zeros(2, 1, 32, 48))
+    with torch.no_grad():
+        assert all(torch.equal(a, b) for a, b in zip(parent(x), grown(x), strict=True))
+
+    # Continuing the parent with --global-context: the branch is added, the rest carries over, it learns.
+    images = [np.random.default_rng(n).integers(0, 255, (40, 40, 3), dtype=np.uint8) for n in range(3)]
+    grow = {"global_context": True}
+    config = TrainConfig(crop=32, batch_size=2, steps=3, warmup_steps=1, log_every_s=1e9, extra=grow)
+    out = tmp_path / "child.safetensors"
+    train(images, out, config, init_weights=tmp_path / "parent.safetensors", log=lambda s: None)
+    state, network_config, _ = load_state_dict(out)
+    assert network_config == dataclasses.replace(TINY, global_context=True)
+    assert state["global_mlp.2.weight"].abs().sum() > 0  # it trained
+    child = ColorNet(network_config)
+    child.load_state_dict(state)  # strict: the checkpoint holds the whole grown network
+
+    # The pooled context makes one photo's colours depend on the rest of the photo.
+    with torch.no_grad():
+        child.global_mlp[2].weight.normal_()
+        x2 = x.clone()
+        x2[:, 0, :, 24:] = -x2[:, 0, :, 24:]  # change only the right half
+        left = lambda out: out[0][..., :4]  # noqa: E731 — far from the change, beyond the convolutions' reach
+        assert not torch.allclose(left(child.eval()(x)), left(child(x2)))
+
+
+def test_weights_that_do_not_fit_the_grown_network_are_refused(tmp_path):
+    import numpy as np
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from colorization.engine.checkpoint import save_checkpoint
+    from colorization.engine.training import train
+
+    # Not a matter of the branch: the parent holds a tensor its own network does not have.
+    parent = tmp_path / "parent.safetensors"
+    save_checkpoint(ColorNet(TINY), parent)
+    with safe_open(parent, "pt") as f:
+        metadata = f.metadata()
+    state = load_file(parent)
+    state["stray.weight"] = torch.zeros(3)
+    save_file(state, parent, metadata=metadata)
+    config = TrainConfig(crop=32, batch_size=1, steps=1, extra={"global_context": True})
+    with pytest.raises(ValueError, match="do not fit the network"):
+        train([np.zeros((40, 40, 3), np.uint8)], tmp_path / "x.safetensors", config, init_weights=parent, log=print)

@@ -1,7 +1,8 @@
 """Train the base colorization model from folders of colour photographs.
 
     manage.py train_base --images DIR [--images DIR ...] [--minutes N | --steps N] [--out PATH]
-        [--init WEIGHTS] [--regression-loss mse|smooth_l1] [--ce-weight F] [--fit-long-side N] ...
+        [--init WEIGHTS] [--global-context] [--regression-loss smooth_l1|mse|log_mse] [--ce-weight F]
+        [--fit-long-side N] ...
 
 Resumable: if a run stops, the same command continues from its last checkpoint. ``--init``
 continues an existing model with new settings (how the shipped v2 was made from v1).
