@@ -644,7 +644,8 @@ class Colorizer:
         Images are padded to a common working shape. Images whose padded working shape is
         the same as alone (the usual case for photos of one aspect) give the same result up to
         rare ±1 codes (batched convolutions round differently); others also differ slightly
-        near their bottom/right border, where the padding differs. So a job that must be
+        near their bottom/right border, where the padding differs (and, with a network that has
+        the global branch, a little everywhere: the pooled features see the padding). So a job that must be
         reproducible to the byte (a Draft re-run) should be rendered alone.
         """
         if not items:
