@@ -6,6 +6,7 @@ A module of plain constants, so settings can read them without importing torch.
 DEFAULT_RENDER_SIZE = 224  # long side of the working resolution: best PSNR at 0, 10 and 50 hints
 # base v2: regression alone is the most conservative (colourfulness ratio 0.56 / 0.53 on bsds-val /
 # urban100 without hints); a tenth of the annealed mean brings it to 0.63 / 0.60 for ~0 dB on bsds-val
+# (base v3, with the same blend: 0.64 / 0.62)
 DEFAULT_DECODE = "blend"
 DEFAULT_BLEND = 0.1  # weight of the annealed mean in the blend
 SWEEP_RENDER_SIZES = (192, 224, 320)  # the photo page's one-click comparison
