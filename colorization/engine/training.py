@@ -289,24 +289,22 @@ def train(
     out.parent.mkdir(parents=True, exist_ok=True)
     state_path = out.with_name(out.name + ".state.pt")
 
-    grow_global = bool(config.extra.get("global_context"))
+    state = None
     if init_weights is not None:
         state, network_config, _ = load_state_dict(init_weights)
-        if grow_global and not network_config.global_context:
-            # The parent gains the (zero-initialised) global branch and keeps all it learnt.
-            model = ColorNet(dataclasses.replace(network_config, global_context=True))
-            missing, unexpected = model.load_state_dict(state, strict=False)
-            if unexpected or any(not k.startswith("global_mlp.") for k in missing):
-                raise ValueError(
-                    f"{init_weights}: weights do not fit the network (missing {missing}, unexpected {unexpected})"
-                )
-        else:
-            model = ColorNet(network_config)
-            model.load_state_dict(state)
-    else:
-        if grow_global:
-            network_config = dataclasses.replace(network_config or NetworkConfig(), global_context=True)
-        model = ColorNet(network_config)
+    network_config = network_config or NetworkConfig()
+    grows = bool(config.extra.get("global_context")) and not network_config.global_context
+    if grows:
+        network_config = dataclasses.replace(network_config, global_context=True)
+    model = ColorNet(network_config)
+    if state is not None:
+        # A parent that gains the (zero-initialised) global branch lacks only its weights and keeps all it
+        # learnt; otherwise the weights must fit exactly.
+        missing, unexpected = model.load_state_dict(state, strict=not grows)
+        if unexpected or any(not k.startswith("global_mlp.") for k in missing):
+            raise ValueError(
+                f"{init_weights}: weights do not fit the network (missing {missing}, unexpected {unexpected})"
+            )
     device = torch.device(device or "cpu")
     model = model.to(device)
     if device.type == "cpu":
@@ -440,7 +438,7 @@ def config_from_arguments(args) -> TrainConfig:
     extra = {"fit_long_side": args.fit_long_side} if args.fit_long_side else {}
     if args.init:
         extra["init"] = str(args.init)
-    if getattr(args, "global_context", False):
+    if args.global_context:
         extra["global_context"] = True
     return TrainConfig(
         minutes=args.minutes,
