@@ -51,6 +51,11 @@ def main() -> None:
         "--regression-loss", choices=["mse", "log_mse", "smooth_l1"], help="chroma loss (default: the schedule's)"
     )
     parser.add_argument("--ce-weight", type=float, help="colour-class loss weight (default: the schedule's)")
+    parser.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        help="the network's float format in training (default: the schedule's)",
+    )
     parser.add_argument("--members", type=int, help="fine-tunes averaged into the candidate (default: the schedule's)")
     parser.add_argument("--tag", help="write results as community_finetune-TAG.* (an experiment beside the benchmark)")
     parser.add_argument("--limit", type=int, help="use only the first N photos (a quick check, not the benchmark)")
@@ -130,7 +135,8 @@ def main() -> None:
     print(
         f"schedule: {schedule.minutes} min / {schedule.steps} steps, batch {schedule.batch_size}, "
         f"crop {schedule.crop}, lr {schedule.learning_rate}, no-hint share {schedule.no_hint_fraction}, "
-        f"loss {schedule.regression_loss} + {schedule.ce_weight} x class loss, {schedule.members} averaged "
+        f"loss {schedule.regression_loss} + {schedule.ce_weight} x class loss, {schedule.precision} precision, "
+        f"{schedule.members} averaged "
         "fine-tunes (before overrides)",
         flush=True,
     )
@@ -159,6 +165,7 @@ def main() -> None:
             "regression_loss": args.regression_loss,
             "ce_weight": args.ce_weight,
             "members": args.members,
+            "precision": args.precision,
             "device": "cpu",
         },
         log=lambda s: print(s, flush=True),
@@ -195,7 +202,8 @@ def main() -> None:
             "",
             f"Job: {run.steps} steps, training {run.train_seconds / 60:.1f} min, evaluation "
             f"{run.eval_seconds / 60:.1f} min, whole job {job_wall / 60:.1f} min wall / {job_cpu / 60:.1f} CPU-min "
-            f"on {args.threads} threads; gate on {run.holdout_count} platform-holdout photos: {run.decision}",
+            f"on {args.threads} threads, device {run.device}; gate on {run.holdout_count} platform-holdout photos: "
+            f"{run.decision}",
             f"New uploads of 1900-1919 now route to: {routed.slug}.",
             f"Goal (+1.0 dB at 0 hints, no loss at 10 and 50, job under 30 min): {'met' if goal else 'NOT met'}.",
         ]

@@ -182,6 +182,7 @@ def _run_config(schedule: FinetuneSchedule, overrides: dict | None = None) -> di
         "no_hint_fraction": schedule.no_hint_fraction,
         "regression_loss": schedule.regression_loss,
         "ce_weight": schedule.ce_weight,
+        "precision": schedule.precision,
         "members": schedule.members,
         "margin_db": schedule.margin_db,
         "noise_db": schedule.noise_db,
@@ -398,6 +399,7 @@ def _merge_summaries(summaries: list[dict]) -> dict:
     return {
         "steps": steps,
         "minutes": round(seconds / 60, 2),
+        "precision": summaries[0].get("precision"),
         "curve": curve,
         "train_config": summaries[0]["train_config"],  # the members differ only in seed and share of the budget
         "members": members,
@@ -421,6 +423,7 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
     from colorization.engine.checkpoint import average_checkpoints, load_model, read_metadata, sha256_of
     from colorization.engine.inference import Colorizer, resolve_device
     from colorization.engine.metrics import evaluate_images
+    from colorization.engine.precision import resolve_precision
     from colorization.engine.training import TrainConfig, fit_long_side, train
 
     run = TrainingRun.objects.get(pk=run_id)
@@ -448,6 +451,7 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
     train_images = fit_long_side([_read_example(e) for e in train_examples], render)
 
     device = resolve_device(config.get("device"))
+    precision = resolve_precision(device, config.get("precision", "fp32"))  # runs queued before it was a setting
     staging = staging_dir(run_id)
     staging.mkdir(parents=True, exist_ok=True)
     staged = staging / "candidate.safetensors"
@@ -463,6 +467,7 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
         # runs queued before these were settings trained as the base model did
         regression_loss=config.get("regression_loss", "smooth_l1"),
         ce_weight=float(config.get("ce_weight", 1.0)),
+        precision=precision,
         checkpoint_every_s=float(config.get("checkpoint_every_s", 300)),
         log_every_s=float(config.get("log_every_s", 30)),
     )
@@ -598,7 +603,7 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
             train_seconds=round(train_seconds, 1),
             eval_seconds=round(eval_seconds, 1),
             cpu_seconds=round(time.process_time() - cpu0, 1),
-            device=str(device),
+            device=f"{device} ({precision})",
         )
     _clean_staging(run_id)
     log(f"run {run_id} finished in {time.monotonic() - wall0:.0f} s: {slug} {'promoted' if promote else 'rejected'}")

@@ -423,7 +423,7 @@ class FinetuneSchedule(models.Model):
     colourfulness_tolerance = models.FloatField(
         default=0.05, help_text="allowed drop of the colourfulness ratio at 0 hints"
     )
-    steps = models.PositiveIntegerField(default=6000, help_text="at most this many training steps")
+    steps = models.PositiveIntegerField(default=12000, help_text="at most this many training steps")
     minutes = models.FloatField(default=20.0, help_text="at most this much training time")
     batch_size = models.PositiveSmallIntegerField(default=8)
     crop = models.PositiveSmallIntegerField(
@@ -443,6 +443,16 @@ class FinetuneSchedule(models.Model):
     )
     ce_weight = models.FloatField(
         default=0.25, help_text="weight of the colour-class loss (the palette and bold decoding) beside the chroma loss"
+    )
+    precision = models.CharField(
+        max_length=8,
+        choices=[
+            ("auto", "bfloat16 where the hardware computes it natively (CUDA, AVX512-BF16/AMX CPUs), else float32"),
+            ("fp32", "float32"),
+            ("bf16", "bfloat16"),
+        ],
+        default="auto",
+        help_text="the network's float format while training; bf16 takes ~2x the steps in the same time",
     )
     members = models.PositiveSmallIntegerField(
         default=2,

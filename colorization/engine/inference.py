@@ -47,6 +47,7 @@ from .defaults import DEFAULT_BLEND, DEFAULT_DECODE, DEFAULT_RENDER_SIZE
 from .hints import HintRaster, Hints, parse_hints, rasterize
 from .imageio import LumaImage
 from .network import ColorNet
+from .precision import autocast, resolve_precision
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "weights" / "colornet-base.safetensors"
 PREVIEW_SIZE = 512
@@ -90,7 +91,7 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return dev
 
 
-_cache: dict[tuple[str, str, str], Colorizer] = {}
+_cache: dict[tuple[str, str, str, str], Colorizer] = {}
 _cache_lock = threading.Lock()
 
 
@@ -492,8 +493,10 @@ class Colorizer:
         decode: str = DEFAULT_DECODE,
         blend: float = DEFAULT_BLEND,
         propagate_hints: bool = True,
+        precision: str | None = None,
     ):
         self.device = resolve_device(device)
+        self.precision = resolve_precision(self.device, precision)
         self.model = model.eval().to(self.device)
         if self.device.type == "cpu":
             warm_up_cpu_kernel()
@@ -505,18 +508,24 @@ class Colorizer:
         self.propagate_hints = propagate_hints
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, device: str | torch.device | None = None) -> Colorizer:
-        """Load a safetensors checkpoint (never pickle), cached per process by (path, sha256, device)."""
+    def load(
+        cls,
+        path: str | os.PathLike | None = None,
+        device: str | torch.device | None = None,
+        precision: str | None = None,
+    ) -> Colorizer:
+        """Load a safetensors checkpoint (never pickle), cached per process by (path, sha256, device, precision)."""
         path = Path(path) if path is not None else DEFAULT_MODEL_PATH
         if not path.is_file():
             raise CheckpointError(f"model file not found: {path}")
         dev = resolve_device(device)
         digest = model_sha256(path)
-        key = (str(path.resolve()), digest, str(dev))
+        prec = resolve_precision(dev, precision)
+        key = (str(path.resolve()), digest, str(dev), prec)
         with _cache_lock:
             if key not in _cache:
                 model, meta = load_model(path, expected_sha256=digest)
-                _cache[key] = cls(model, dev, sha256=digest, metadata=meta)
+                _cache[key] = cls(model, dev, sha256=digest, metadata=meta, precision=prec)
             return _cache[key]
 
     @property
@@ -559,11 +568,10 @@ class Colorizer:
         hint_ab = torch.stack([F.pad(j.hint_ab, (0, pw - j.w, 0, ph - j.h)) for j in jobs])
         mask = torch.stack([F.pad(j.mask, (0, pw - j.w, 0, ph - j.h)) for j in jobs])
         x = ColorNet.make_input(torch.from_numpy(L)[:, None], hint_ab, mask).to(self.device)
-        if self.device.type == "cuda":
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                ab, logits = self.model(x)
-        else:
-            ab, logits = self.model(x.contiguous(memory_format=torch.channels_last))
+        if self.device.type == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast(self.device, self.precision):
+            ab, logits = self.model(x)
         return ab.float(), logits.float()
 
     def _decode(self, ab_half: torch.Tensor, logits: torch.Tensor, decode: str, blend: float) -> torch.Tensor:

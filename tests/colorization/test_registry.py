@@ -167,6 +167,28 @@ def test_a_run_trains_with_the_schedules_losses_and_the_weights_say_so(add_examp
     assert (FinetuneSchedule().regression_loss, FinetuneSchedule().ce_weight) == ("mse", 0.25)  # the defaults
 
 
+@pytest.mark.parametrize(
+    ("setting", "native_bf16", "used"),
+    [("bf16", False, "bf16"), ("fp32", True, "fp32"), ("auto", True, "bf16"), ("auto", False, "fp32")],
+)
+def test_a_run_trains_in_the_schedules_precision_and_records_it(
+    add_examples, schedule, model_dir, monkeypatch, setting, native_bf16, used
+):
+    from colorization.engine import precision
+
+    monkeypatch.delenv("COLORIZE_PRECISION", raising=False)
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: native_bf16)
+    schedule.precision = setting
+    schedule.save()
+    add_examples(4)
+    run = run_now()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.config["precision"] == setting and run.device == f"cpu ({used})"
+    _, _, meta = load_state_dict(model_dir / run.candidate.weights)
+    assert json.loads(meta["summary"])["precision"] == used
+    assert FinetuneSchedule().precision == "auto"
+
+
 def test_several_fine_tunes_are_averaged_into_one_candidate(add_examples, schedule, model_dir):
     schedule.members, schedule.steps = 3, 5
     schedule.save()
