@@ -1,6 +1,6 @@
 """End-to-end colorization speed and memory, against the cost of just reading and writing the file.
 
-``python benchmarks/colorize_speed.py [--model PATH] [--threads 2] [--runs 5] [--skip-50mp]``
+``python benchmarks/colorize_speed.py [--model PATH] [--threads 2] [--runs 5] [--skip-50mp] [--precision P]``
 
 Targets (2 CPU cores): JPEG in -> JPEG out within 5x of decoding the input plus encoding a
 JPEG of the same size; PNG within 1.3x (PNG encoding dominates); a 512 px preview with 10
@@ -104,6 +104,9 @@ def main() -> None:
     parser.add_argument("--render-size", type=int, default=DEFAULT_RENDER_SIZE)
     parser.add_argument("--preview-runs", type=int, default=15)
     parser.add_argument("--skip-50mp", action="store_true")
+    parser.add_argument(
+        "--precision", choices=["auto", "fp32", "bf16"], help="the network's float format (default: COLORIZE_PRECISION)"
+    )
     parser.add_argument("--child", nargs=2, metavar=("IMAGE", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -121,7 +124,10 @@ def main() -> None:
         tmp = Path(tmp_name)
         model, model_kind = model_path(args.model, tmp)
         results["model"] = model_kind
-        colorizer = Colorizer.load(model, device="cpu")
+        colorizer = Colorizer.load(model, device="cpu", precision=args.precision)
+        results["precision"] = colorizer.precision
+        if args.precision:  # the 50 MP child process reads it from the environment
+            os.environ["COLORIZE_PRECISION"] = args.precision
         photo = make_photo(3000, 2000)
         files = {"jpeg": tmp / "photo.jpg", "png": tmp / "photo.png"}
         photo.save(files["jpeg"], quality=90)
@@ -213,7 +219,8 @@ def main() -> None:
             )
 
     print(
-        f"model: {model_kind}; render size {args.render_size}; threads: {args.threads}; "
+        f"model: {model_kind}; network in {results['precision']}; render size {args.render_size}; "
+        f"threads: {args.threads}; "
         f"load average {results['load_average']:.2f}"
     )
     widths = (38, 20, 9, 11, 28)

@@ -451,7 +451,8 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
     train_images = fit_long_side([_read_example(e) for e in train_examples], render)
 
     device = resolve_device(config.get("device"))
-    precision = resolve_precision(device, config.get("precision", "fp32"))  # runs queued before it was a setting
+    # training and the gate's evaluation in one format (runs queued before it was a setting: float32)
+    precision = resolve_precision(device, config.get("precision", "fp32"))
     staging = staging_dir(run_id)
     staging.mkdir(parents=True, exist_ok=True)
     staged = staging / "candidate.safetensors"
@@ -540,7 +541,7 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
     for role, path in (("parent", parent_path), ("candidate", staged)):
         # not Colorizer.load: its per-process cache would keep every evaluated candidate in memory
         net, meta = load_model(path, expected_sha256=sha256_of(path))
-        colorizer = Colorizer(net, device, sha256=meta.get("sha256"), metadata=meta)
+        colorizer = Colorizer(net, device, sha256=meta.get("sha256"), metadata=meta, precision=precision)
         result = evaluate_images(
             colorizer,
             truths,

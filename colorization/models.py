@@ -438,8 +438,9 @@ class FinetuneSchedule(models.Model):
             ("log_mse", "squared error weighted per photo as mean PSNR weighs it"),
             ("smooth_l1", "smooth L1"),
         ],
-        default="mse",
-        help_text="loss of the chroma the drafts use: squared error tracks the mean colour, which PSNR rewards",
+        default="log_mse",
+        help_text="loss of the chroma the drafts use: squared error tracks the mean colour, which PSNR rewards; "
+        "log_mse weighs each photo's error as the mean PSNR over photos does",
     )
     ce_weight = models.FloatField(
         default=0.25, help_text="weight of the colour-class loss (the palette and bold decoding) beside the chroma loss"

@@ -239,6 +239,8 @@ CELERY_TASK_ROUTES = {"colorization.tasks.sweep_drafts": {"queue": "default"}}
 CHROMA_BASE_MODEL_PATH = env.string(
     "CHROMA_BASE_MODEL_PATH", str(BASE_DIR / "colorization" / "weights" / "colornet-base.safetensors")
 )
+# The network's float format (colorization/engine/precision.py): auto = bf16 where the hardware computes it natively.
+COLORIZE_PRECISION = env.choice("COLORIZE_PRECISION", "auto", {"auto", "fp32", "bf16"})
 CHROMA_INFERENCE_QUEUE = env.choice("CHROMA_INFERENCE_QUEUE", "gpu", {"gpu", "cpu"})
 CHROMA_DEFAULT_RENDER_SIZE = env.integer("CHROMA_DEFAULT_RENDER_SIZE", DEFAULT_RENDER_SIZE, minimum=64, maximum=4096)
 CHROMA_MAX_RENDER_SIZE = env.integer("CHROMA_MAX_RENDER_SIZE", 2048, minimum=64, maximum=4096)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,11 @@ from rest_framework.test import APIClient
 
 from tests import images
 from tests.factories import UserFactory
+
+# The suite runs the network in float32 on every machine, so its pixel-level expectations do not
+# depend on the CPU it runs on; bf16 has its own tests (tests/engine/test_precision.py), and
+# COLORIZE_PRECISION=bf16 runs the whole suite that way on purpose.
+os.environ.setdefault("COLORIZE_PRECISION", "fp32")
 
 
 @pytest.fixture(autouse=True)

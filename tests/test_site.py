@@ -41,6 +41,7 @@ def run_django(env: dict[str, str]) -> subprocess.CompletedProcess:
         ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
         ({"CHROMA_MAX_UPLOAD_BYTES": "lots"}, "CHROMA_MAX_UPLOAD_BYTES='lots' is not a whole number"),
         ({"CHROMA_ENV": "staging"}, "CHROMA_ENV='staging' must be one of"),
+        ({"COLORIZE_PRECISION": "fp8"}, "COLORIZE_PRECISION='fp8' must be one of"),
         ({"CHROMA_ENV": "production", "SECRET_KEY": "", "ALLOWED_HOSTS": "x"}, "SECRET_KEY"),
         ({"CHROMA_ENV": "production", "SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must be set"),
         ({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL"),

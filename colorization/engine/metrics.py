@@ -296,6 +296,7 @@ def evaluate_images(
         "blend": colorizer.blend if blend is None else blend,
         "propagate_hints": colorizer.propagate_hints if propagate_hints is None else propagate_hints,
         "model_sha256": getattr(colorizer, "sha256", None),
+        "precision": getattr(colorizer, "precision", None),
         "baseline_grey": baseline,
         "hints": per_k,
         "seconds": round(time.monotonic() - start, 1),

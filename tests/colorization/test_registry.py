@@ -164,7 +164,7 @@ def test_a_run_trains_with_the_schedules_losses_and_the_weights_say_so(add_examp
     _, _, meta = load_state_dict(model_dir / run.candidate.weights)
     train_config = json.loads(meta["summary"])["train_config"]
     assert (train_config["regression_loss"], train_config["ce_weight"]) == ("smooth_l1", 0.5)
-    assert (FinetuneSchedule().regression_loss, FinetuneSchedule().ce_weight) == ("mse", 0.25)  # the defaults
+    assert (FinetuneSchedule().regression_loss, FinetuneSchedule().ce_weight) == ("log_mse", 0.25)  # the defaults
 
 
 @pytest.mark.parametrize(
@@ -177,6 +177,7 @@ def test_a_run_trains_in_the_schedules_precision_and_records_it(
     from colorization.engine import precision
 
     monkeypatch.delenv("COLORIZE_PRECISION", raising=False)
+    monkeypatch.setenv("COLORIZE_DEVICE", "cpu")
     monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: native_bf16)
     schedule.precision = setting
     schedule.save()
@@ -187,6 +188,32 @@ def test_a_run_trains_in_the_schedules_precision_and_records_it(
     _, _, meta = load_state_dict(model_dir / run.candidate.weights)
     assert json.loads(meta["summary"])["precision"] == used
     assert FinetuneSchedule().precision == "auto"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_moves_schedules_at_the_old_defaults_and_keeps_chosen_values():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("colorization", "0008_finetune_precision")]
+    after = [("colorization", "0009_finetune_log_mse_default_and_step_cap")]
+    try:
+        for old_values, expected in [
+            ({"steps": 6000, "regression_loss": "mse"}, (12000, "log_mse")),
+            ({"steps": 2500, "regression_loss": "smooth_l1"}, (2500, "smooth_l1")),
+        ]:
+            executor = MigrationExecutor(connection)
+            executor.migrate(before)
+            old = executor.loader.project_state(before).apps.get_model("colorization", "FinetuneSchedule")
+            old.objects.all().delete()
+            old.objects.create(**old_values)
+            executor = MigrationExecutor(connection)
+            executor.migrate(after)
+            new = executor.loader.project_state(after).apps.get_model("colorization", "FinetuneSchedule")
+            assert list(new.objects.values_list("steps", "regression_loss")) == [expected]
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_several_fine_tunes_are_averaged_into_one_candidate(add_examples, schedule, model_dir):

@@ -30,7 +30,7 @@ def tiny_model_path(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def colorizer(tiny_model_path) -> Colorizer:
     torch.set_num_threads(1)
-    return Colorizer.load(tiny_model_path, device="cpu")
+    return Colorizer.load(tiny_model_path, device="cpu", precision="fp32")
 
 
 def smooth_luminance(h: int, w: int, seed: int = 0) -> np.ndarray:

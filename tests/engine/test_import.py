@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ["checkpoint", "color", "hints", "imageio", "inference", "metrics", "network", "training"]
+MODULES = ["checkpoint", "color", "hints", "imageio", "inference", "metrics", "network", "precision", "training"]
 
 
 def test_importing_the_engine_leaves_django_out():

@@ -89,12 +89,12 @@ def test_same_inputs_give_identical_bytes(colorizer, tiny_model_path, make_lumin
     first = encode(colorizer.colorize(L, hints, render_size=48), "png")
     assert encode(colorizer.colorize(L.copy(), hints, render_size=48), "png") == first
     model, _ = load_model(tiny_model_path)
-    fresh = Colorizer(model, "cpu")  # not the cached instance
+    fresh = Colorizer(model, "cpu", precision="fp32")  # not the cached instance
     assert encode(fresh.colorize(L, hints, render_size=48), "png") == first
 
 
 def test_models_are_cached_per_path_and_device(tiny_model_path, colorizer):
-    assert Colorizer.load(tiny_model_path, device="cpu") is colorizer
+    assert Colorizer.load(tiny_model_path, device="cpu", precision="fp32") is colorizer
 
 
 def test_pickle_and_foreign_files_are_refused(tmp_path, tiny_model_path):

@@ -21,36 +21,53 @@ def no_env(monkeypatch):
     monkeypatch.delenv("COLORIZE_PRECISION", raising=False)
 
 
+@pytest.fixture
+def fresh_flags():
+    """cpu_has_native_bf16 is cached per process: clear it around a test that fakes the flags."""
+    precision.cpu_has_native_bf16.cache_clear()
+    yield
+    precision.cpu_has_native_bf16.cache_clear()
+
+
 @pytest.mark.usefixtures("no_env")
-def test_auto_is_bf16_on_cuda_and_on_cpus_that_compute_it(monkeypatch):
-    assert precision.resolve_precision(torch.device("cuda")) == "bf16"
+def test_auto_is_bf16_where_the_hardware_computes_it(monkeypatch):
     monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
     assert precision.resolve_precision(torch.device("cpu")) == "bf16"
+    assert precision.resolve_precision(torch.device("cpu"), "auto") == "bf16"
     monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
     assert precision.resolve_precision(torch.device("cpu")) == "fp32"
-    assert precision.resolve_precision(torch.device("cpu"), "bf16") == "bf16"
+    assert precision.resolve_precision(torch.device("cpu"), "bf16") == "bf16"  # an explicit choice is obeyed
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    for native, expected in [(True, "bf16"), (False, "fp32")]:  # Ampere and later / older cards emulate bf16
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True, n=native: n)
+        assert precision.resolve_precision(torch.device("cuda")) == expected
     assert precision.resolve_precision(torch.device("cuda"), "fp32") == "fp32"
+    assert precision.resolve_precision(torch.device("mps")) == "fp32"
 
 
-def test_the_environment_overrides_auto_and_bad_values_are_refused(monkeypatch):
+def test_the_environment_decides_auto_and_bad_values_name_their_source(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
     monkeypatch.setenv("COLORIZE_PRECISION", "fp32")
-    assert precision.resolve_precision(torch.device("cuda")) == "fp32"
+    assert precision.resolve_precision(torch.device("cpu")) == "fp32"
+    assert precision.resolve_precision(torch.device("cpu"), "auto") == "fp32"  # e.g. the schedule's default
     assert precision.resolve_precision(torch.device("cpu"), "bf16") == "bf16"  # an explicit choice wins
+    monkeypatch.setenv("COLORIZE_PRECISION", "auto")
+    assert precision.resolve_precision(torch.device("cpu")) == "bf16"
     monkeypatch.setenv("COLORIZE_PRECISION", "fp8")
-    with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16, got 'fp8'"):
+    with pytest.raises(ValueError, match="COLORIZE_PRECISION='fp8' must be one of auto, fp32, bf16"):
         precision.resolve_precision(torch.device("cpu"))
+    with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16, got 'half'"):
+        precision.resolve_precision(torch.device("cpu"), "half")
     with pytest.raises(ValueError, match="precision must be one of"):
         TrainConfig(precision="half")
 
 
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="without oneDNN the flags are never read")
+@pytest.mark.usefixtures("fresh_flags")
 def test_native_bf16_is_read_from_the_cpu_flags(monkeypatch, tmp_path):
     fake = tmp_path / "cpuinfo"
     real_path = precision.Path
-
-    def path(p):
-        return fake if p == "/proc/cpuinfo" else real_path(p)
-
-    monkeypatch.setattr(precision, "Path", path)
+    monkeypatch.setattr(precision, "Path", lambda p: fake if p == "/proc/cpuinfo" else real_path(p))
     for flags, expected in [
         ("fpu avx2 avx512f", False),
         ("fpu avx512f avx512_bf16", True),
@@ -58,12 +75,10 @@ def test_native_bf16_is_read_from_the_cpu_flags(monkeypatch, tmp_path):
     ]:
         fake.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
         precision.cpu_has_native_bf16.cache_clear()
-        assert precision.cpu_has_native_bf16() is (expected and torch.backends.mkldnn.is_available())
+        assert precision.cpu_has_native_bf16() is expected
     fake.unlink()
     precision.cpu_has_native_bf16.cache_clear()
     assert precision.cpu_has_native_bf16() is False  # no /proc/cpuinfo: float32, not a guess
-    monkeypatch.undo()
-    precision.cpu_has_native_bf16.cache_clear()
 
 
 @pytest.mark.usefixtures("no_env")

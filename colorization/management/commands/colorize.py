@@ -10,6 +10,7 @@ import json
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from colorization.engine.checkpoint import CheckpointError, sha256_of
@@ -45,7 +46,7 @@ class Command(BaseCommand):
         if not 0 <= opts["saturation"] <= 2:
             raise CommandError("--saturation must be between 0 and 2")
         try:
-            colorizer = Colorizer.load(resolve_model(opts["model"]))
+            colorizer = Colorizer.load(resolve_model(opts["model"]), precision=settings.COLORIZE_PRECISION)
         except (UnknownModel, CheckpointError) as exc:
             raise CommandError(str(exc)) from None
         slug, version = model_identity(colorizer.metadata, colorizer.sha256)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from colorization.engine.checkpoint import CheckpointError
@@ -47,7 +48,7 @@ class Command(BaseCommand):
             if not folder.is_dir():
                 raise CommandError(f"not a folder: {folder}")
         try:
-            colorizer = Colorizer.load(resolve_model(opts["model"]))
+            colorizer = Colorizer.load(resolve_model(opts["model"]), precision=settings.COLORIZE_PRECISION)
         except (UnknownModel, CheckpointError) as exc:
             raise CommandError(str(exc)) from None
         try:
