@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from colorization.engine.checkpoint import save_checkpoint  # noqa: E402
+from colorization.engine.defaults import PRECISIONS  # noqa: E402
 from colorization.engine.imageio import encode, read_luminance  # noqa: E402
 from colorization.engine.inference import DEFAULT_MODEL_PATH, DEFAULT_RENDER_SIZE, Colorizer  # noqa: E402
 from colorization.engine.network import ColorNet  # noqa: E402
@@ -78,11 +79,11 @@ def model_path(arg: str | None, tmp: Path) -> tuple[Path, str]:
     return path, "random default-config model"
 
 
-def run_child(path: Path, model: Path, threads: int) -> dict:
+def run_child(path: Path, model: Path, threads: int, precision: str | None) -> dict:
     """Colorize one big file in a fresh process and report its peak RSS."""
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    colorizer = Colorizer.load(model, device="cpu")
+    colorizer = Colorizer.load(model, device="cpu", precision=precision)
     image = read_luminance(path)
     rgb = colorizer.colorize(image)
     data = encode(rgb, "jpeg", METADATA)
@@ -105,12 +106,12 @@ def main() -> None:
     parser.add_argument("--preview-runs", type=int, default=15)
     parser.add_argument("--skip-50mp", action="store_true")
     parser.add_argument(
-        "--precision", choices=["auto", "fp32", "bf16"], help="the network's float format (default: COLORIZE_PRECISION)"
+        "--precision", choices=PRECISIONS, help="the network's float format (default: COLORIZE_PRECISION)"
     )
     parser.add_argument("--child", nargs=2, metavar=("IMAGE", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_child(Path(args.child[0]), Path(args.child[1]), args.threads)))
+        print(json.dumps(run_child(Path(args.child[0]), Path(args.child[1]), args.threads, args.precision)))
         return
 
     torch.set_num_threads(args.threads)
@@ -126,8 +127,6 @@ def main() -> None:
         results["model"] = model_kind
         colorizer = Colorizer.load(model, device="cpu", precision=args.precision)
         results["precision"] = colorizer.precision
-        if args.precision:  # the 50 MP child process reads it from the environment
-            os.environ["COLORIZE_PRECISION"] = args.precision
         photo = make_photo(3000, 2000)
         files = {"jpeg": tmp / "photo.jpg", "png": tmp / "photo.png"}
         photo.save(files["jpeg"], quality=90)
@@ -199,7 +198,10 @@ def main() -> None:
             big = tmp / "scan50mp.jpg"
             make_photo(8660, 5774).save(big, quality=90)
             child = subprocess.run(
-                [sys.executable, __file__, "--threads", str(args.threads), "--child", str(big), str(model)],
+                [
+                    *(sys.executable, __file__, "--threads", str(args.threads)),
+                    *("--precision", results["precision"], "--child", str(big), str(model)),
+                ],
                 capture_output=True,
                 text=True,
                 check=True,

@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--ce-weight", type=float, help="colour-class loss weight (default: the schedule's)")
     parser.add_argument(
         "--precision",
-        choices=["auto", "fp32", "bf16"],
+        choices=["auto", "fp32", "bf16"],  # engine.defaults.PRECISIONS (the project is not on sys.path yet)
         help="the network's float format in training (default: the schedule's)",
     )
     parser.add_argument("--members", type=int, help="fine-tunes averaged into the candidate (default: the schedule's)")

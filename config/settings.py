@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from colorization.engine.defaults import DEFAULT_RENDER_SIZE, SWEEP_RENDER_SIZES
+from colorization.engine.defaults import DEFAULT_RENDER_SIZE, PRECISIONS, SWEEP_RENDER_SIZES
 from config import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -240,7 +240,7 @@ CHROMA_BASE_MODEL_PATH = env.string(
     "CHROMA_BASE_MODEL_PATH", str(BASE_DIR / "colorization" / "weights" / "colornet-base.safetensors")
 )
 # The network's float format (colorization/engine/precision.py): auto = bf16 where the hardware computes it natively.
-COLORIZE_PRECISION = env.choice("COLORIZE_PRECISION", "auto", {"auto", "fp32", "bf16"})
+COLORIZE_PRECISION = env.choice("COLORIZE_PRECISION", "auto", set(PRECISIONS))
 CHROMA_INFERENCE_QUEUE = env.choice("CHROMA_INFERENCE_QUEUE", "gpu", {"gpu", "cpu"})
 CHROMA_DEFAULT_RENDER_SIZE = env.integer("CHROMA_DEFAULT_RENDER_SIZE", DEFAULT_RENDER_SIZE, minimum=64, maximum=4096)
 CHROMA_MAX_RENDER_SIZE = env.integer("CHROMA_MAX_RENDER_SIZE", 2048, minimum=64, maximum=4096)

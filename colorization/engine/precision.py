@@ -15,7 +15,9 @@ from pathlib import Path
 
 import torch
 
-PRECISIONS = ("auto", "fp32", "bf16")
+from .defaults import PRECISIONS
+
+__all__ = ["PRECISIONS", "autocast", "cpu_has_native_bf16", "resolve_precision"]
 
 
 @lru_cache(maxsize=1)

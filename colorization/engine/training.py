@@ -63,7 +63,8 @@ class TrainConfig:
     # statistics included), with this decay per step (warmed up as min(decay, (1+t)/(10+t)))
     ema_decay: float = 0.0
     # "fp32", "bf16" (autocast of the network's forward and backward; weights, optimizer and losses
-    # stay float32) or "auto" (bf16 on CUDA and on CPUs that compute it natively: ~2x the steps)
+    # stay float32) or "auto" ($COLORIZE_PRECISION, else bf16 where the hardware computes it natively:
+    # ~2x the steps); see precision.resolve_precision
     precision: str = "fp32"
     checkpoint_every_s: float = 300.0
     log_every_s: float = 30.0
