@@ -144,12 +144,8 @@ class PhotoDetail(generics.RetrieveUpdateAPIView):
         return self.patch(request, *args, **kwargs)
 
 
-class PhotoDrafts(generics.ListCreateAPIView):
-    """A photo's drafts; signed-in users ask for another (a model, render size, saturation; or a sweep of three)."""
-
-    serializer_class = DraftSerializer
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
-    throttle_scope = "drafts"
+class PhotoSubresource:
+    """A photo's list of things (drafts, corrections): anyone reads, signed-in users add, throttled by scope."""
 
     def get_permissions(self):
         return [permissions.IsAuthenticated()] if self.request.method == "POST" else [permissions.AllowAny()]
@@ -159,6 +155,14 @@ class PhotoDrafts(generics.ListCreateAPIView):
 
     def photo(self) -> Photo:
         return generics.get_object_or_404(Photo.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
+
+
+class PhotoDrafts(PhotoSubresource, generics.ListCreateAPIView):
+    """A photo's drafts; signed-in users ask for another (a model, render size, saturation; or a sweep of three)."""
+
+    serializer_class = DraftSerializer
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    throttle_scope = "drafts"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request kwargs

@@ -6,10 +6,9 @@ from rest_framework import generics, permissions, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
-from colorization.api.views import PhotoDetail
-from colorization.models import Draft, Photo
+from colorization.api.views import PhotoDetail, PhotoSubresource
+from colorization.models import Draft
 from community import corrections
 from community.api.serializers import CorrectionCreateSerializer, CorrectionSerializer, PhotoWithCommunitySerializer
 from community.models import Correction
@@ -36,7 +35,7 @@ class PhotoDetailWithCommunity(PhotoDetail):
         )
 
 
-class PhotoCorrections(generics.ListCreateAPIView):
+class PhotoCorrections(PhotoSubresource, generics.ListCreateAPIView):
     """A photo's corrections; a signed-in volunteer submits one.
 
     JSON ``{"base_draft": id, "hints": {...}, "note": "...", "evidence": [{"text", "url"}]}``
@@ -47,15 +46,6 @@ class PhotoCorrections(generics.ListCreateAPIView):
     serializer_class = CorrectionSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     throttle_scope = "corrections"
-
-    def get_permissions(self):
-        return [permissions.IsAuthenticated()] if self.request.method == "POST" else [permissions.AllowAny()]
-
-    def get_throttles(self):
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
-
-    def photo(self) -> Photo:
-        return generics.get_object_or_404(Photo.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request kwargs
