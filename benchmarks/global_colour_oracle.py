@@ -8,7 +8,10 @@ the greyscale image, of the model's output, and of two oracles that know the tru
 offset per chroma channel (least squares). The lightness is the original's in all of them. A
 large gap between the model and "shift" says the model paints the right things in the wrong
 overall cast — what a global (whole-photo) feature can learn — rather than the wrong local
-colours. ``--era-test`` takes the core fine-tuning benchmark's held-out Prokudin-Gorskii photos.
+colours. It also says how well the model predicts each photo's mean chroma: the mean squared
+error (in a*b* units) of the output's mean a*, b* against the truth's, beside the error of the best
+constant guess (the set's own average cast) — "explained" is the share of the photo-to-photo cast
+variance the model gets right. ``--era-test`` takes the core fine-tuning benchmark's held-out Prokudin-Gorskii photos.
 """
 
 from __future__ import annotations
@@ -59,6 +62,22 @@ def oracles(out: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     }
 
 
+def mean_chroma(rgb: np.ndarray) -> np.ndarray:
+    """A photo's mean a* and b*."""
+    return _lab(rgb)[1:].mean((1, 2)).numpy()
+
+
+def cast_prediction(truth_means: np.ndarray, model_means: np.ndarray) -> dict[str, float]:
+    """How well per-photo mean chroma is predicted: the model's squared error against the set average's."""
+    model_error = float(((model_means - truth_means) ** 2).sum(1).mean())
+    constant_error = float(((truth_means - truth_means.mean(0)) ** 2).sum(1).mean())
+    return {
+        "cast_error_model": round(model_error, 2),
+        "cast_error_constant": round(constant_error, 2),
+        "explained": round(1 - model_error / constant_error, 3) if constant_error else 0.0,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
@@ -76,13 +95,21 @@ def main() -> None:
         paths = find_images(args.images)
     paths = paths[: args.limit] if args.limit else paths
     colorizer = Colorizer.load(args.model, "cpu")
-    rows = []
+    rows, truth_means, model_means = [], [], []
     for path in paths:
         truth = load_truth(path)
-        rows.append(oracles(colorizer.colorize(rgb_to_lightness_u8(truth)), truth))
+        out = colorizer.colorize(rgb_to_lightness_u8(truth))
+        rows.append(oracles(out, truth))
+        truth_means.append(mean_chroma(truth))
+        model_means.append(mean_chroma(out))
     means = {k: round(float(np.mean([r[k] for r in rows])), 3) for k in rows[0]}
+    cast = cast_prediction(np.array(truth_means), np.array(model_means))
     print(f"{len(rows)} photos, mean PSNR (dB): " + ", ".join(f"{k} {v:.2f}" for k, v in means.items()))
-    print(json.dumps({"model": str(args.model), "photos": len(rows), "psnr": means}))
+    print(
+        f"per-photo mean chroma, squared error: model {cast['cast_error_model']:.1f}, "
+        f"set average {cast['cast_error_constant']:.1f} (explained {cast['explained']:.0%})"
+    )
+    print(json.dumps({"model": str(args.model), "photos": len(rows), "psnr": means, "cast": cast}))
 
 
 if __name__ == "__main__":

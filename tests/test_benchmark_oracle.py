@@ -37,3 +37,21 @@ def test_a_perfect_output_gains_nothing_and_grey_is_the_lightness_alone():
     r = oracle.oracles(truth, truth)
     assert r["model"] > 40 and r["shift"] > 40
     assert r["grey"] < r["model"] - 10
+
+
+def test_cast_prediction_compares_the_model_with_the_set_average():
+    truth = np.array([[0.0, 10.0], [4.0, -2.0], [-4.0, 4.0]])
+    perfect = oracle.cast_prediction(truth, truth)
+    assert perfect["cast_error_model"] == 0 and perfect["explained"] == 1
+    average = oracle.cast_prediction(truth, np.repeat(truth.mean(0, keepdims=True), 3, 0))
+    assert average["explained"] == 0 and average["cast_error_model"] == average["cast_error_constant"] > 0
+    wrong = oracle.cast_prediction(truth, -truth)
+    assert wrong["explained"] < 0
+
+
+def test_mean_chroma_reads_the_cast():
+    truth = _photo()
+    lab = oracle._lab(truth)
+    lab[1] += 12
+    shifted = oracle.mean_chroma(oracle._rgb(lab)) - oracle.mean_chroma(truth)
+    assert abs(shifted[0] - 12) < 1.5 and abs(shifted[1]) < 1.5
