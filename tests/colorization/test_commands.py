@@ -14,7 +14,7 @@ import torch
 from django.core.management import CommandError, call_command
 from PIL import Image
 
-from colorization.engine.checkpoint import load_state_dict, save_checkpoint
+from colorization.engine.checkpoint import load_state_dict, save_checkpoint, sha256_of
 from colorization.engine.imageio import read_disclosure
 from colorization.engine.network import ColorNet, NetworkConfig
 from colorization.modelfiles import UnknownModel, resolve_model
@@ -196,6 +196,7 @@ def test_train_base_continues_a_model_with_new_settings(tmp_path):
     assert train_config["ema_decay"] == 0.9
     assert train_config["extra"] == {"fit_long_side": 48, "init": str(first), "global_context": True}
     assert meta["version"] == "2"
+    assert meta["parent"] == f"base v1 (sha256 {sha256_of(first)})"
     # one warm-up step from v1's weights moves them a little; fresh weights would be unrelated
     learnt = [k for k in v1 if v1[k].is_floating_point() and "running" not in k]
     drift = max((v2[k] - v1[k]).abs().max().item() for k in learnt)

@@ -5,7 +5,8 @@
         [--fit-long-side N] ...
 
 Resumable: if a run stops, the same command continues from its last checkpoint. ``--init``
-continues an existing model with new settings (how the shipped v2 was made from v1).
+continues an existing model with new settings (how each shipped version was made from the one
+before); the new file's metadata names it as the parent.
 """
 
 from __future__ import annotations
@@ -18,9 +19,16 @@ from types import SimpleNamespace
 import torch
 from django.core.management.base import BaseCommand, CommandError
 
-from colorization.engine.checkpoint import sha256_of
+from colorization.engine.checkpoint import read_metadata, sha256_of
 from colorization.engine.training import add_config_arguments, config_from_arguments, load_training_images, train
 from colorization.modelfiles import SHIPPED
+
+
+def parent_description(path: Path) -> str:
+    """How a continued model names its parent: ``base v3 (sha256 …)``, or the file name when it has no slug."""
+    meta = read_metadata(path)
+    name = f"{meta['slug']} v{meta.get('version', '1')}" if meta.get("slug") else path.name
+    return f"{name} (sha256 {sha256_of(path)})"
 
 
 class Command(BaseCommand):
@@ -59,6 +67,8 @@ class Command(BaseCommand):
             "trained_on": json.dumps([str(p) for p in opts["images"]]),
             "device": "cuda" if torch.cuda.is_available() else "cpu",
         }
+        if opts["init"]:
+            metadata["parent"] = parent_description(opts["init"])
         summary = train(
             images,
             opts["out"],
