@@ -238,7 +238,7 @@ def drafts_render(lead_id: int) -> RenderReport:
     lead = Draft.objects.select_related("photo").get(pk=lead_id)
     _progress([lead.pk], "model")
     ref = _model_for(lead)
-    colorizer = Colorizer.load(ref.path, precision=settings.COLORIZE_PRECISION)
+    colorizer = Colorizer.load(ref.path, settings.COLORIZE_DEVICE, settings.COLORIZE_PRECISION)
     if colorizer.sha256 != lead.model_sha256:
         raise PermanentDraftError("The model file changed since this draft was requested; request a new draft.")
     ids = [lead.pk, *_claim_companions(lead, settings.CHROMA_DRAFT_BATCH_MAX - 1, colorizer.multiple)]

@@ -20,9 +20,12 @@ def parse_era_buckets(spec: list[str]) -> list[tuple[int | None, int | None]]:
     buckets = []
     for item in spec:
         low, sep, high = item.strip().partition("-")
-        if not sep:
-            raise ValueError(f"era bucket {item!r}: write FROM-TO, -TO or FROM-")
-        buckets.append((int(low) if low else None, int(high) if high else None))
+        if not sep or not (low or high) or not all(part.isdigit() for part in (low, high) if part):
+            raise ValueError(f"era bucket {item!r}: write FROM-TO, -TO or FROM- with years")
+        bounds = (int(low) if low else None, int(high) if high else None)
+        if None not in bounds and bounds[0] > bounds[1]:
+            raise ValueError(f"era bucket {item!r}: the first year is after the last")
+        buckets.append(bounds)
     return buckets
 
 

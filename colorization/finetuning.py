@@ -450,7 +450,7 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
     render = int(config["render_size"])
     train_images = fit_long_side([_read_example(e) for e in train_examples], render)
 
-    device = resolve_device(config.get("device"))
+    device = resolve_device(config.get("device") or settings.COLORIZE_DEVICE)
     # training and the gate's evaluation in one format (runs queued before it was a setting: float32)
     precision = resolve_precision(device, config.get("precision", "fp32"))
     staging = staging_dir(run_id)

@@ -129,7 +129,7 @@ def preview_render(
     parsed = _hints(photo, hints)
     ref = _model(photo, model)
     small = preview_luminance(photo, size)
-    colorizer = Colorizer.load(ref.path, precision=settings.COLORIZE_PRECISION)
+    colorizer = Colorizer.load(ref.path, settings.COLORIZE_DEVICE, settings.COLORIZE_PRECISION)
     # Network at render_size, chroma guided up to the preview grid by its L* (like a draft).
     rgb = colorizer.colorize(
         small, hints_for_preview(parsed, photo, small), render_size=render_size, saturation=saturation
@@ -163,7 +163,7 @@ def suggest_colours(
     ref = _model(photo, model)
     small = preview_luminance(photo, PREVIEW_MAX_SIDE)
     sx, sy = small.width / photo.width, small.height / photo.height
-    colorizer = Colorizer.load(ref.path, precision=settings.COLORIZE_PRECISION)
+    colorizer = Colorizer.load(ref.path, settings.COLORIZE_DEVICE, settings.COLORIZE_PRECISION)
     px = min(small.width - 1, int(x * sx))
     py = min(small.height - 1, int(y * sy))
     size = _render_size(render_size, PREVIEW_MAX_SIDE)

@@ -1,6 +1,12 @@
+"""ASGI entry point (e.g. uvicorn config.asgi:application); the same thread settings as config/wsgi.py."""
+
 import os
 
-from django.core.asgi import get_asgi_application
+from config.web_threads import configure_web_threads
+
+configure_web_threads()
+
+from django.core.asgi import get_asgi_application  # noqa: E402 - after the thread settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_asgi_application()

@@ -8,6 +8,7 @@ named by ``<NAME>_FILE`` (for container secrets).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -79,4 +80,41 @@ def choice(name: str, default: str, choices: set[str]) -> str:
     value = string(name, default)
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of {sorted(choices)}")
+    return value
+
+
+def integers(name: str, default: list[int], minimum: int | None = None, maximum: int | None = None) -> list[int]:
+    """A comma-separated list of whole numbers, each within [minimum, maximum]."""
+    numbers = []
+    for item in listing(name, [str(n) for n in default]):
+        try:
+            number = int(item.replace("_", ""))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not a whole number") from None
+        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+            raise ImproperlyConfigured(f"{name}: {number} is outside the allowed range [{minimum}, {maximum}]")
+        numbers.append(number)
+    return numbers
+
+
+_RATE_PERIODS = {"second", "minute", "hour", "day", "s", "m", "h", "d"}
+
+
+def rate(name: str, default: str) -> str:
+    """A throttle rate as Django REST framework reads it: ``COUNT/PERIOD`` (``60/hour``, ``5/m``)."""
+    value = string(name, default)
+    count, _, period = value.partition("/")
+    if not count.isdigit() or period not in _RATE_PERIODS:
+        raise ImproperlyConfigured(f"{name}={value!r}: use a rate such as 60/hour (per second, minute, hour or day)")
+    return value
+
+
+_DEVICE = re.compile(r"(cpu|cuda|cuda:\d+|mps)")
+
+
+def device(name: str) -> str | None:
+    """A torch device name (cpu, cuda, cuda:N, mps), or None when unset."""
+    value = string(name)
+    if value is not None and not _DEVICE.fullmatch(value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a device; use cpu, cuda, cuda:N or mps")
     return value

@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from colorization.engine.defaults import DEFAULT_RENDER_SIZE, PRECISIONS, SWEEP_RENDER_SIZES
+from colorization.eras import parse_era_buckets
 from config import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -184,6 +185,10 @@ if "unknown" not in CHROMA_GENRES:
 CHROMA_ERA_BUCKETS = env.listing(
     "CHROMA_ERA_BUCKETS", ["-1899", "1900-1919", "1920-1939", "1940-1959", "1960-1979", "1980-1999", "2000-"]
 )
+try:
+    parse_era_buckets(CHROMA_ERA_BUCKETS)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"CHROMA_ERA_BUCKETS: {_exc}") from None
 # Training examples from accepted corrections: share of photos held out for evaluation (by photo,
 # deterministic), and the long side examples are stored at.
 CHROMA_HOLDOUT_PERCENT = env.integer("CHROMA_HOLDOUT_PERCENT", 20, minimum=0, maximum=100)
@@ -225,8 +230,10 @@ CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = env.integer("CELERY_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
-CELERY_TASK_TIME_LIMIT = env.integer("CELERY_TASK_TIME_LIMIT", 660, minimum=1)
+# A safety net for tasks without limits of their own: every task here sets its own (colorization/tasks.py,
+# community/tasks.py), sized to its work, so these are not read from the environment.
+CELERY_TASK_SOFT_TIME_LIMIT = 600
+CELERY_TASK_TIME_LIMIT = 660
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "sweep-drafts": {"task": "colorization.tasks.sweep_drafts", "schedule": 30.0, "options": {"queue": "default"}},
@@ -241,12 +248,14 @@ CHROMA_BASE_MODEL_PATH = env.string(
 )
 # The network's float format (colorization/engine/precision.py): auto = bf16 where the hardware computes it natively.
 COLORIZE_PRECISION = env.choice("COLORIZE_PRECISION", "auto", set(PRECISIONS))
+# The inference and fine-tuning device; unset: CUDA when available, else the CPU (colorization/engine/inference.py).
+COLORIZE_DEVICE = env.device("COLORIZE_DEVICE")
 CHROMA_INFERENCE_QUEUE = env.choice("CHROMA_INFERENCE_QUEUE", "gpu", {"gpu", "cpu"})
 CHROMA_DEFAULT_RENDER_SIZE = env.integer("CHROMA_DEFAULT_RENDER_SIZE", DEFAULT_RENDER_SIZE, minimum=64, maximum=4096)
 CHROMA_MAX_RENDER_SIZE = env.integer("CHROMA_MAX_RENDER_SIZE", 2048, minimum=64, maximum=4096)
-CHROMA_SWEEP_RENDER_SIZES = [
-    int(v) for v in env.listing("CHROMA_SWEEP_RENDER_SIZES", [str(size) for size in SWEEP_RENDER_SIZES])
-]
+CHROMA_SWEEP_RENDER_SIZES = env.integers(
+    "CHROMA_SWEEP_RENDER_SIZES", list(SWEEP_RENDER_SIZES), minimum=64, maximum=4096
+)
 CHROMA_DRAFT_BATCH_MAX = env.integer("CHROMA_DRAFT_BATCH_MAX", 4, minimum=1, maximum=64)
 CHROMA_DRAFT_STALE_SECONDS = env.integer("CHROMA_DRAFT_STALE_SECONDS", 90, minimum=5)
 CHROMA_DRAFT_RESEND_SECONDS = env.integer("CHROMA_DRAFT_RESEND_SECONDS", 300, minimum=5)
@@ -269,12 +278,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "colorization.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        "uploads": env.string("CHROMA_UPLOAD_RATE", "120/hour"),
+        "uploads": env.rate("CHROMA_UPLOAD_RATE", "120/hour"),
         "token": "20/minute",
-        "drafts": env.string("CHROMA_DRAFT_RATE", "60/hour"),
+        "drafts": env.rate("CHROMA_DRAFT_RATE", "60/hour"),
         # The editor re-renders on every edit (debounced): generous, but bounded.
-        "previews": env.string("CHROMA_PREVIEW_RATE", "1200/hour"),
-        "corrections": env.string("CHROMA_CORRECTION_RATE", "120/hour"),
+        "previews": env.rate("CHROMA_PREVIEW_RATE", "1200/hour"),
+        "corrections": env.rate("CHROMA_CORRECTION_RATE", "120/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -329,12 +338,8 @@ CHROMA_VOTE_WEIGHT_VOLUNTEER = env.decimal("CHROMA_VOTE_WEIGHT_VOLUNTEER", 1.0, 
 CHROMA_VOTE_WEIGHT_HISTORIAN = env.decimal("CHROMA_VOTE_WEIGHT_HISTORIAN", 3.0, minimum=0.0, maximum=100)
 CHROMA_VOTE_WEIGHT_NEW = env.decimal("CHROMA_VOTE_WEIGHT_NEW", 0.25, minimum=0.0, maximum=100)
 CHROMA_VOTE_TRUSTED_REPUTATION = env.integer("CHROMA_VOTE_TRUSTED_REPUTATION", 10, minimum=0)
-CHROMA_VOTE_RATE = env.string("CHROMA_VOTE_RATE", "60/hour")  # votes and vote changes per person
-CHROMA_COMMENT_RATE = env.string("CHROMA_COMMENT_RATE", "30/hour")  # comments and reports per person
-for _name in ("CHROMA_VOTE_RATE", "CHROMA_COMMENT_RATE"):
-    _count, _, _period = globals()[_name].partition("/")
-    if not _count.isdigit() or _period not in {"second", "minute", "hour", "day", "s", "m", "h", "d"}:
-        raise ImproperlyConfigured(f"{_name}={globals()[_name]!r}: use a rate such as 60/hour")
+CHROMA_VOTE_RATE = env.rate("CHROMA_VOTE_RATE", "60/hour")  # votes and vote changes per person
+CHROMA_COMMENT_RATE = env.rate("CHROMA_COMMENT_RATE", "30/hour")  # comments and reports per person
 # Reputation points (community/reputation.py).
 CHROMA_REPUTATION_ACCEPTED = env.integer("CHROMA_REPUTATION_ACCEPTED", 10, minimum=0)
 CHROMA_REPUTATION_VOTE_AGREED = env.integer("CHROMA_REPUTATION_VOTE_AGREED", 2, minimum=0)

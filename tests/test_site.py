@@ -42,6 +42,15 @@ def run_django(env: dict[str, str]) -> subprocess.CompletedProcess:
         ({"CHROMA_MAX_UPLOAD_BYTES": "lots"}, "CHROMA_MAX_UPLOAD_BYTES='lots' is not a whole number"),
         ({"CHROMA_ENV": "staging"}, "CHROMA_ENV='staging' must be one of"),
         ({"COLORIZE_PRECISION": "fp8"}, "COLORIZE_PRECISION='fp8' must be one of"),
+        ({"COLORIZE_DEVICE": "gpu"}, "COLORIZE_DEVICE='gpu' is not a device"),
+        ({"CHROMA_UPLOAD_RATE": "lots"}, "CHROMA_UPLOAD_RATE='lots': use a rate such as 60/hour"),
+        ({"CHROMA_PREVIEW_RATE": "100/week"}, "CHROMA_PREVIEW_RATE='100/week'"),
+        ({"CHROMA_VOTE_RATE": "x/hour"}, "CHROMA_VOTE_RATE='x/hour'"),
+        ({"CHROMA_SWEEP_RENDER_SIZES": "224,big"}, "CHROMA_SWEEP_RENDER_SIZES: 'big' is not a whole number"),
+        ({"CHROMA_SWEEP_RENDER_SIZES": "224,9000"}, "CHROMA_SWEEP_RENDER_SIZES: 9000 is outside"),
+        ({"CHROMA_ERA_BUCKETS": "1900-1919,1920"}, "CHROMA_ERA_BUCKETS: era bucket '1920'"),
+        ({"CHROMA_ERA_BUCKETS": "1950-1900"}, "the first year is after the last"),
+        ({"CHROMA_ERA_BUCKETS": "nineteen-hundred"}, "with years"),
         ({"CHROMA_ENV": "production", "SECRET_KEY": "", "ALLOWED_HOSTS": "x"}, "SECRET_KEY"),
         ({"CHROMA_ENV": "production", "SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must be set"),
         ({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL"),
@@ -52,6 +61,21 @@ def test_bad_settings_stop_start_up_with_a_clear_message(env, message):
     result = run_django(env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_good_rates_devices_and_buckets_start(tmp_path):
+    device = tmp_path / "device"
+    device.write_text("cpu\n")
+    result = run_django(
+        {
+            "CHROMA_UPLOAD_RATE": "5/m",
+            "CHROMA_COMMENT_RATE": "100/day",
+            "COLORIZE_DEVICE_FILE": str(device),
+            "CHROMA_SWEEP_RENDER_SIZES": "192,256",
+            "CHROMA_ERA_BUCKETS": "-1899,1900-1949,1950-",
+        }
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_secrets_can_come_from_files(tmp_path):

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +17,8 @@ from colorization.engine.imageio import read_disclosure
 from colorization.preview import preview_cache_clear
 from colorization.tasks import colorize_draft
 from tests import images
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.django_db
 
@@ -171,21 +177,34 @@ def test_suggestions_take_a_render_size(api, owner, photo):
     assert api(owner).post(url, {"x": 10, "y": 10, "render_size": 4096}, format="json").status_code == 400
 
 
-def test_web_processes_get_passive_openmp_and_one_torch_thread_unless_told_otherwise():
-    import os
+def test_web_processes_get_passive_openmp_and_one_torch_thread_unless_told_otherwise(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
 
-    saved = dict(os.environ)
-    try:
-        import config.wsgi as wsgi  # configures this process as a web process; undone below
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    from config.web_threads import configure_web_threads
+
+    monkeypatch.delenv("CHROMA_WEB_TORCH_THREADS", raising=False)
     env: dict[str, str] = {}
-    wsgi.configure_web_threads(env)
+    configure_web_threads(env)
     assert env == {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     chosen = {"OMP_NUM_THREADS": "4", "OMP_WAIT_POLICY": "ACTIVE"}
-    wsgi.configure_web_threads(chosen)
+    configure_web_threads(chosen)
     assert chosen["OMP_NUM_THREADS"] == "4" and chosen["OMP_WAIT_POLICY"] == "ACTIVE"
+    monkeypatch.setenv("CHROMA_WEB_TORCH_THREADS", "2")
+    env = {}
+    configure_web_threads(env)
+    assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "2"
+    monkeypatch.setenv("CHROMA_WEB_TORCH_THREADS", "many")
+    with pytest.raises(ImproperlyConfigured, match="CHROMA_WEB_TORCH_THREADS='many' is not a whole number"):
+        configure_web_threads({})
+
+
+@pytest.mark.parametrize("entry", ["config.wsgi", "config.asgi"])
+def test_both_web_entry_points_set_the_thread_environment(entry):
+    code = f"import os, {entry}; print(os.environ['OMP_WAIT_POLICY'], os.environ['OMP_NUM_THREADS'])"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "MKL_", "CHROMA_WEB_TORCH"))}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["PASSIVE", "1"]
 
 
 def chroma(rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:

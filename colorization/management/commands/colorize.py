@@ -46,7 +46,9 @@ class Command(BaseCommand):
         if not 0 <= opts["saturation"] <= 2:
             raise CommandError("--saturation must be between 0 and 2")
         try:
-            colorizer = Colorizer.load(resolve_model(opts["model"]), precision=settings.COLORIZE_PRECISION)
+            colorizer = Colorizer.load(
+                resolve_model(opts["model"]), settings.COLORIZE_DEVICE, settings.COLORIZE_PRECISION
+            )
         except (UnknownModel, CheckpointError) as exc:
             raise CommandError(str(exc)) from None
         slug, version = model_identity(colorizer.metadata, colorizer.sha256)

@@ -48,7 +48,9 @@ class Command(BaseCommand):
             if not folder.is_dir():
                 raise CommandError(f"not a folder: {folder}")
         try:
-            colorizer = Colorizer.load(resolve_model(opts["model"]), precision=settings.COLORIZE_PRECISION)
+            colorizer = Colorizer.load(
+                resolve_model(opts["model"]), settings.COLORIZE_DEVICE, settings.COLORIZE_PRECISION
+            )
         except (UnknownModel, CheckpointError) as exc:
             raise CommandError(str(exc)) from None
         try:
