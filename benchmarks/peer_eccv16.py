@@ -1,6 +1,6 @@
 """How fast is our network next to the classic Zhang et al. 2016 ECCV colorizer?
 
-``python benchmarks/peer_eccv16.py [--size 256] [--threads 2] [--runs 10]``
+``python benchmarks/peer_eccv16.py [--size 256] [--threads 2] [--runs 10] [--model PATH]``
 
 The ECCV16 network ("Colorful Image Colorization", Zhang, Isola & Efros 2016) is rebuilt
 here from the paper and the authors' released model definition: eight conv blocks (VGG-like,
@@ -16,10 +16,13 @@ import argparse
 import json
 import statistics
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 
+from colorization.engine.checkpoint import load_model
+from colorization.engine.inference import DEFAULT_MODEL_PATH
 from colorization.engine.network import ColorNet, NetworkConfig
 
 
@@ -85,11 +88,16 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL_PATH, help="our network's checkpoint (its config is what is timed)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     cl = torch.channels_last
-    ours = ColorNet(NetworkConfig()).eval().to(memory_format=cl)
+    # the shipped network (the config of the checkpoint, e.g. with its global branch), else the default config
+    ours = load_model(args.model)[0] if Path(args.model).is_file() else ColorNet(NetworkConfig())
+    ours = ours.eval().to(memory_format=cl)
     peer = ECCV16().eval().to(memory_format=cl)
     s = args.size
     t_ours = time_model(ours, torch.randn(1, 4, s, s).contiguous(memory_format=cl), args.runs)

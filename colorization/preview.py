@@ -131,8 +131,8 @@ def preview_render(
     small = preview_luminance(photo, size)
     colorizer = Colorizer.load(ref.path, settings.COLORIZE_DEVICE, settings.COLORIZE_PRECISION)
     # Network at render_size, chroma guided up to the preview grid by its L* (like a draft).
-    rgb = colorizer.colorize(
-        small, hints_for_preview(parsed, photo, small), render_size=render_size, saturation=saturation
+    rgb = colorizer.preview(
+        small, hints_for_preview(parsed, photo, small), size=size, render_size=render_size, saturation=saturation
     )
     meta = {
         "description": (

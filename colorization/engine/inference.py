@@ -185,6 +185,19 @@ def _downsample(L: np.ndarray, w: int, h: int) -> torch.Tensor:
     return F.interpolate(t, size=(h, w), mode="area")[0]
 
 
+def _cached_L(image: LumaImage, role: str, w: int, h: int) -> torch.Tensor:
+    """``image``'s L* area-averaged to (1,h,w), kept on the image: one copy per role ("L": the network's
+    working grid, "preview": the preview's grid), since the editor re-renders one size repeatedly."""
+    key = (role, w, h)
+    L = image._cache.get(key)
+    if L is None:
+        L = _downsample(image.L, w, h)
+        for stale in [k for k in image._cache if k[0] == role]:
+            del image._cache[stale]
+        image._cache[key] = L
+    return L
+
+
 def _as_luma(image: ImageLike) -> LumaImage:
     if isinstance(image, LumaImage):
         return image
@@ -537,12 +550,7 @@ class Colorizer:
     def _job(self, image: ImageLike, hints: HintsLike, render_size: int) -> _Job:
         image = _as_luma(image)
         w, h = working_size(image.width, image.height, render_size)
-        key = ("L", w, h)
-        L = image._cache.get(key)
-        if L is None:
-            L = _downsample(image.L, w, h)
-            image._cache.clear()  # keep one working copy: the editor re-renders one size repeatedly
-            image._cache[key] = L
+        L = _cached_L(image, "L", w, h)
         if hints is None:
             hint_ab, mask = np.zeros((2, h, w), np.float32), np.zeros((1, h, w), np.float32)
         elif isinstance(hints, HintRaster | tuple):  # full resolution: (hint_ab (2,H,W), mask (1,H,W))
@@ -672,17 +680,27 @@ class Colorizer:
         image: ImageLike,
         hints: HintsLike = None,
         size: int = PREVIEW_SIZE,
+        render_size: int = DEFAULT_RENDER_SIZE,
         saturation: float = 1.0,
         decode: str | None = None,
         blend: float | None = None,
         propagate_hints: bool | None = None,
     ) -> np.ndarray:
-        """A quick render at most ``size`` px on the long side, as uint8 RGB at that small size (the editor)."""
-        job = self._job(image, hints, size)
+        """The editor's live preview: uint8 RGB at most ``size`` px on the long side, made as the full render is.
+
+        The network runs at ``render_size`` (the working resolution of the draft being corrected; never
+        above ``size``) with the hints rasterized onto that grid, exactly as ``colorize`` does, and its
+        chroma is guided up to the preview's grid by the preview's own L* (area-averaged from ``image``),
+        so what the volunteer sees is the final render at a smaller size, not a different rendering.
+        Hints are in ``image``'s pixel coordinates.
+        """
+        image = _as_luma(image)
+        job = self._job(image, hints, min(render_size, size))
         ab = self.predict_ab([job], saturation, decode, blend, propagate_hints)[0]
-        L = job.L.to(ab.device)
-        coef = _chroma_model(ab, L)
-        return reconstruct(L[0].cpu().numpy(), coef, self.device)
+        coef = _chroma_model(ab, job.L.to(ab.device))
+        w, h = working_size(image.width, image.height, size)
+        L_preview = image.L if (w, h) == image.size else _cached_L(image, "preview", w, h)[0].numpy()
+        return reconstruct(L_preview, coef, self.device)
 
     @torch.inference_mode()
     def suggest(

@@ -271,6 +271,38 @@ def test_preview_is_small(colorizer, make_luminance):
     assert colorizer.preview(image, hints, size=128).shape == (128, 96, 3)
 
 
+def test_preview_runs_the_network_at_the_render_size_and_guides_its_chroma_up(colorizer, make_luminance, monkeypatch):
+    image = LumaImage(make_luminance(900, 1200))
+    hints = {"points": [{"x": 300, "y": 200, "color": "#aa3300", "size": 9}]}
+    grids = []
+    forward = colorizer._forward
+    monkeypatch.setattr(colorizer, "_forward", lambda jobs: grids.append((jobs[0].w, jobs[0].h)) or forward(jobs))
+    small = colorizer.preview(image, hints, size=300, render_size=96)
+    assert grids == [(96, 72)]  # the draft's working grid, not the preview's
+    assert small.shape == (225, 300, 3)
+    # L* is the original's, area-averaged to the preview's grid
+    L_small = F.interpolate(torch.from_numpy(image.L)[None, None], size=(225, 300), mode="area")[0, 0].numpy()
+    assert max_lightness_error(small, L_small) <= 0.5
+    # the hint shows where it was put (in the original's coordinates)
+    at_hint = lab_of(small)[50, 75, 1:]
+    target = np.asarray(color_to_ab("#aa3300"))
+    assert np.linalg.norm(at_hint - target) < np.linalg.norm(
+        lab_of(colorizer.preview(image, size=300))[50, 75, 1:] - target
+    )
+    # a render size above the preview's is capped at it
+    grids.clear()
+    colorizer.preview(image, hints, size=128, render_size=224)
+    assert grids == [(128, 96)]
+
+
+def test_preview_of_an_image_already_at_preview_size_is_its_render(colorizer, make_luminance):
+    """The web preview passes the photo's L* at ≤ 512 px: the result is then exactly ``colorize`` of it."""
+    image = LumaImage(make_luminance(240, 320))
+    hints = {"points": [{"x": 40, "y": 60, "color": "#2255cc", "size": 6}]}
+    preview = colorizer.preview(image, hints, size=320, render_size=96, saturation=1.3)
+    np.testing.assert_array_equal(preview, colorizer.colorize(image, hints, render_size=96, saturation=1.3))
+
+
 def test_suggest_returns_distinct_hex_colours(colorizer, make_luminance):
     L = make_luminance(64, 64)
     colours = colorizer.suggest(L, 10, 20, k=5)
