@@ -61,25 +61,20 @@ def make_photo(width: int, height: int) -> Image.Image:
         return im.resize((width, height), Image.Resampling.LANCZOS)
 
 
-def median_time(fn, runs: int) -> float:
-    times = []
+def median_times(*fns, runs: int) -> list[float]:
+    """Median time of each of ``fns``, run in turn ``runs`` times, so that the machine's drift (a busy
+    neighbour, frequency changes) falls on all of them alike rather than on whichever ran last."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def paired_median_times(fn_a, fn_b, runs: int) -> tuple[float, float]:
-    """Median times of ``fn_a`` and ``fn_b``, run alternately so that the machine's drift (a busy
-    neighbour, frequency changes) falls on both alike rather than on whichever block ran second."""
-    times_a, times_b = [], []
-    for _ in range(runs):
-        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
+        for fn, samples in zip(fns, times, strict=True):
             t0 = time.perf_counter()
             fn()
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times_a), statistics.median(times_b)
+            samples.append(time.perf_counter() - t0)
+    return [statistics.median(samples) for samples in times]
+
+
+def median_time(fn, runs: int) -> float:
+    return median_times(fn, runs=runs)[0]
 
 
 def model_path(arg: str | None, tmp: Path) -> tuple[Path, str]:
@@ -160,7 +155,7 @@ def main() -> None:
             def end_to_end(path=path, fmt=fmt, rs=args.render_size) -> None:
                 encode(colorizer.colorize(read_luminance(path), render_size=rs), fmt, METADATA)
 
-            t_base, t_full = paired_median_times(baseline, end_to_end, args.runs)
+            t_base, t_full = median_times(baseline, end_to_end, runs=args.runs)
             ratio = t_full / t_base
             results[f"{fmt}_baseline_s"] = round(t_base, 3)
             results[f"{fmt}_end_to_end_s"] = round(t_full, 3)

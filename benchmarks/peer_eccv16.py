@@ -89,14 +89,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument(
-        "--model", default=DEFAULT_MODEL_PATH, help="our network's checkpoint (its config is what is timed)"
+        "--model", type=Path, help="our network's checkpoint, whose config is timed (default: the base model)"
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     cl = torch.channels_last
-    # the shipped network (the config of the checkpoint, e.g. with its global branch), else the default config
-    ours = load_model(args.model)[0] if Path(args.model).is_file() else ColorNet(NetworkConfig())
+    # the shipped network (the checkpoint's config, e.g. with its global branch); the default config only
+    # when no --model is given and no base model is installed; a --model that is missing is an error
+    model = args.model or (DEFAULT_MODEL_PATH if DEFAULT_MODEL_PATH.is_file() else None)
+    ours = load_model(model)[0] if model else ColorNet(NetworkConfig())
     ours = ours.eval().to(memory_format=cl)
     peer = ECCV16().eval().to(memory_format=cl)
     s = args.size
