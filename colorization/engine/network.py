@@ -40,6 +40,12 @@ class NetworkConfig:
     # bottleneck features, through a small MLP, are added to every bottleneck position, so
     # that a scene's colours can depend on what the whole scene is.
     global_context: bool = False
+    # Global colour hints (Zhang et al. 2017, section 3.3): an optional whole-photo colour
+    # distribution over the ab bins, plus its mean chroma, from a reference photograph, a palette
+    # or a tint (see global_hints.py). It modulates three decoder levels through a zero-initialised
+    # FiLM branch that is gated by the hint's "given" flag, so a photo without one is colorized by
+    # exactly the network the branch was grown on.
+    global_hints: bool = False
 
     @property
     def multiple(self) -> int:
@@ -52,6 +58,11 @@ class NetworkConfig:
     @property
     def n_bins(self) -> int:
         return self.bins_per_axis**2
+
+    @property
+    def global_hint_size(self) -> int:
+        """Length of a global hint vector: the distribution over the ab bins, its mean chroma, given."""
+        return self.n_bins + 2
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -106,6 +117,18 @@ class ColorNet(nn.Module):
             # Zero output at first: a model gains the branch without changing what it does.
             nn.init.zeros_(self.global_mlp[2].weight)
             nn.init.zeros_(self.global_mlp[2].bias)
+        if config.global_hints:
+            # FiLM (scale, shift) for the bottleneck and the decoder's 1/4 and 1/2 levels.
+            self.film_widths = (w4, w2, w1)
+            self.global_hint_mlp = nn.Sequential(
+                nn.Linear(config.global_hint_size, 256),
+                nn.ReLU(inplace=True),
+                nn.Linear(256, 256),
+                nn.ReLU(inplace=True),
+                nn.Linear(256, 2 * sum(self.film_widths)),
+            )
+            nn.init.zeros_(self.global_hint_mlp[4].weight)
+            nn.init.zeros_(self.global_hint_mlp[4].bias)
         # Decoder with additive skips.
         self.lat3 = nn.Conv2d(w4, w3, 1)
         self.up3 = nn.Sequential(Residual(w3))
@@ -126,21 +149,49 @@ class ColorNet(nn.Module):
         """L (B,1,H,W) in [0,100]; hint_ab (B,2,H,W) in ab units; mask (B,1,H,W) in {0,1}."""
         return torch.cat((L / L_SCALE - 1, hint_ab / AB_SCALE * hint_mask, hint_mask), 1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B,4,H,W) from ``make_input`` -> (ab (B,2,H/2,W/2) in ab units, logits (B,Q,H/4,W/4))."""
+    def forward(self, x: torch.Tensor, global_hint: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B,4,H,W) from ``make_input``, global_hint (B,G) or None
+        -> (ab (B,2,H/2,W/2) in ab units, logits (B,Q,H/4,W/4))."""
         e1 = self.stem(x)
         e2 = self.down2(e1)
         e3 = self.down3(e2)
         e4 = self.down4(e3)
         if self.config.global_context:
             e4 = e4 + self.global_mlp(e4.mean(dim=(2, 3)))[:, :, None, None]
+        film = self._film(global_hint)
+        if film is not None:
+            e4 = self._modulate(e4, *film[0])
         d3 = self.up3(e3 + F.interpolate(self.lat3(e4), scale_factor=2.0, mode="nearest"))
-        d2 = self.up2(e2 + F.interpolate(self.lat2(d3), scale_factor=2.0, mode="nearest"))
+        d2 = e2 + F.interpolate(self.lat2(d3), scale_factor=2.0, mode="nearest")
+        if film is not None:
+            d2 = self._modulate(d2, *film[1])
+        d2 = self.up2(d2)
         d1 = e1 + F.interpolate(self.lat1(d2), scale_factor=2.0, mode="nearest")
+        if film is not None:
+            d1 = self._modulate(d1, *film[2])
         hints = self._pool_hints(x[:, 1:4])
         d1 = self.up1(torch.cat((d1, hints), 1))
         ab = torch.tanh(self.ab_head(d1)) * AB_SCALE
         return ab, self.class_head(d2)
+
+    def _film(self, global_hint: torch.Tensor | None) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
+        """(scale, shift) pairs of shape (B,C,1,1) per modulated level, zero where no hint is given."""
+        if global_hint is None or not self.config.global_hints:
+            return None
+        if global_hint.shape[-1] != self.config.global_hint_size:
+            raise ValueError(f"global hint has {global_hint.shape[-1]} values, expected {self.config.global_hint_size}")
+        given = global_hint[:, -1:]
+        out = self.global_hint_mlp(global_hint) * given  # (B, 2*sum(C)); exactly zero without a hint
+        pairs, start = [], 0
+        for c in self.film_widths:
+            scale, shift = out[:, start : start + c], out[:, start + c : start + 2 * c]
+            pairs.append((scale[:, :, None, None], shift[:, :, None, None]))
+            start += 2 * c
+        return pairs
+
+    @staticmethod
+    def _modulate(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+        return x * (1 + scale.to(x.dtype)) + shift.to(x.dtype)
 
     @staticmethod
     def _pool_hints(hints: torch.Tensor) -> torch.Tensor:

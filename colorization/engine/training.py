@@ -27,6 +27,7 @@ from PIL import Image
 
 from .checkpoint import load_state_dict, save_checkpoint
 from .color import rgb_to_lab
+from .global_hints import simulate_global_hints
 from .network import AB_SCALE, ColorNet, NetworkConfig, ab_to_bins, gaussian_smoothed_prior, rebalancing_weights
 from .precision import PRECISIONS, autocast, resolve_precision
 
@@ -36,6 +37,9 @@ REGRESSION_LOSSES = ("smooth_l1", "mse", "log_mse")
 # -10 log10(mse_i), so this weights each photo's error by 1 / (its own error + eps): a nearly neutral
 # photo painted blue costs as much as it costs its PSNR. eps is a (1.1 ab unit)^2 floor; c keeps the
 # gradient of a typical photo (mse ~0.01 in (ab / 110)^2 units) the size squared error gives it.
+TRAINABLE = ("all", "global_hints")
+# Branches a parent may lack: they are zero-initialised, so the grown network starts as its parent.
+GROWABLE = {"global_context": "global_mlp.", "global_hints": "global_hint_mlp."}
 LOG_MSE_EPS = 1e-4
 LOG_MSE_SCALE = 0.01
 
@@ -66,6 +70,13 @@ class TrainConfig:
     # stay float32) or "auto" ($COLORIZE_PRECISION, else bf16 where the hardware computes it natively:
     # ~2x the steps); see precision.resolve_precision
     precision: str = "fp32"
+    # share of crops given a global colour hint simulated from their own colours (networks with
+    # the global-hint branch only)
+    global_hint_fraction: float = 0.0
+    # "all" or "global_hints": train only the global-hint branch, the rest frozen (in eval mode, so
+    # BatchNorm statistics stay too): the grown network then colorizes a photo without a global
+    # hint exactly as its parent did
+    trainable: str = "all"
     checkpoint_every_s: float = 300.0
     log_every_s: float = 30.0
     extra: dict = field(default_factory=dict)
@@ -76,6 +87,10 @@ class TrainConfig:
         if self.regression_loss not in REGRESSION_LOSSES:
             choices = ", ".join(REGRESSION_LOSSES)
             raise ValueError(f"regression_loss must be one of {choices}, got {self.regression_loss!r}")
+        if not 0 <= self.global_hint_fraction <= 1:
+            raise ValueError(f"global_hint_fraction must be in [0, 1], got {self.global_hint_fraction}")
+        if self.trainable not in TRAINABLE:
+            raise ValueError(f"trainable must be one of {', '.join(TRAINABLE)}, got {self.trainable!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
@@ -260,8 +275,14 @@ def compute_loss(
     L, ab = lab[:, :1], lab[:, 1:]
     patch_sizes = torch.randint(1, 6, (len(hint_counts),), generator=generator).tolist()
     hint_ab, mask = simulate_hints(ab, hint_counts, generator, patch_sizes)
+    global_hint = None
+    fraction = getattr(config, "global_hint_fraction", 0.0)
+    if model.config.global_hints and fraction > 0:
+        global_hint = simulate_global_hints(ab, model.config, generator)
+        given = (torch.rand(len(hint_counts), generator=generator) < fraction).float().to(ab.device)
+        global_hint = global_hint * given[:, None]
     with autocast(rgb.device, precision):
-        pred_ab, logits = model(ColorNet.make_input(L, hint_ab, mask))
+        pred_ab, logits = model(ColorNet.make_input(L, hint_ab, mask), global_hint)
     pred_ab, logits = pred_ab.float(), logits.float()
     pred, target = pred_ab / AB_SCALE, F.avg_pool2d(ab, 2) / AB_SCALE
     if config.regression_loss == "mse":
@@ -308,25 +329,32 @@ def train(
     if init_weights is not None:
         state, network_config, _ = load_state_dict(init_weights)
     network_config = network_config or NetworkConfig()
-    grows = bool(config.extra.get("global_context")) and not network_config.global_context
-    if grows:
-        network_config = dataclasses.replace(network_config, global_context=True)
+    grown = [name for name in GROWABLE if config.extra.get(name) and not getattr(network_config, name)]
+    if grown:
+        network_config = dataclasses.replace(network_config, **{name: True for name in grown})
     model = ColorNet(network_config)
     if state is not None:
-        # A parent that gains the (zero-initialised) global branch lacks only its weights and keeps all it
+        # A parent that gains a (zero-initialised) branch lacks only its weights and keeps all it
         # learnt; otherwise the weights must fit exactly.
-        missing, unexpected = model.load_state_dict(state, strict=not grows)
-        if unexpected or any(not k.startswith("global_mlp.") for k in missing):
+        missing, unexpected = model.load_state_dict(state, strict=not grown)
+        allowed = tuple(GROWABLE[name] for name in grown)
+        if unexpected or any(not k.startswith(allowed) for k in missing):
             raise ValueError(
                 f"{init_weights}: weights do not fit the network (missing {missing}, unexpected {unexpected})"
             )
+    if config.trainable == "global_hints":
+        if not network_config.global_hints:
+            raise ValueError("trainable='global_hints' needs a network with the global-hint branch")
+        for name, parameter in model.named_parameters():
+            parameter.requires_grad_(name.startswith(GROWABLE["global_hints"]))
     device = torch.device(device or "cpu")
     model = model.to(device)
     if device.type == "cpu":
         model = model.to(memory_format=torch.channels_last)  # ~30% faster convolutions on CPU
     precision = resolve_precision(device, config.precision)
     weights = class_weights_for(images, model.config, config.rebalance_mix).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
     step, elapsed_before, curve = 0, 0.0, []
     saved_average = None
     if resume and state_path.exists():
@@ -370,10 +398,12 @@ def train(
         return average.model_copy(model) if average is not None else model
 
     log(
-        f"training {model.num_parameters():,} parameters on {len(batcher.images)} images ({device}, {precision}), "
+        f"training {sum(p.numel() for p in trainable):,} of {model.num_parameters():,} parameters "
+        f"on {len(batcher.images)} images ({device}, {precision}), "
         f"config {config.to_dict()}"
     )
-    model.train()
+    # A frozen trunk stays in eval mode: its BatchNorm layers keep the parent's statistics.
+    model.train(config.trainable == "all")
     start = last_log = last_ckpt = time.monotonic()
     seen_since_log, running = 0, {}
     while progress() < 1.0:
@@ -386,7 +416,7 @@ def train(
         loss, parts = compute_loss(model, rgb, counts, generator, weights, config, precision)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         step += 1
         if average is not None:
@@ -455,6 +485,23 @@ def add_config_arguments(parser) -> None:
         help="give the network a global branch (pooled whole-photo features); an --init model gains it at zero",
     )
     parser.add_argument(
+        "--global-hints",
+        action="store_true",
+        help="give the network the global colour hint branch; an --init model gains it at zero",
+    )
+    parser.add_argument(
+        "--global-hint-fraction",
+        type=float,
+        default=TrainConfig.global_hint_fraction,
+        help="share of crops given a global hint simulated from their own colours",
+    )
+    parser.add_argument(
+        "--trainable",
+        choices=TRAINABLE,
+        default=TrainConfig.trainable,
+        help="global_hints: train only the global hint branch (the rest frozen)",
+    )
+    parser.add_argument(
         "--precision",
         choices=PRECISIONS,
         default=TrainConfig.precision,
@@ -471,6 +518,8 @@ def config_from_arguments(args) -> TrainConfig:
         extra["init"] = str(args.init)
     if args.global_context:
         extra["global_context"] = True
+    if args.global_hints:
+        extra["global_hints"] = True
     return TrainConfig(
         minutes=args.minutes,
         steps=args.steps,
@@ -482,6 +531,8 @@ def config_from_arguments(args) -> TrainConfig:
         ce_weight=args.ce_weight,
         ema_decay=args.ema_decay,
         precision=args.precision,
+        global_hint_fraction=args.global_hint_fraction,
+        trainable=args.trainable,
         seed=args.seed,
         extra=extra,
     )

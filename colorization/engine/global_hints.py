@@ -1,0 +1,191 @@
+"""Global colour hints: a photo's overall colours as one input to the network.
+
+A volunteer can give them as a reference photograph (optionally a rectangle of it), as a palette of
+weighted colours, or as an overall tint. All three become a ``GlobalHint``: weighted ab colours and
+a saturation multiplier. The network sees it as one vector (``NetworkConfig.global_hint_size``):
+
+* the colours' distribution over the classification head's ab bins, smoothed with a Gaussian
+  (so that a palette and a full histogram of the same photo look alike);
+* their weighted mean chroma |ab| / 110;
+* a "given" flag (1), which gates the network's global branch: a zero vector is "no global hint".
+
+Training simulates global hints from each crop's own colours (``simulate_global_hints``): its full
+distribution, a sub-region's, a 3-8 colour palette of it, a jittered palette, or its mean alone,
+so that the network learns to follow a reference that is only roughly right.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .color import rgb_to_lab
+from .network import AB_SCALE, NetworkConfig, ab_to_bins
+
+SMOOTH_SIGMA = 6.0  # ab units of the Gaussian that spreads each colour over neighbouring bins
+MAX_PALETTE_COLOURS = 32
+REFERENCE_PALETTE_COLOURS = 16  # colours kept from a reference photograph
+SATURATION_RANGE = (0.0, 2.0)
+KMEANS_SAMPLES = 1024
+KMEANS_ITERATIONS = 12
+
+
+@dataclass(frozen=True)
+class GlobalHint:
+    """Weighted colours in Lab ab units (``ab``: (N,2), ``weights``: (N,), summing to 1) and a
+    saturation multiplier applied to their chroma."""
+
+    ab: tuple[tuple[float, float], ...]
+    weights: tuple[float, ...]
+    saturation: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.ab or len(self.ab) != len(self.weights):
+            raise ValueError("a global hint needs at least one colour and one weight per colour")
+        if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+            raise ValueError("global hint weights must be non-negative and not all zero")
+        lo, hi = SATURATION_RANGE
+        if not lo <= self.saturation <= hi:
+            raise ValueError(f"saturation must be in [{lo}, {hi}], got {self.saturation}")
+
+    @classmethod
+    def from_palette(cls, ab: np.ndarray, weights: np.ndarray, saturation: float = 1.0) -> GlobalHint:
+        ab = np.asarray(ab, dtype=np.float64).reshape(-1, 2)
+        weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+        total = float(weights.sum())
+        if total <= 0:
+            raise ValueError("global hint weights must be non-negative and not all zero")
+        return cls(
+            ab=tuple((float(a), float(b)) for a, b in ab),
+            weights=tuple(float(w / total) for w in weights),
+            saturation=float(saturation),
+        )
+
+    def vector(self, config: NetworkConfig) -> torch.Tensor:
+        """The network's input (``config.global_hint_size``,) float32."""
+        ab = torch.tensor(self.ab, dtype=torch.float32) * self.saturation
+        weights = torch.tensor(self.weights, dtype=torch.float32)
+        return hint_vector(ab, weights, config)
+
+    def mean_ab(self) -> tuple[float, float]:
+        w = np.asarray(self.weights)
+        ab = np.asarray(self.ab) * self.saturation
+        return tuple(float(v) for v in (w[:, None] * ab).sum(0))  # type: ignore[return-value]
+
+
+def no_hint(config: NetworkConfig) -> torch.Tensor:
+    return torch.zeros(config.global_hint_size)
+
+
+def _gaussian_kernel(config: NetworkConfig) -> torch.Tensor:
+    s = SMOOTH_SIGMA / config.bin_size
+    radius = max(1, math.ceil(3 * s))
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    k = torch.exp(-0.5 * (x / s) ** 2)
+    return k / k.sum()
+
+
+def distributions(counts: torch.Tensor, config: NetworkConfig) -> torch.Tensor:
+    """Bin weights (B,Q) -> smoothed, normalized distributions (B,Q)."""
+    n = config.bins_per_axis
+    k = _gaussian_kernel(config).to(counts.device)
+    r = (k.numel() - 1) // 2
+    grid = counts.reshape(-1, 1, n, n).float()
+    grid = torch.nn.functional.conv2d(torch.nn.functional.pad(grid, (r, r, 0, 0)), k.view(1, 1, 1, -1))
+    grid = torch.nn.functional.conv2d(torch.nn.functional.pad(grid, (0, 0, r, r)), k.view(1, 1, -1, 1))
+    flat = grid.reshape(counts.shape[0], -1)
+    return flat / flat.sum(dim=1, keepdim=True).clamp(min=1e-12)
+
+
+def hint_vector(ab: torch.Tensor, weights: torch.Tensor, config: NetworkConfig) -> torch.Tensor:
+    """Weighted colours ab (N,2) -> the network's global hint vector (G,)."""
+    bins = ab_to_bins(ab.T.reshape(1, 2, -1, 1), config).reshape(-1)
+    counts = torch.zeros(config.n_bins).index_add_(0, bins, weights.float())
+    dist = distributions(counts[None], config)[0]
+    chroma = (weights * ab.norm(dim=1)).sum() / weights.sum()
+    return torch.cat((dist, (chroma / AB_SCALE).reshape(1), torch.ones(1)))
+
+
+def kmeans_palette(ab: torch.Tensor, k: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixels' ab (N,2) -> ``k`` colours (k',2) with the share of pixels nearest each (k' <= k).
+
+    k-means++ seeding and a few Lloyd iterations on at most ``KMEANS_SAMPLES`` pixels; empty
+    clusters are dropped.
+    """
+    n = ab.shape[0]
+    if n > KMEANS_SAMPLES:
+        ab = ab[torch.randperm(n, generator=generator)[:KMEANS_SAMPLES]]
+        n = KMEANS_SAMPLES
+    k = max(1, min(k, n))
+    centres = ab[torch.randint(0, n, (1,), generator=generator)]
+    for _ in range(1, k):
+        d2 = torch.cdist(ab, centres).min(dim=1).values.pow(2)
+        if float(d2.sum()) <= 0:
+            break
+        centres = torch.cat((centres, ab[torch.multinomial(d2, 1, generator=generator)]))
+    for _ in range(KMEANS_ITERATIONS):
+        assign = torch.cdist(ab, centres).argmin(dim=1)
+        sums = torch.zeros_like(centres).index_add_(0, assign, ab)
+        counts = torch.bincount(assign, minlength=centres.shape[0]).float()
+        keep = counts > 0
+        centres = sums[keep] / counts[keep, None]
+    assign = torch.cdist(ab, centres).argmin(dim=1)
+    counts = torch.bincount(assign, minlength=centres.shape[0]).float()
+    keep = counts > 0
+    return centres[keep], counts[keep] / counts[keep].sum()
+
+
+def palette_from_rgb(
+    rgb: np.ndarray,
+    colours: int = REFERENCE_PALETTE_COLOURS,
+    box: tuple[int, int, int, int] | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A reference photograph (H,W,3 uint8), optionally limited to ``box`` = (left, top, right, bottom)
+    in its pixels -> its palette: ab colours (k,2) and weights (k,), heaviest first. Deterministic."""
+    if box is not None:
+        left, top, right, bottom = box
+        rgb = rgb[top:bottom, left:right]
+    if rgb.size == 0:
+        raise ValueError("the reference region is empty")
+    step = max(1, int(math.sqrt(rgb.shape[0] * rgb.shape[1] / 65536)))
+    small = np.ascontiguousarray(rgb[::step, ::step, :3])
+    lab = rgb_to_lab(torch.from_numpy(small).permute(2, 0, 1).float().div(255))
+    ab = lab[1:].reshape(2, -1).T.contiguous()
+    centres, weights = kmeans_palette(ab, colours, torch.Generator().manual_seed(seed))
+    order = torch.argsort(weights, descending=True)
+    return centres[order].numpy(), weights[order].numpy()
+
+
+def simulate_global_hints(ab: torch.Tensor, config: NetworkConfig, generator: torch.Generator) -> torch.Tensor:
+    """True chroma of a batch (B,2,H,W) -> global hint vectors (B,G) of the kinds people give.
+
+    Shares: the crop's whole distribution 30 %, a random sub-region's 15 %, a 3-8 colour palette
+    30 %, that palette with each colour moved by ~6 ab units 10 %, the mean colour alone 15 %.
+    """
+    b, _, h, w = ab.shape
+    vectors = []
+    for i in range(b):
+        r = float(torch.rand((), generator=generator))
+        pixels = ab[i].reshape(2, -1).T
+        if r < 0.45:
+            if r >= 0.30:  # a sub-region of 30-80 % of each side
+                sh = max(2, int(h * (0.3 + 0.5 * float(torch.rand((), generator=generator)))))
+                sw = max(2, int(w * (0.3 + 0.5 * float(torch.rand((), generator=generator)))))
+                y = int(torch.randint(0, h - sh + 1, (), generator=generator))
+                x = int(torch.randint(0, w - sw + 1, (), generator=generator))
+                pixels = ab[i, :, y : y + sh, x : x + sw].reshape(2, -1).T
+            pixels = pixels[:: max(1, pixels.shape[0] // 4096)]
+            vectors.append(hint_vector(pixels, torch.ones(pixels.shape[0]), config))
+        elif r < 0.85:
+            k = int(torch.randint(3, 9, (), generator=generator))
+            colours, weights = kmeans_palette(pixels.contiguous(), k, generator)
+            if r >= 0.75:
+                colours = colours + 6.0 * torch.randn(colours.shape, generator=generator)
+            vectors.append(hint_vector(colours, weights, config))
+        else:
+            vectors.append(hint_vector(pixels.mean(0, keepdim=True), torch.ones(1), config))
+    return torch.stack(vectors).to(ab.device)

@@ -1,0 +1,165 @@
+"""Global colour hints: the vector the network sees, the zero-initialised gated branch, training it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from colorization.engine.checkpoint import load_state_dict, save_checkpoint
+from colorization.engine.global_hints import (
+    GlobalHint,
+    hint_vector,
+    kmeans_palette,
+    no_hint,
+    palette_from_rgb,
+    simulate_global_hints,
+)
+from colorization.engine.network import AB_SCALE, ColorNet
+from colorization.engine.training import TrainConfig, train
+
+from .conftest import TINY
+
+GROWN = dataclasses.replace(TINY, global_hints=True)
+
+
+def _input(batch: int = 2, h: int = 32, w: int = 48) -> torch.Tensor:
+    g = torch.Generator().manual_seed(1)
+    return ColorNet.make_input(
+        torch.rand(batch, 1, h, w, generator=g) * 100, torch.zeros(batch, 2, h, w), torch.zeros(batch, 1, h, w)
+    )
+
+
+def test_the_vector_is_a_distribution_with_mean_chroma_and_a_given_flag():
+    ab = torch.tensor([[40.0, 30.0], [-20.0, 0.0]])
+    v = hint_vector(ab, torch.tensor([3.0, 1.0]), TINY)
+    assert v.shape == (TINY.global_hint_size,)
+    dist = v[: TINY.n_bins]
+    assert dist.min() >= 0 and dist.sum() == pytest.approx(1.0, abs=1e-5)
+    assert v[-2] == pytest.approx((0.75 * 50 + 0.25 * 20) / AB_SCALE, rel=1e-5)
+    assert v[-1] == 1
+    # the heavier colour's bin holds more mass than the lighter one's
+    centres = ColorNet(TINY).bin_centers
+    near = lambda a, b: int(((centres - torch.tensor([a, b])) ** 2).sum(1).argmin())  # noqa: E731
+    assert dist[near(40, 30)] > dist[near(-20, 0)] > dist[near(-80, -80)]
+    assert torch.equal(no_hint(TINY), torch.zeros(TINY.global_hint_size))
+
+
+def test_saturation_scales_the_palette_chroma():
+    plain = GlobalHint.from_palette(np.array([[30.0, 40.0]]), np.array([1.0]))
+    muted = GlobalHint.from_palette(np.array([[30.0, 40.0]]), np.array([1.0]), saturation=0.5)
+    assert plain.vector(TINY)[-2] == pytest.approx(2 * muted.vector(TINY)[-2].item())
+    assert muted.mean_ab() == pytest.approx((15.0, 20.0))
+
+
+@pytest.mark.parametrize(
+    "ab, weights, saturation, message",
+    [
+        ([], [], 1.0, "at least one colour"),
+        ([[1.0, 2.0]], [-1.0], 1.0, "non-negative"),
+        ([[1.0, 2.0]], [0.0], 1.0, "not all zero"),
+        ([[1.0, 2.0]], [1.0], 2.5, "saturation"),
+    ],
+)
+def test_bad_global_hints_are_refused(ab, weights, saturation, message):
+    with pytest.raises(ValueError, match=message):
+        GlobalHint(ab=tuple(map(tuple, ab)), weights=tuple(weights), saturation=saturation)
+
+
+def test_kmeans_finds_the_colours_of_a_two_colour_image_and_their_shares():
+    ab = torch.cat((torch.tensor([[50.0, 10.0]]).repeat(300, 1), torch.tensor([[-30.0, -40.0]]).repeat(100, 1)))
+    colours, weights = kmeans_palette(ab, 5, torch.Generator().manual_seed(0))
+    order = torch.argsort(weights, descending=True)
+    assert colours.shape[0] == 2  # duplicates collapse into one cluster; empty ones are dropped
+    assert torch.allclose(colours[order], torch.tensor([[50.0, 10.0], [-30.0, -40.0]]), atol=1e-4)
+    assert torch.allclose(weights[order], torch.tensor([0.75, 0.25]))
+
+
+def test_a_reference_palette_is_deterministic_and_limited_to_its_rectangle():
+    rgb = np.zeros((40, 60, 3), np.uint8)
+    rgb[:, :30] = (200, 40, 40)  # red left half
+    rgb[:, 30:] = (40, 60, 200)  # blue right half
+    colours, weights = palette_from_rgb(rgb)
+    again, _ = palette_from_rgb(rgb)
+    assert np.array_equal(colours, again)
+    assert len(colours) == 2 and weights.sum() == pytest.approx(1.0)
+    left, _ = palette_from_rgb(rgb, box=(0, 0, 30, 40))
+    assert len(left) == 1 and left[0][0] > 40  # red: a* strongly positive
+    with pytest.raises(ValueError, match="empty"):
+        palette_from_rgb(rgb, box=(10, 10, 10, 20))
+
+
+def test_simulated_hints_cover_every_kind_and_are_all_given():
+    g = torch.Generator().manual_seed(0)
+    ab = torch.randn(64, 2, 24, 24, generator=g) * 20 + torch.tensor([15.0, -5.0])[None, :, None, None]
+    vectors = simulate_global_hints(ab, TINY, torch.Generator().manual_seed(1))
+    assert vectors.shape == (64, TINY.global_hint_size)
+    assert torch.all(vectors[:, -1] == 1)
+    dists = vectors[:, : TINY.n_bins]
+    assert torch.allclose(dists.sum(1), torch.ones(64), atol=1e-4)
+    # the mean-only kind is the narrowest distribution; the full histograms are the widest
+    peak = dists.max(1).values
+    assert peak.max() > 2 * peak.min()
+
+
+def test_the_grown_branch_starts_at_zero_and_never_acts_without_a_hint():
+    torch.manual_seed(3)
+    parent = ColorNet(TINY).eval()
+    grown = ColorNet(GROWN).eval()
+    missing, unexpected = grown.load_state_dict(parent.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("global_hint_mlp.") for k in missing)
+    x = _input()
+    hint = GlobalHint.from_palette(np.array([[60.0, 60.0]]), np.array([1.0])).vector(GROWN)
+    with torch.no_grad():
+        expected = parent(x)
+        for global_hint in (None, torch.stack([hint, hint]), torch.zeros(2, GROWN.global_hint_size)):
+            assert all(torch.equal(a, b) for a, b in zip(expected, grown(x, global_hint), strict=True))
+        # Once trained (here: random weights), a given hint changes the output and no hint still does not.
+        for p in grown.global_hint_mlp.parameters():
+            p.normal_(0, 0.3)
+        mixed = torch.stack([hint, torch.zeros_like(hint)])
+        out = grown(x, mixed)
+        assert not torch.allclose(out[0][0], expected[0][0])
+        assert torch.equal(out[0][1], expected[0][1]) and torch.equal(out[1][1], expected[1][1])
+
+
+def test_a_hint_vector_of_the_wrong_size_is_refused():
+    with pytest.raises(ValueError, match="expected"):
+        ColorNet(GROWN).eval()(_input(1), torch.ones(1, 5))
+
+
+def test_training_only_the_branch_leaves_the_parent_untouched(tmp_path):
+    torch.manual_seed(4)
+    parent = ColorNet(TINY).eval()
+    save_checkpoint(parent, tmp_path / "parent.safetensors")
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (40, 40, 3), dtype=np.uint8) for _ in range(3)]
+    config = TrainConfig(
+        crop=32,
+        batch_size=2,
+        steps=3,
+        warmup_steps=1,
+        log_every_s=1e9,
+        global_hint_fraction=1.0,
+        trainable="global_hints",
+        extra={"global_hints": True},
+    )
+    out = tmp_path / "child.safetensors"
+    train(images, out, config, init_weights=tmp_path / "parent.safetensors", log=lambda s: None)
+    state, network_config, _ = load_state_dict(out)
+    assert network_config == GROWN
+    assert state["global_hint_mlp.4.weight"].abs().sum() > 0  # the branch learnt
+    for name, tensor in parent.state_dict().items():  # BatchNorm statistics included
+        assert torch.equal(state[name], tensor), name
+
+
+def test_only_a_network_with_the_branch_can_train_it(tmp_path):
+    config = TrainConfig(crop=32, batch_size=1, steps=1, trainable="global_hints")
+    with pytest.raises(ValueError, match="global-hint branch"):
+        train([np.zeros((40, 40, 3), np.uint8)], tmp_path / "x.safetensors", config, network_config=TINY, log=print)
+    with pytest.raises(ValueError, match="trainable"):
+        TrainConfig(trainable="encoder")
+    with pytest.raises(ValueError, match="global_hint_fraction"):
+        TrainConfig(global_hint_fraction=1.5)
