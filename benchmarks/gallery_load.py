@@ -287,7 +287,7 @@ def seed(args) -> int:
                     weight=1.0,
                     comment="Agree with the evidence",
                 )
-        from community.gallery import gallery_entry_refresh
+        from community.gallery.entries import gallery_entry_refresh
 
         gallery_entry_refresh(photo_id=showcase.pk)
     return showcase.pk
@@ -296,7 +296,7 @@ def seed(args) -> int:
 def explain(args) -> dict[str, str]:
     from django.db import connection
 
-    from community.gallery import GalleryQuery, _encode_cursor, gallery_filter, gallery_page
+    from community.gallery.selectors import GalleryQuery, _encode_cursor, gallery_filter, gallery_page
     from community.models import GalleryEntry
 
     deep = GalleryEntry.objects.filter(is_public=True).order_by("-created_at", "-photo_id")[50_000:50_001].first()

@@ -144,7 +144,7 @@ def measure(args: argparse.Namespace) -> dict:
     from rest_framework.authtoken.models import Token
 
     from colorization.services import photo_upload
-    from community.services import profile_for
+    from community.accounts.services import profile_for
 
     call_command("migrate", verbosity=0)
     from django.contrib.auth import get_user_model

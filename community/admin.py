@@ -128,7 +128,7 @@ admin.site.register(CollectionItem)
 
 @admin.register(GalleryEntry)
 class GalleryEntryAdmin(admin.ModelAdmin):
-    """Derived data (community.gallery keeps it); readable here, and "refresh" recomputes it."""
+    """Derived data (community.gallery.entries keeps it); readable here, and "refresh" recomputes it."""
 
     list_display = ("photo", "version", "is_public", "genre", "endorsements", "comments", "refreshed_at")
     list_filter = ("version", "is_public", "genre")
@@ -138,7 +138,8 @@ class GalleryEntryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Recompute from the photo, its drafts, corrections and comments")
     def refresh(self, request, queryset):
-        from community.gallery import gallery_entry_refresh, pages_invalidate
+        from community.gallery.entries import gallery_entry_refresh
+        from community.gallery.page_cache import pages_invalidate
 
         for photo_id in queryset.values_list("photo_id", flat=True):
             gallery_entry_refresh(photo_id=photo_id)

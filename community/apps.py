@@ -6,7 +6,5 @@ class CommunityConfig(AppConfig):
     verbose_name = "Community"
 
     def ready(self) -> None:
-        from community import (
-            corrections,  # noqa: F401 - connects the draft_finished receiver
-            gallery,  # noqa: F401 - keeps gallery entries and page caches in step
-        )
+        from community.gallery import receivers  # noqa: F401 - keeps gallery entries and page caches in step
+        from community.review import corrections  # noqa: F401 - connects the draft_finished receiver

@@ -3,6 +3,6 @@ def roles(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"current_profile": None}
-    from community.services import profile_for
+    from community.accounts.services import profile_for
 
     return {"current_profile": profile_for(user)}

@@ -521,7 +521,7 @@ class GalleryEntry(models.Model):
     """What the public gallery shows for one photo, denormalized so that a gallery page is ONE
     indexed query on this table (joined to the photo by primary key) at any depth.
 
-    Kept in step by ``community.gallery.gallery_entry_refresh`` on uploads and metadata edits
+    Kept in step by ``community.gallery.entries.gallery_entry_refresh`` on uploads and metadata edits
     (Photo post_save), finished drafts (``draft_finished``), decisions (``correction_decided``),
     hides (``content_hidden``) and comments. ``endorsements`` is the "for" votes the community
     version was accepted with (votes close at the decision, so the number is final); ``comments``

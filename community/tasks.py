@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from community import gold, review
+from community.review import decisions, gold
 
 
 @shared_task(soft_time_limit=240, time_limit=300)
 def retry_training_examples() -> dict:
     """Beat: add the training examples of accepted corrections that failed or were lost after commit."""
-    return review.training_examples_retry()
+    return decisions.training_examples_retry()
 
 
 @shared_task(soft_time_limit=120, time_limit=150)

@@ -370,7 +370,8 @@ CHROMA_PAGE_CACHE_SECONDS = env.integer("CHROMA_PAGE_CACHE_SECONDS", 60, minimum
 CHROMA_CACHE_URL = env.string("CHROMA_CACHE_URL", "")
 # Cached anonymous pages are answered right after WhiteNoise, before sessions, CSRF and auth.
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "community.gallery.PageCacheMiddleware"
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+    "community.gallery.page_cache.PageCacheMiddleware",
 )
 if CHROMA_CACHE_URL:
     if not CHROMA_CACHE_URL.startswith(("redis://", "rediss://")):

@@ -88,7 +88,7 @@ def other_user(db):
 
 @pytest.fixture
 def moderator(db):
-    from community.services import role_set
+    from community.accounts.services import role_set
 
     user = UserFactory(username="moderator")
     role_set(user=user, role="moderator")

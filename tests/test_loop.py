@@ -15,10 +15,10 @@ from colorization import finetuning
 from colorization.models import ColorModel, DraftPurpose, ModelStatus, Split, TrainingExample
 from colorization.tasks import colorize_draft
 from colorization.training_data import split_for
-from community.corrections import correction_create_manual
+from community.accounts.services import role_set
 from community.models import CorrectionStatus
-from community.review import vote_cast
-from community.services import role_set
+from community.review.corrections import correction_create_manual
+from community.review.decisions import vote_cast
 from tests import images
 from tests.conftest import upload_file
 from tests.factories import UserFactory

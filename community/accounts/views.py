@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from colorization.models import Photo
-from community import services
-from community.forms import DecisionForm, HistorianRequestForm, ProfileForm, SignupForm
+from community.accounts import services
+from community.accounts.forms import DecisionForm, HistorianRequestForm, ProfileForm, SignupForm
 from community.models import (
     Correction,
     CorrectionStatus,
@@ -18,7 +18,7 @@ from community.models import (
     ReputationEvent,
     VerificationStatus,
 )
-from community.reputation import leaderboard as leaderboard_query
+from community.review.reputation import leaderboard as leaderboard_query
 
 
 @require_http_methods(["GET", "POST"])

@@ -8,10 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from colorization.api.errors import error_response
-from community import review
 from community.api.serializers import CorrectionSerializer, EvidenceSerializer
 from community.api.views import corrections_visible_to
 from community.models import Vote
+from community.review import decisions, throttle
 
 
 class VoteSerializer(serializers.ModelSerializer):
@@ -47,7 +47,7 @@ class DecisionInputSerializer(serializers.Serializer):
 
 
 def _review_error(exc: Exception) -> Response:
-    if isinstance(exc, review.RateLimited):
+    if isinstance(exc, throttle.RateLimited):
         response = error_response(exc.message, "throttled", status.HTTP_429_TOO_MANY_REQUESTS)
         response["Retry-After"] = str(exc.retry_after)
         return response
@@ -92,14 +92,14 @@ class CorrectionVotes(generics.ListAPIView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         try:
-            result = review.vote_cast(
+            result = decisions.vote_cast(
                 correction_id=correction.pk,
                 voter=request.user,
                 value=data["value"],
                 comment=data.get("comment", ""),
                 evidence=data.get("evidence"),
             )
-        except (review.ReviewConflict, review.RateLimited) as exc:
+        except (decisions.ReviewConflict, throttle.RateLimited) as exc:
             return _review_error(exc)
         fresh = corrections_visible_to(request.user).get(pk=correction.pk)
         body = {
@@ -128,13 +128,13 @@ class CorrectionDecision(APIView):
         params = DecisionInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         try:
-            review.correction_decide(
+            decisions.correction_decide(
                 correction_id=correction.pk,
                 moderator=request.user,
                 decision=params.validated_data["decision"],
                 reason=params.validated_data["reason"],
             )
-        except review.ReviewConflict as exc:
+        except decisions.ReviewConflict as exc:
             return _review_error(exc)
         fresh = corrections_visible_to(request.user).get(pk=correction.pk)
         return Response(CorrectionSerializer(fresh, context={"request": request}).data)

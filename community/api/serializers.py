@@ -91,7 +91,7 @@ class CorrectionSerializer(serializers.ModelSerializer):
 
 
 def _is_moderator(user) -> bool:
-    from community.services import profile_for
+    from community.accounts.services import profile_for
 
     return profile_for(user).is_moderator
 

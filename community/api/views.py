@@ -9,9 +9,9 @@ from rest_framework.response import Response
 
 from colorization.api.views import PhotoDetail, PhotoSubresource
 from colorization.models import Draft
-from community import corrections
 from community.api.serializers import CorrectionCreateSerializer, CorrectionSerializer, PhotoWithCommunitySerializer
 from community.models import Correction
+from community.review import corrections
 
 
 def corrections_visible_to(user):

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from django import forms
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
-from django.views.decorators.http import require_http_methods, require_POST
 
 from colorization.models import Photo
-from community.gallery import cached_page, pages_invalidate
+from community.gallery.page_cache import pages_invalidate
 from community.models import Collection, CollectionItem
 
 MAX_ITEMS = 2000
@@ -122,13 +118,6 @@ def collection_for_reading(request, pk: int) -> Collection:
     return get_object_or_404(Collection.objects.filter(visible).select_related("owner"), pk=pk)
 
 
-def _collection_for_editing(request, pk: int) -> Collection:
-    collection = collection_for_reading(request, pk)
-    if collection.owner_id != request.user.pk:
-        raise PermissionDenied("Only the person who made a collection changes it.")
-    return collection
-
-
 def collection_photos(request, collection: Collection) -> list[Photo]:
     """The collection's photos the viewer may see, in the curator's order (one query)."""
     items = (
@@ -144,123 +133,3 @@ def collection_photos(request, collection: Collection) -> list[Photo]:
 
 
 # --- pages --------------------------------------------------------------------------------------------
-
-
-class CollectionForm(forms.Form):
-    title = forms.CharField(max_length=200)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=5000)
-    is_public = forms.BooleanField(required=False, initial=True, label="Public (anyone can see it)")
-
-
-def collection_list(request):
-    def build():
-        public = list(
-            Collection.objects.filter(is_public=True).select_related("owner").order_by("-updated_at", "-id")[:100]
-        )
-        mine = (
-            list(Collection.objects.filter(owner=request.user).order_by("-updated_at", "-id"))
-            if request.user.is_authenticated
-            else []
-        )
-        return render(request, "community/collections/list.html", {"public": public, "mine": mine})
-
-    return cached_page(request, build)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def collection_new(request):
-    form = CollectionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            collection = collection_create(owner=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            photo_id = request.POST.get("photo", "")
-            if photo_id.isdigit():
-                photo = Photo.objects.visible_to(request.user).filter(pk=int(photo_id)).first()
-                if photo is not None:
-                    collection_photo_add(collection=collection, photo=photo)
-            messages.success(request, f"Collection “{collection.title}” created.")
-            return redirect("collection-detail", collection.pk)
-    return render(request, "community/collections/form.html", {"form": form, "collection": None})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def collection_edit(request, pk: int):
-    collection = _collection_for_editing(request, pk)
-    initial = {"title": collection.title, "description": collection.description, "is_public": collection.is_public}
-    form = CollectionForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            collection_update(collection=collection, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, "Collection saved.")
-            return redirect("collection-detail", collection.pk)
-    return render(request, "community/collections/form.html", {"form": form, "collection": collection})
-
-
-def collection_detail(request, pk: int):
-    def build():
-        collection = collection_for_reading(request, pk)
-        photos = collection_photos(request, collection)
-        return render(
-            request,
-            "community/collections/detail.html",
-            {"collection": collection, "photos": photos, "is_owner": collection.owner_id == request.user.pk},
-        )
-
-    return cached_page(request, build)
-
-
-@login_required
-@require_POST
-def collection_add_photo(request):
-    """The photo page's "Add to" form: the collection comes in the form."""
-    pk = request.POST.get("collection", "")
-    if not pk.isdigit():
-        messages.error(request, "Choose one of your collections.")
-        return redirect("collection-list")
-    return collection_item_add(request, int(pk))
-
-
-@login_required
-@require_POST
-def collection_item_add(request, pk: int):
-    collection = _collection_for_editing(request, pk)
-    photo_id = request.POST.get("photo", "")
-    photo = Photo.objects.visible_to(request.user).filter(pk=int(photo_id)).first() if photo_id.isdigit() else None
-    if photo is None:
-        messages.error(request, "That photograph does not exist or is not visible to you.")
-        return redirect("collection-detail", collection.pk)
-    try:
-        collection_photo_add(collection=collection, photo=photo, note=request.POST.get("note", ""))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Added “{photo.title}” to “{collection.title}”.")
-    return redirect(photo)
-
-
-@login_required
-@require_POST
-def collection_item_remove(request, pk: int, photo_id: int):
-    collection = _collection_for_editing(request, pk)
-    if collection_photo_remove(collection=collection, photo_id=photo_id):
-        messages.success(request, "Removed from the collection.")
-    return redirect("collection-detail", collection.pk)
-
-
-@login_required
-@require_POST
-def collection_item_move(request, pk: int, photo_id: int):
-    collection = _collection_for_editing(request, pk)
-    try:
-        collection_photo_move(collection=collection, photo_id=photo_id, direction=request.POST.get("direction", ""))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    return redirect("collection-detail", collection.pk)

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-
 from django.db.models import Prefetch
-from django.http import HttpResponse
 from django.urls import reverse
-from django.utils.text import slugify
 
 from colorization.models import Licence
-from community.collections import collection_for_reading, collection_photos
-from community.gallery import cached_page
-from community.iiif import colour_versions, licence_uri
+from community.gallery.collections import collection_photos
+from community.gallery.iiif import colour_versions, licence_uri
 from community.models import Correction, CorrectionStatus, Vote
 
 CSV_COLUMNS = [
@@ -130,63 +123,3 @@ def collection_records(request, collection) -> list[dict]:
             }
         )
     return records
-
-
-def _filename(collection, ext: str) -> str:
-    return f"collection-{collection.pk}-{slugify(collection.title)[:60] or 'export'}.{ext}"
-
-
-def collection_export_json(request, pk: int):
-    def build():
-        collection = collection_for_reading(request, pk)
-        data = {
-            "collection": {
-                "id": collection.pk,
-                "title": collection.title,
-                "description": collection.description,
-                "curator": collection.owner.username,
-                "url": request.build_absolute_uri(reverse("collection-detail", args=[collection.pk])),
-                "manifest_url": request.build_absolute_uri(reverse("iiif-collection-manifest", args=[collection.pk])),
-            },
-            "photos": collection_records(request, collection),
-        }
-        response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=1), content_type="application/json")
-        response["Content-Disposition"] = f'attachment; filename="{_filename(collection, "json")}"'
-        return response
-
-    return cached_page(request, build)
-
-
-def collection_export_csv(request, pk: int):
-    def build():
-        collection = collection_for_reading(request, pk)
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for record in collection_records(request, collection):
-            accepted = record["community_correction"] or {}
-            writer.writerow(
-                {
-                    **record,
-                    "community_correction_id": accepted.get("correction_id", ""),
-                    "community_correction_author": accepted.get("author", ""),
-                    "accepted_at": accepted.get("decided_at", ""),
-                    "accepted_by": accepted.get("decided_by", ""),
-                    "votes_for": accepted.get("votes_for", ""),
-                    "votes_against": accepted.get("votes_against", ""),
-                    "historian_votes": accepted.get("historian_votes", ""),
-                    "decision_reason": accepted.get("reason", ""),
-                    "evidence": " | ".join(
-                        " ".join(p for p in (e["text"], e["url"], e["archive_reference"]) if p)
-                        for e in accepted.get("evidence", [])
-                    ),
-                    "decisions": "; ".join(
-                        f"{d['correction_id']}:{d['status']}:{d['decided_at'] or ''}" for d in record["decisions"]
-                    ),
-                }
-            )
-        response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{_filename(collection, "csv")}"'
-        return response
-
-    return cached_page(request, build)

@@ -6,7 +6,6 @@ from django.contrib.syndication.views import Feed
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
-from community.gallery import cached_page
 from community.models import Correction, CorrectionStatus
 
 FEED_SIZE = 50
@@ -62,7 +61,3 @@ class AcceptedVersionsFeed(Feed):
 
     def item_author_link(self, item: Correction) -> str:
         return self.request.build_absolute_uri(reverse("profile", args=[item.author.username]))
-
-
-def accepted_feed(request):
-    return cached_page(request, lambda: AcceptedVersionsFeed()(request))

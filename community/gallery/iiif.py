@@ -9,10 +9,6 @@ such as Mirador and Universal Viewer offer both layers. Labels, summary, metadat
 
 from __future__ import annotations
 
-import json
-
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
@@ -215,30 +211,3 @@ def collection_manifest(request, collection: Collection, photos: list[Photo]) ->
     if len(licences) == 1:
         manifest["rights"] = licence_uri(licences.pop())
     return manifest
-
-
-def _json(data: dict) -> HttpResponse:
-    response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=1), content_type=CONTENT_TYPE)
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
-def photo_manifest_view(request, pk: int):
-    from community.gallery import cached_page
-
-    def build():
-        photo = get_object_or_404(Photo.objects.visible_to(request.user).select_related("owner"), pk=pk)
-        return _json(photo_manifest(request, photo))
-
-    return cached_page(request, build, photo_id=pk)
-
-
-def collection_manifest_view(request, pk: int):
-    from community.collections import collection_for_reading, collection_photos
-    from community.gallery import cached_page
-
-    def build():
-        collection = collection_for_reading(request, pk)
-        return _json(collection_manifest(request, collection, collection_photos(request, collection)))
-
-    return cached_page(request, build)

@@ -6,28 +6,22 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import PurePosixPath
 
 import numpy as np
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, render
-from django.utils.text import slugify
 from PIL import Image
 
 from colorization.engine.imageio import encode, read_disclosure
-from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
-from community.gallery import cached_page
-from community.iiif import licence_uri
-from community.models import Collection, Correction, CorrectionKind, CorrectionStatus, Vote
+from colorization.models import Draft, DraftStatus, Licence, Photo
+from community.gallery.iiif import licence_uri
+from community.models import Correction, CorrectionKind, CorrectionStatus, Vote
 
 IN_PROGRESS = (DraftStatus.QUEUED, DraftStatus.RUNNING)
 
 
-def _visible_corrections(user, photo: Photo):
+def visible_corrections(user, photo: Photo):
     return (
         Correction.objects.visible_to(user)
         .filter(photo=photo)
@@ -226,57 +220,7 @@ def linked_data(request, photo: Photo, shown: ShownVersion | None) -> str:
     return json.dumps(clean, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def photo_detail(request, pk: int):
-    return cached_page(request, lambda: _photo_detail(request, pk), photo_id=pk)
-
-
-def _photo_detail(request, pk: int):
-    photo = get_object_or_404(Photo.objects.visible_to(request.user).select_related("owner"), pk=pk)
-    drafts = list(photo.drafts.filter(purpose=DraftPurpose.DRAFT))
-    corrections = list(_visible_corrections(request.user, photo))
-    shown = shown_version(drafts, corrections)
-    community_version = shown.correction if shown and shown.what == "community" else None
-    my_collections = (
-        list(Collection.objects.filter(owner=request.user).only("pk", "title")) if request.user.is_authenticated else []
-    )
-    response = render(
-        request,
-        "community/photo_detail.html",
-        {
-            "photo": photo,
-            "licence": Licence(photo.licence).label,
-            "licence_uri": licence_uri(photo.licence),
-            "drafts": drafts,
-            "shown": shown,
-            "corrections": corrections,
-            "community_version": community_version,
-            "timeline": timeline(photo, drafts, corrections),
-            "json_ld": linked_data(request, photo, shown),
-            "my_collections": my_collections,
-            "sweep_sizes": settings.CHROMA_SWEEP_RENDER_SIZES,
-            "render_sizes": sorted({192, 256, 384, 512, 768, 1024, settings.CHROMA_DEFAULT_RENDER_SIZE}),
-            "default_render_size": settings.CHROMA_DEFAULT_RENDER_SIZE,
-        },
-    )
-    # Pages with drafts in progress change by the second (and poll): never shared from the cache.
-    response.cacheable = not any(d.status in IN_PROGRESS for d in drafts) and not any(
-        c.render_id and c.render.status in IN_PROGRESS for c in corrections
-    )
-    return response
-
-
 # --- downloads ----------------------------------------------------------------------------------------
-
-
-def _download_name(photo: Photo, suffix: str) -> str:
-    return f"{slugify(photo.title)[:60] or 'photo'}-{photo.pk}{suffix}"
-
-
-def download_original(request, pk: int):
-    """The original exactly as uploaded (same bytes, same sha256), under its own file name."""
-    photo = get_object_or_404(Photo.objects.visible_to(request.user), pk=pk)
-    name = photo.original_filename or _download_name(photo, PurePosixPath(photo.original.name).suffix)
-    return FileResponse(default_storage.open(photo.original.name, "rb"), as_attachment=True, filename=name)
 
 
 def community_jpeg_key(correction: Correction) -> str:
@@ -309,40 +253,3 @@ def community_jpeg(correction: Correction) -> str:
         rgb = np.asarray(im.convert("RGB"))
     default_storage.save(key, ContentFile(encode(rgb, "jpeg", metadata)))
     return key
-
-
-def download_colour(request, pk: int, fmt: str):
-    """The colour version the page shows (community version, else newest draft) as PNG or JPEG,
-    with the AI disclosure embedded; ``?draft=ID`` or ``?correction=ID`` picks another version."""
-    photo = get_object_or_404(Photo.objects.visible_to(request.user), pk=pk)
-    if fmt not in ("png", "jpg"):
-        raise Http404("Colour versions come as .png or .jpg.")
-    corrections = Correction.objects.visible_to(request.user).filter(photo=photo).select_related("render", "photo")
-    drafts = photo.drafts.filter(purpose=DraftPurpose.DRAFT, status=DraftStatus.DONE)
-    correction = draft = None
-    if request.GET.get("correction", "").isdigit():
-        correction = get_object_or_404(corrections, pk=int(request.GET["correction"]))
-    elif request.GET.get("draft", "").isdigit():
-        draft = get_object_or_404(drafts, pk=int(request.GET["draft"]))
-    else:
-        shown = shown_version(list(drafts), list(corrections.filter(status=CorrectionStatus.ACCEPTED)))
-        if shown is None:
-            raise Http404("This photo has no colour version yet.")
-        correction, draft = shown.correction, shown.draft
-    if correction is not None:
-        if not correction.result_file:
-            raise Http404("This correction has not been rendered yet.")
-        key = correction.result_file.name if fmt == "png" else community_jpeg(correction)
-        what = "community-colour" if correction.status == CorrectionStatus.ACCEPTED else f"correction-{correction.pk}"
-    else:
-        field = draft.image if fmt == "png" else draft.image_jpeg
-        if not field:
-            raise Http404("This draft has no file in that format.")
-        key, what = field.name, f"ai-draft-{draft.pk}"
-    response = FileResponse(
-        default_storage.open(key, "rb"),
-        as_attachment=True,
-        filename=_download_name(photo, f"-{what}-ai-colorized.{fmt}"),
-        content_type="image/png" if fmt == "png" else "image/jpeg",
-    )
-    return response

@@ -7,10 +7,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from community import notifications
+from community.accounts.services import profile_for
 from community.models import Comment
-from community.review import _check_active, rate_limit
-from community.services import profile_for
+from community.review import notifications
+from community.review.decisions import _check_active
+from community.review.throttle import rate_limit
 
 MAX_BODY = 5000
 

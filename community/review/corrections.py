@@ -31,8 +31,8 @@ from colorization.manual import manual_colorization_check
 from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
 from colorization.signals import draft_finished
 from colorization.storage import storage_replace
+from community.accounts.services import profile_for
 from community.models import Correction, CorrectionKind, Evidence, GoldStandard
-from community.services import profile_for
 
 logger = logging.getLogger(__name__)
 
@@ -270,7 +270,7 @@ def gold_score_after_commit(correction_id: int, *, in_worker: bool = False) -> N
     Scoring takes about a second per megapixel, so a web request hands it to a worker; a worker
     (which has just rendered the correction) scores at once. Beat scores any that were missed.
     """
-    from community.gold import gold_score_safely
+    from community.review.gold import gold_score_safely
     from community.tasks import score_gold_correction
 
     def send() -> None:

@@ -28,9 +28,9 @@ from colorization.engine.inference import lab_to_srgb8
 from colorization.engine.metrics import mean_ciede2000, psnr
 from colorization.images import EXTENSIONS
 from colorization.services import inspect_upload, photo_upload
-from community import notifications, reputation
+from community.accounts.services import profile_for
 from community.models import Correction, GoldStandard, ModerationAction, ReputationReason
-from community.services import profile_for
+from community.review import notifications, reputation
 
 logger = logging.getLogger(__name__)
 

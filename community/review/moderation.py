@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from colorization.models import Photo
 from colorization.training_data import training_example_withdraw
+from community.accounts.services import profile_for
 from community.models import (
     Comment,
     Correction,
@@ -24,9 +25,9 @@ from community.models import (
     Role,
     TrainingStatus,
 )
-from community.review import _check_active, rate_limit
-from community.services import profile_for
-from community.signals import content_hidden
+from community.review.decisions import _check_active
+from community.review.signals import content_hidden
+from community.review.throttle import rate_limit
 
 KINDS = {"photo": Photo, "correction": Correction, "comment": Comment}
 
@@ -146,7 +147,7 @@ def _correction_visibility_changed(correction: Correction, hidden: bool) -> None
         )
         transaction.on_commit(lambda: training_example_withdraw(source=source, reason="hidden by a moderator"))
     else:
-        from community.review import correction_training_example_add
+        from community.review.decisions import correction_training_example_add
 
         Correction.objects.filter(pk=correction.pk).update(training_status=TrainingStatus.PENDING, training_attempts=0)
         transaction.on_commit(lambda: correction_training_example_add(correction.pk))

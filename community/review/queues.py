@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 
 from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
+from community.accounts.services import profile_for
 from community.models import (
     Correction,
     CorrectionKind,
@@ -16,7 +17,6 @@ from community.models import (
     Role,
     Vote,
 )
-from community.services import profile_for
 
 
 def needs_review(user, limit: int = 50):

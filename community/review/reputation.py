@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from community.accounts.services import profile_for
 from community.models import (
     Correction,
     CorrectionStatus,
@@ -19,7 +20,6 @@ from community.models import (
     ReputationReason,
     Vote,
 )
-from community.services import profile_for
 
 
 def reputation_award(*, user, points: int, reason: str, correction: Correction | None = None, note: str = "") -> bool:

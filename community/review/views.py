@@ -1,6 +1,13 @@
-"""Pages and form posts of review and moderation: votes, decisions, comments, reports, queues,
-notifications, the moderators' queue, hiding, suspending, the audit log and gold-standard photos.
-The rules live in the services (review, comments, moderation, gold); these only translate."""
+"""Pages and form posts of review and moderation: a correction's page, the correction editor, votes,
+decisions, comments, reports, queues, notifications, the moderators' queue, hiding, suspending, the
+audit log and gold-standard photos. The rules live in the services next to this module (corrections,
+decisions, comments, moderation, gold); these only translate.
+
+The editor page is a shell for static/js/editor.js: everything the script needs (the photo's size,
+the images, the hint set it starts from, the limits the server enforces, the API endpoints and the
+render settings of what is being corrected, so the live preview is made exactly as the final render
+will be) travels in one JSON config.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +17,17 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from colorization.engine.hints import MAX_POINTS, MAX_STROKE_POINTS, MAX_STROKES, POINT_SIZES, STROKE_WIDTHS
 from colorization.images import ImageRejected
-from colorization.models import Licence, Photo
-from community import comments, gold, moderation, notifications, queues, review
+from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
+from colorization.preview import MIN_RENDER_SIZE, PREVIEW_MAX_SIDE
+from community.accounts.services import profile_for
 from community.models import (
     Comment,
     Correction,
@@ -25,8 +35,11 @@ from community.models import (
     Notification,
     Report,
     ReportStatus,
+    Vote,
 )
-from community.services import profile_for
+from community.review import comments, decisions, gold, moderation, notifications, queues, rule, throttle
+from community.review.comments import comments_visible_to
+from community.review.corrections import MAX_EVIDENCE, MAX_NOTE, render_settings_for
 
 
 def _back(request, default: str) -> HttpResponseRedirect:
@@ -39,18 +52,156 @@ def _back(request, default: str) -> HttpResponseRedirect:
 def _say(request, exc: Exception) -> None:
     if isinstance(exc, ValidationError):
         messages.error(request, " ".join(exc.messages))
-    elif isinstance(exc, review.ReviewConflict | review.RateLimited):
+    elif isinstance(exc, decisions.ReviewConflict | throttle.RateLimited):
         messages.error(request, exc.message)
     else:
         messages.error(request, str(exc) or "You cannot do that.")
 
 
-ACTION_ERRORS = (ValidationError, PermissionDenied, review.ReviewConflict, review.RateLimited)
+ACTION_ERRORS = (ValidationError, PermissionDenied, decisions.ReviewConflict, throttle.RateLimited)
 
 
 def _require_moderator(request) -> None:
     if not profile_for(request.user).is_moderator:
         raise PermissionDenied("Only moderators can see this page.")
+
+
+# --- the correction page and the editor -------------------------------------------------------------
+
+
+def correction_detail(request, pk: int):
+    correction = get_object_or_404(
+        Correction.objects.visible_to(request.user)
+        .select_related("photo", "author", "author__profile", "render", "base_draft", "base_correction", "decided_by")
+        .prefetch_related("evidence"),
+        pk=pk,
+    )
+    base = correction.base_correction.result_file if correction.base_correction_id else None
+    if base is None and correction.base_draft_id:
+        base = correction.base_draft.image
+    user = request.user
+    current = rule.rule()
+    tally = rule.Tally.of(correction)
+    lower, upper = current.bounds(tally)
+    votes = list(
+        Vote.objects.filter(correction=correction)
+        .select_related("voter", "voter__profile")
+        .prefetch_related("evidence")
+    )
+    my_vote = next((v for v in votes if user.is_authenticated and v.voter_id == user.pk), None)
+    can_vote, why_not = decisions.can_vote(user, correction)
+    is_moderator = user.is_authenticated and profile_for(user).is_moderator
+    return render(
+        request,
+        "community/correction_detail.html",
+        {
+            "correction": correction,
+            "photo": correction.photo,
+            "base_image": base,
+            "rule_text": current.describe(),
+            "rule": current,
+            "tally": tally,
+            "lower": lower,
+            "upper": upper,
+            "quorum": current.quorum(tally),
+            "votes": votes,
+            "my_vote": my_vote,
+            "can_vote": can_vote,
+            "why_not": why_not,
+            "can_decide": is_moderator
+            and not correction.is_decided
+            and not correction.is_gold
+            and correction.author_id != user.pk,
+            "is_moderator": is_moderator,
+            "show_gold_score": correction.is_gold
+            and (user.pk == correction.author_id or is_moderator or user.is_staff),
+            "comments": comments_visible_to(user, correction=correction),
+        },
+    )
+
+
+def _id_param(request, name: str) -> int | None:
+    """``?draft=`` / ``?correction=`` as an id; anything but a positive integer is a 404, not a 500."""
+    if name not in request.GET:
+        return None
+    value = request.GET[name]
+    if not value.isdigit() or int(value) < 1:
+        raise Http404(f"{name} must be an id")
+    return int(value)
+
+
+def _preview_settings(photo: Photo, base_draft: Draft | None, base_correction: Correction | None) -> dict:
+    settings_ = render_settings_for(photo, base_draft, base_correction)
+    model = settings_.get("model")
+    if model:
+        from colorization.model_registry import UnknownModel, model_ref
+
+        try:
+            model_ref(model)
+        except UnknownModel:
+            model = None  # the model is gone: preview with the photo's current model (the render says which)
+    render_size = settings_.get("render_size")
+    return {
+        "model": model,
+        "render_size": max(MIN_RENDER_SIZE, min(PREVIEW_MAX_SIDE, render_size)) if render_size else None,
+        "saturation": settings_.get("saturation", 1.0),
+        "size": PREVIEW_MAX_SIDE,
+    }
+
+
+@login_required
+def editor(request, pk: int):
+    """The correction editor for a draft (``?draft=ID``) or an earlier correction (``?correction=ID``)."""
+    photo = get_object_or_404(Photo.objects.visible_to(request.user), pk=pk)
+    correction_id, draft_id = _id_param(request, "correction"), _id_param(request, "draft")
+    base_correction = base_draft = None
+    if correction_id is not None:
+        base_correction = get_object_or_404(
+            Correction.objects.visible_to(request.user).select_related("render", "base_draft"),
+            pk=correction_id,
+            photo=photo,
+        )
+        base_image = base_correction.result_file
+        hints = base_correction.hints or {"points": [], "strokes": []}
+        label = base_correction.label
+    else:
+        drafts = Draft.objects.filter(photo=photo, purpose=DraftPurpose.DRAFT, status=DraftStatus.DONE)
+        base_draft = get_object_or_404(drafts, pk=draft_id) if draft_id is not None else drafts.first()
+        if base_draft is None:
+            return render(request, "community/editor_unavailable.html", {"photo": photo}, status=409)
+        base_image = base_draft.image
+        hints = base_draft.hints or {"points": [], "strokes": []}
+        label = base_draft.label
+    config = {
+        "photo": {"id": photo.pk, "width": photo.width, "height": photo.height, "title": photo.title},
+        "original_url": photo.original.url,
+        "base_image_url": base_image.url if base_image else None,
+        "base_label": label,
+        "base_draft": base_draft.pk if base_draft else None,
+        "base_correction": base_correction.pk if base_correction else None,
+        "hints": {"points": hints.get("points", []), "strokes": hints.get("strokes", [])},
+        "preview": _preview_settings(photo, base_draft, base_correction),
+        "limits": {
+            "point_sizes": list(POINT_SIZES),
+            "stroke_widths": list(STROKE_WIDTHS),
+            "max_points": MAX_POINTS,
+            "max_strokes": MAX_STROKES,
+            "max_stroke_points": MAX_STROKE_POINTS,
+            "max_evidence": MAX_EVIDENCE,
+            "max_note": MAX_NOTE,
+        },
+        "api": {
+            "preview": reverse("api-photo-preview", args=[photo.pk]),
+            "suggest": reverse("api-photo-suggest", args=[photo.pk]),
+            "corrections": reverse("api-photo-corrections", args=[photo.pk]),
+        },
+        "photo_url": photo.get_absolute_url(),
+    }
+    return render(
+        request,
+        "community/editor.html",
+        {"photo": photo, "base_draft": base_draft, "base_correction": base_correction, "config": config},
+    )
 
 
 # --- votes and decisions ---------------------------------------------------------------------------------
@@ -66,7 +217,7 @@ def vote(request, pk: int):
         "archive_reference": request.POST.get("evidence_archive_reference", "").strip(),
     }
     try:
-        result = review.vote_cast(
+        result = decisions.vote_cast(
             correction_id=correction.pk,
             voter=request.user,
             value=request.POST.get("value"),
@@ -88,7 +239,7 @@ def vote(request, pk: int):
 def decide(request, pk: int):
     correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
     try:
-        review.correction_decide(
+        decisions.correction_decide(
             correction_id=correction.pk,
             moderator=request.user,
             decision=request.POST.get("decision", ""),
@@ -181,7 +332,7 @@ def needs_review(request):
     return render(
         request,
         "community/review/needs_review.html",
-        {"corrections": queues.needs_review(request.user), "rule_text": review.rule().describe()},
+        {"corrections": queues.needs_review(request.user), "rule_text": rule.rule().describe()},
     )
 
 

@@ -2,7 +2,7 @@
 
 from django import template
 
-from community import notifications
+from community.review import notifications
 
 register = template.Library()
 
@@ -31,7 +31,7 @@ def percent(value) -> str:
 @register.simple_tag(takes_context=True)
 def photo_comments(context, photo):
     """The photo's comment thread as the current user may see it."""
-    from community.comments import comments_visible_to
+    from community.review.comments import comments_visible_to
 
     request = context.get("request")
     return list(comments_visible_to(request.user, photo=photo))
@@ -43,6 +43,6 @@ def is_moderator(context) -> bool:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return False
-    from community.services import profile_for
+    from community.accounts.services import profile_for
 
     return profile_for(user).is_moderator

@@ -8,7 +8,7 @@ from colorization.engine.imageio import DIGITAL_SOURCE_TYPE, read_disclosure
 from colorization.tasks import colorize_draft
 from tests import images
 from tests.browser.conftest import screenshot
-from tests.community.gallery_helpers import finish_drafts
+from tests.community.gallery.helpers import finish_drafts
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

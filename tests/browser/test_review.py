@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from colorization.models import TrainingExample
-from community import review
 from community.models import Correction, CorrectionStatus
+from community.review import decisions
 from tests.browser.conftest import log_in, screenshot
 from tests.community.conftest import correction_for, person
 
@@ -29,7 +29,7 @@ def test_a_historians_vote_accepts_the_correction_and_it_becomes_the_community_v
     photo = make_photo(author, title="Tram on Woodward Avenue", year_from=1915)
     correction = correction_for(photo, author, note="Detroit United Railway trams were red")
     for name in ("volunteer1", "volunteer2"):
-        review.vote_cast(correction_id=correction.pk, voter=person(name, reputation=trusted), value=1)
+        decisions.vote_cast(correction_id=correction.pk, voter=person(name, reputation=trusted), value=1)
 
     log_in(page, live_server, "historian", "a-long-test-password")
     page.goto(f"{live_server.url}/review/")

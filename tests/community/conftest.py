@@ -10,8 +10,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from community.accounts.services import role_set
 from community.models import Correction, CorrectionKind, Profile
-from community.services import role_set
 from tests import images
 from tests.factories import UserFactory
 

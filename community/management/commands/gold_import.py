@@ -22,8 +22,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from colorization.images import ImageRejected
 from colorization.models import Licence
-from community.gold import gold_create
-from community.services import profile_for
+from community.accounts.services import profile_for
+from community.review.gold import gold_create
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"}
 

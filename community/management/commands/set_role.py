@@ -2,8 +2,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from community.accounts.services import role_set
 from community.models import Role
-from community.services import role_set
 
 
 class Command(BaseCommand):

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from community.gallery import GalleryQuery, gallery_page
+from community.gallery.selectors import GalleryQuery, gallery_page
 from community.models import Comment, GalleryEntry
-from community.signals import content_hidden
+from community.review.signals import content_hidden
 from tests import images
-from tests.community.gallery_helpers import decide, finish_drafts, rendered_correction
+from tests.community.gallery.helpers import decide, finish_drafts, rendered_correction
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quiet_broker")]
 
@@ -143,7 +143,7 @@ def test_keyset_pages_walk_everything_once_in_both_directions(owner, make_photo,
     back = gallery_page(query, before=pages[-1].prev_cursor, size=3)
     assert [e.photo_id for e in back.entries] == [e.photo_id for e in pages[-2].entries]
     # Through the page: links carry the filters, and following them pages through.
-    monkeypatch.setattr("community.gallery.PAGE_SIZE", 3)
+    monkeypatch.setattr("community.gallery.selectors.PAGE_SIZE", 3)
     response = client.get("/gallery/?genre=street")
     walked = cards(response)
     while response.context["next_url"]:

@@ -12,10 +12,10 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from colorization.engine.imageio import DIGITAL_SOURCE_TYPE, read_disclosure
-from community.corrections import correction_create_manual
 from community.models import Correction, Vote
+from community.review.corrections import correction_create_manual
 from tests import images
-from tests.community.gallery_helpers import decide, finish_drafts, rendered_correction
+from tests.community.gallery.helpers import decide, finish_drafts, rendered_correction
 from tests.conftest import upload_file
 from tests.factories import UserFactory
 

@@ -10,10 +10,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from iiif_prezi3 import Manifest
 
-from community.collections import collection_create, collection_photo_add
+from community.gallery.collections import collection_create, collection_photo_add
 from community.models import CollectionItem
 from tests import images
-from tests.community.gallery_helpers import decide, finish_drafts, rendered_correction
+from tests.community.gallery.helpers import decide, finish_drafts, rendered_correction
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quiet_broker")]
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import CommandError, call_command
 
+from community.accounts.services import profile_for
 from community.models import HistorianRequest, Role
-from community.services import profile_for
 
 pytestmark = pytest.mark.django_db
 

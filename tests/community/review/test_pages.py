@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from community import comments, moderation, review
 from community.models import Comment, Notification, Report, ReportStatus
+from community.review import comments, decisions, moderation
 from tests.community.conftest import correction_for, person
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,9 @@ def test_the_correction_page_states_the_rule_and_offers_the_vote(people, correct
 
 
 def test_votes_show_the_historian_badge_and_comments(people, correction):
-    review.vote_cast(correction_id=correction.pk, voter=people["historian"], value=1, comment="Seen in the <archive>")
+    decisions.vote_cast(
+        correction_id=correction.pk, voter=people["historian"], value=1, comment="Seen in the <archive>"
+    )
     page = client_for().get(f"/corrections/{correction.pk}/").content.decode()
     votes = page[page.index('id="votes"') :]
     assert 'title="Verified historian">Historian</span>' in votes
@@ -102,7 +104,7 @@ def test_reports_reach_the_moderators_who_hide_and_resolve(people, photo):
 
 
 def test_hiding_sends_content_hidden_after_commit(people, photo, django_capture_on_commit_callbacks):
-    from community.signals import content_hidden
+    from community.review.signals import content_hidden
 
     seen = []
 
@@ -126,7 +128,7 @@ def test_hiding_an_accepted_correction_withdraws_its_training_example(
     from colorization.models import TrainingExample
 
     with django_capture_on_commit_callbacks(execute=True):
-        review.correction_decide(
+        decisions.correction_decide(
             correction_id=correction.pk, moderator=people["moderator"], decision="accept", reason="ok"
         )
     example = TrainingExample.objects.get()
@@ -144,13 +146,13 @@ def test_suspended_people_cannot_take_part(people, correction, photo):
     with pytest.raises(Exception, match="suspended"):
         comments.comment_add(author=people["suspended"], body="hello", photo=photo)
     with pytest.raises(Exception, match="suspended"):
-        review.vote_cast(correction_id=correction.pk, voter=people["suspended"], value=1)
+        decisions.vote_cast(correction_id=correction.pk, voter=people["suspended"], value=1)
     with pytest.raises(Exception, match="suspended"):
         moderation.report_create(reporter=people["suspended"], kind="photo", obj=photo, reason="because")
 
 
 def test_notifications_page_and_unread_count(people, correction):
-    review.vote_cast(correction_id=correction.pk, voter=people["historian"], value=1)
+    decisions.vote_cast(correction_id=correction.pk, voter=people["historian"], value=1)
     client = client_for(people["author"])
     home = client.get("/").content.decode()
     assert 'aria-label="Notifications, 1 unread"' in home
@@ -166,8 +168,8 @@ def test_notifications_page_and_unread_count(people, correction):
 def test_needs_review_is_oldest_first_and_historians_see_theirs_first(people, photo, settings):
     older = correction_for(photo, people["volunteer"])
     newer = correction_for(photo, people["volunteer2"])
-    review.vote_cast(correction_id=older.pk, voter=people["historian2"], value=1)
-    from community.queues import needs_review
+    decisions.vote_cast(correction_id=older.pk, voter=people["historian2"], value=1)
+    from community.review.queues import needs_review
 
     assert list(needs_review(people["volunteer3"])) == [older, newer]
     assert list(needs_review(people["historian"])) == [newer, older]  # newer has no historian vote yet
@@ -181,13 +183,13 @@ def test_needs_correction_lists_drafts_without_a_community_version_and_flagged_o
     people, make_photo, quiet_broker, tiny_base_model, settings
 ):
     from colorization.models import Draft, DraftStatus
-    from community.queues import needs_correction
+    from community.review.queues import needs_correction
 
     settings.CHROMA_GOLD_RATE = 0
     waiting, done, flagged, undrafted = (make_photo(people["author"], title=t) for t in ("W", "D", "F", "U"))
     Draft.objects.exclude(photo=undrafted).update(status=DraftStatus.DONE)
     for p in (done, flagged):
-        review.correction_decide(
+        decisions.correction_decide(
             correction_id=correction_for(p, people["volunteer"]).pk,
             moderator=people["moderator"],
             decision="accept",
@@ -200,7 +202,9 @@ def test_needs_correction_lists_drafts_without_a_community_version_and_flagged_o
 
 
 def test_my_contributions_profile_and_leaderboard(people, correction):
-    review.correction_decide(correction_id=correction.pk, moderator=people["moderator"], decision="accept", reason="ok")
+    decisions.correction_decide(
+        correction_id=correction.pk, moderator=people["moderator"], decision="accept", reason="ok"
+    )
     mine = client_for(people["author"]).get("/me/contributions/").content.decode()
     assert f"/corrections/{correction.pk}/" in mine and "Accepted" in mine
     profile = client_for().get("/people/author/").content.decode()
@@ -243,13 +247,13 @@ def test_pages_do_not_grow_queries_with_votes_comments_or_queue_length(people, p
     settings.CHROMA_REVIEW_MIN_HISTORIANS = 9  # keep everything pending
     correction = correction_for(photo, people["author"])
     reader = client_for(people["volunteer"])
-    review.vote_cast(correction_id=correction.pk, voter=people["historian"], value=1, evidence=[{"text": "a"}])
+    decisions.vote_cast(correction_id=correction.pk, voter=people["historian"], value=1, evidence=[{"text": "a"}])
     comments.comment_add(author=people["historian"], body="one", correction=correction)
     correction_for(photo, people["author"])
     few = [_queries(reader, u) for u in (f"/corrections/{correction.pk}/", "/review/", f"/photos/{photo.pk}/")]
     for i in range(6):
         voter = person(f"extra{i}", role="historian")
-        review.vote_cast(correction_id=correction.pk, voter=voter, value=1, evidence=[{"text": f"e{i}"}])
+        decisions.vote_cast(correction_id=correction.pk, voter=voter, value=1, evidence=[{"text": f"e{i}"}])
         comments.comment_add(author=voter, body=f"comment {i}", correction=correction)
         comments.comment_add(author=voter, body=f"photo comment {i}", photo=photo)
         correction_for(photo, voter)

@@ -8,7 +8,6 @@ from django.core import mail
 from django.utils import timezone
 
 from colorization.models import Split, TrainingExample
-from community import review
 from community.models import (
     CorrectionStatus,
     ModerationAction,
@@ -17,7 +16,8 @@ from community.models import (
     ReputationEvent,
     TrainingStatus,
 )
-from community.signals import correction_decided
+from community.review import decisions
+from community.review.signals import correction_decided
 from tests.community.conftest import correction_for
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 def accept_by_votes(correction, people, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         for name in ("volunteer", "volunteer2", "historian"):
-            review.vote_cast(correction_id=correction.pk, voter=people[name], value=1)
+            decisions.vote_cast(correction_id=correction.pk, voter=people[name], value=1)
     correction.refresh_from_db()
     return correction
 
@@ -59,7 +59,7 @@ def test_a_later_acceptance_supersedes_the_earlier_one_and_keeps_history(
     first = accept_by_votes(correction_for(photo, people["author"]), people, django_capture_on_commit_callbacks)
     second = correction_for(photo, people["volunteer3"])
     with django_capture_on_commit_callbacks(execute=True):
-        review.correction_decide(
+        decisions.correction_decide(
             correction_id=second.pk, moderator=people["moderator"], decision="accept", reason="Matches the archive"
         )
     first.refresh_from_db()
@@ -80,13 +80,13 @@ def test_reputation_goes_to_the_author_and_the_voters_who_agreed(
     correction, people, settings, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        review.vote_cast(correction_id=correction.pk, voter=people["volunteer3"], value=-1)
+        decisions.vote_cast(correction_id=correction.pk, voter=people["volunteer3"], value=-1)
         for name in ("volunteer", "historian"):
-            review.vote_cast(correction_id=correction.pk, voter=people[name], value=1)
+            decisions.vote_cast(correction_id=correction.pk, voter=people[name], value=1)
     before = {u: Profile.objects.get(user=people[u]).reputation for u in ("author", "volunteer", "volunteer3")}
     assert before["volunteer"] == settings.CHROMA_VOTE_TRUSTED_REPUTATION  # nothing before the decision
     with django_capture_on_commit_callbacks(execute=True):
-        review.correction_decide(
+        decisions.correction_decide(
             correction_id=correction.pk, moderator=people["moderator"], decision="accept", reason="Well documented"
         )
     after = {u: Profile.objects.get(user=people[u]).reputation for u in ("author", "volunteer", "volunteer3")}
@@ -116,12 +116,12 @@ def test_a_failed_training_example_is_retried_by_the_beat_task(
         calls.append(kwargs["source"])
         raise OSError("storage is down")
 
-    monkeypatch.setattr(review, "training_example_add", broken)
+    monkeypatch.setattr(decisions, "training_example_add", broken)
     accept_by_votes(correction, people, django_capture_on_commit_callbacks)
     assert correction.status == CorrectionStatus.ACCEPTED  # the decision stands
     assert (correction.training_status, correction.training_attempts) == (TrainingStatus.FAILED, 1)
     assert "storage is down" in correction.training_error
-    assert review.training_examples_retry() == {"added": 0, "failed": 0}  # not due yet
+    assert decisions.training_examples_retry() == {"added": 0, "failed": 0}  # not due yet
     monkeypatch.undo()
     type(correction).objects.filter(pk=correction.pk).update(training_retry_at=timezone.now())
     from community.tasks import retry_training_examples
@@ -134,7 +134,7 @@ def test_a_failed_training_example_is_retried_by_the_beat_task(
 
 def test_a_rejection_adds_no_training_example(correction, people, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        review.correction_decide(
+        decisions.correction_decide(
             correction_id=correction.pk, moderator=people["moderator"], decision="reject", reason="Anachronistic dye"
         )
     correction.refresh_from_db()
@@ -146,15 +146,17 @@ def test_a_moderator_decision_needs_a_reason_and_a_pending_correction(correction
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        review.correction_decide(
+        decisions.correction_decide(
             correction_id=correction.pk, moderator=people["moderator"], decision="accept", reason=" "
         )
     with pytest.raises(ValidationError):
-        review.correction_decide(
+        decisions.correction_decide(
             correction_id=correction.pk, moderator=people["moderator"], decision="maybe", reason="x"
         )
-    review.correction_decide(correction_id=correction.pk, moderator=people["moderator"], decision="reject", reason="No")
-    with pytest.raises(review.ReviewConflict):
-        review.correction_decide(
+    decisions.correction_decide(
+        correction_id=correction.pk, moderator=people["moderator"], decision="reject", reason="No"
+    )
+    with pytest.raises(decisions.ReviewConflict):
+        decisions.correction_decide(
             correction_id=correction.pk, moderator=people["moderator"], decision="accept", reason="x"
         )

@@ -14,10 +14,10 @@ from django.test import Client
 from PIL import Image
 
 from colorization.models import TrainingExample
-from community import review
-from community.corrections import correction_create_manual
-from community.gold import gold_create
 from community.models import CorrectionStatus, GoldStandard, ModerationAction, ReputationEvent
+from community.review import decisions
+from community.review.corrections import correction_create_manual
+from community.review.gold import gold_create
 from tests import images
 from tests.community.conftest import colour_png
 from tests.conftest import upload_file
@@ -139,10 +139,10 @@ def test_gold_corrections_never_reach_votes_decisions_or_training(
         f"/api/v1/corrections/{correction.pk}/decision/", {"decision": "accept", "reason": "x"}, format="json"
     )
     assert response.status_code == 409
-    from community.queues import needs_review
+    from community.review.queues import needs_review
 
     assert correction not in list(needs_review(people["historian"]))
-    assert review.correction_training_example_add(correction.pk) is False
+    assert decisions.correction_training_example_add(correction.pk) is False
     correction.refresh_from_db()
     assert correction.status == CorrectionStatus.PENDING and correction.votes_up == 0
     assert not TrainingExample.objects.exists()
@@ -183,7 +183,7 @@ def test_gold_photos_are_served_in_the_queue_at_the_configured_rate(
     people, make_photo, quiet_broker, tiny_base_model, settings
 ):
     from colorization.models import Draft, DraftStatus
-    from community.queues import needs_correction
+    from community.review.queues import needs_correction
 
     regular = [make_photo(people["author"], title=f"Regular {i}") for i in range(6)]
     golds = [
@@ -207,7 +207,7 @@ def test_a_hints_correction_of_a_gold_photo_is_scored_when_its_render_finishes(
 ):
     from colorization.models import DraftStatus
     from colorization.tasks import colorize_draft
-    from community.corrections import correction_create
+    from community.review.corrections import correction_create
 
     draft = gold_photo.drafts.get()
     colorize_draft.apply(args=[draft.pk])

@@ -161,7 +161,7 @@ def test_moderator_actions_are_all_in_the_audit_log(people, correction):
 
 
 def test_a_hidden_correction_is_gone_for_everyone_but_its_author_and_moderators(people, correction):
-    from community.moderation import content_hide
+    from community.review.moderation import content_hide
 
     content_hide(moderator=people["moderator"], kind="correction", obj=correction, reason="spam")
     assert page_client(None).get(f"/corrections/{correction.pk}/").status_code == 404

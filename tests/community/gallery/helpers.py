@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from colorization.models import DraftPurpose, DraftStatus
 from colorization.tasks import colorize_draft
-from community.corrections import correction_create
 from community.models import Correction, CorrectionStatus
-from community.signals import correction_decided
+from community.review.corrections import correction_create
+from community.review.signals import correction_decided
 
 HINTS = {"points": [{"x": 30, "y": 20, "color": "#b03020", "size": 5}]}
 

@@ -14,8 +14,8 @@ from PIL import Image
 from colorization.engine.imageio import read_disclosure, read_luminance
 from colorization.models import Draft, DraftPurpose
 from colorization.tasks import colorize_draft
+from community.accounts.services import profile_for
 from community.models import Correction, CorrectionKind, CorrectionStatus
-from community.services import profile_for
 from tests import images
 from tests.conftest import upload_file
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from colorization.models import DraftPurpose
 from colorization.tasks import colorize_draft
-from community.corrections import correction_create
+from community.review.corrections import correction_create
 from tests import images
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quiet_broker")]

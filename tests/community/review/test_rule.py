@@ -7,7 +7,8 @@ import math
 import pytest
 
 from community.models import CorrectionStatus, Vote
-from community.review import AcceptanceRule, ReviewConflict, Tally, rule, vote_cast, wilson_bounds
+from community.review.decisions import ReviewConflict, vote_cast
+from community.review.rule import AcceptanceRule, Tally, rule, wilson_bounds
 
 pytestmark = pytest.mark.django_db
 Z2 = 1.959963984540054**2

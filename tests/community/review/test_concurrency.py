@@ -11,7 +11,6 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from community import review
 from community.models import (
     Correction,
     CorrectionStatus,
@@ -19,7 +18,8 @@ from community.models import (
     ReputationEvent,
     Vote,
 )
-from community.signals import correction_decided
+from community.review import decisions
+from community.review.signals import correction_decided
 from tests.community.conftest import correction_for, person
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -72,12 +72,12 @@ def test_simultaneous_votes_are_all_counted_and_decide_once(people, correction, 
     voters += [people["historian"], people["historian2"]]
 
     def job(user):
-        return lambda: review.vote_cast(correction_id=correction.pk, voter=user, value=1)
+        return lambda: decisions.vote_cast(correction_id=correction.pk, voter=user, value=1)
 
     results = run_at_once([job(u) for u in voters])
-    decided = [r for r in results if isinstance(r, review.VoteResult) and r.decided]
-    refused = [r for r in results if isinstance(r, review.ReviewConflict)]
-    errors = [r for r in results if isinstance(r, Exception) and not isinstance(r, review.ReviewConflict)]
+    decided = [r for r in results if isinstance(r, decisions.VoteResult) and r.decided]
+    refused = [r for r in results if isinstance(r, decisions.ReviewConflict)]
+    errors = [r for r in results if isinstance(r, Exception) and not isinstance(r, decisions.ReviewConflict)]
     assert not errors, errors
     correction.refresh_from_db()
     assert correction.status == CorrectionStatus.ACCEPTED
@@ -96,10 +96,10 @@ def test_simultaneous_undecisive_votes_are_never_lost(people, correction, settin
     settings.CHROMA_REVIEW_MIN_HISTORIANS = 5  # nobody decides: every vote must land
     voters = [person(f"w{i}", reputation=settings.CHROMA_VOTE_TRUSTED_REPUTATION) for i in range(10)]
     results = run_at_once(
-        [lambda u=u, i=i: review.vote_cast(correction_id=correction.pk, voter=u, value=1 if i % 2 else -1)
+        [lambda u=u, i=i: decisions.vote_cast(correction_id=correction.pk, voter=u, value=1 if i % 2 else -1)
          for i, u in enumerate(voters)]
     )  # fmt: skip
-    assert all(isinstance(r, review.VoteResult) for r in results), results
+    assert all(isinstance(r, decisions.VoteResult) for r in results), results
     correction.refresh_from_db()
     assert (correction.votes_up, correction.votes_down) == (5, 5)
     assert (correction.weight_up, correction.weight_down) == (5.0, 5.0)
@@ -107,8 +107,8 @@ def test_simultaneous_undecisive_votes_are_never_lost(people, correction, settin
 
 def test_a_double_click_makes_one_vote(people, correction):
     user = people["volunteer"]
-    results = run_at_once([lambda: review.vote_cast(correction_id=correction.pk, voter=user, value=1)] * 4)
-    assert all(isinstance(r, review.VoteResult) for r in results), results
+    results = run_at_once([lambda: decisions.vote_cast(correction_id=correction.pk, voter=user, value=1)] * 4)
+    assert all(isinstance(r, decisions.VoteResult) for r in results), results
     assert Vote.objects.filter(correction=correction, voter=user).count() == 1
     correction.refresh_from_db()
     assert correction.votes_up == 1
@@ -119,7 +119,9 @@ def test_two_corrections_of_one_photo_accepted_at_once_leave_one_community_versi
     moderators = [person("m1", role="moderator"), person("m2", role="moderator")]
     results = run_at_once(
         [
-            lambda c=c, m=m: review.correction_decide(correction_id=c.pk, moderator=m, decision="accept", reason="ok")
+            lambda c=c, m=m: decisions.correction_decide(
+                correction_id=c.pk, moderator=m, decision="accept", reason="ok"
+            )
             for c, m in zip((first, second), moderators, strict=True)
         ]
     )

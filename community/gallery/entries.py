@@ -1,0 +1,93 @@
+"""Gallery entries: one denormalized ``GalleryEntry`` per photo, what a gallery card shows.
+
+The services that change what a card shows call ``gallery_entry_changed`` themselves (deciding a
+correction, hiding content, commenting); events that start in colorization reach it through the
+receivers in ``community.gallery.receivers``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.db.models import Q
+
+from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
+from community.gallery.page_cache import pages_invalidate
+from community.models import Comment, Correction, CorrectionStatus, GalleryEntry, GalleryVersion
+
+logger = logging.getLogger(__name__)
+
+
+def _search_text(photo: Photo) -> str:
+    return " ".join(part for part in (photo.title, photo.description, photo.place) if part).lower()
+
+
+def gallery_entry_refresh(*, photo_id: int) -> GalleryEntry | None:
+    """Recompute what the gallery shows for a photo (idempotent; a few indexed queries)."""
+    photo = Photo.objects.filter(pk=photo_id).first()
+    if photo is None:
+        return None  # deleted: the entry went with it (CASCADE)
+    accepted = (
+        Correction.objects.filter(photo_id=photo_id, status=CorrectionStatus.ACCEPTED, hidden_at__isnull=True)
+        .select_related("render")
+        .first()
+    )
+    fields = {
+        "is_public": photo.hidden_at is None,
+        "created_at": photo.created_at,
+        "genre": photo.genre,
+        "place": photo.place,
+        "source_archive": photo.source_archive,
+        "year_from": photo.year_from,
+        "year_to": photo.year_to,
+        "search_text": _search_text(photo),
+        "version": GalleryVersion.NONE,
+        "version_thumbnail": "",
+        "version_label": "",
+        "correction": None,
+        "accepted_at": None,
+        "endorsements": 0,
+    }
+    thumbnail = ""
+    if accepted is not None:
+        thumbnail = accepted.thumbnail.name or (accepted.render.thumbnail.name if accepted.render_id else "")
+    if accepted is not None and thumbnail:
+        fields.update(
+            version=GalleryVersion.COMMUNITY,
+            version_thumbnail=thumbnail,
+            version_label=f"Community version · {accepted.label}",
+            correction=accepted,
+            accepted_at=accepted.decided_at,
+            endorsements=accepted.votes_up,
+        )
+    else:
+        draft = (
+            Draft.objects.filter(photo_id=photo_id, status=DraftStatus.DONE, purpose=DraftPurpose.DRAFT)
+            .order_by("-finished_at", "-id")
+            .first()
+        )
+        if draft is not None and draft.thumbnail:
+            fields.update(
+                version=GalleryVersion.DRAFT, version_thumbnail=draft.thumbnail.name, version_label=draft.label
+            )
+    fields["comments"] = Comment.objects.filter(
+        Q(photo_id=photo_id) | Q(correction__photo_id=photo_id, correction__hidden_at__isnull=True),
+        hidden_at__isnull=True,
+    ).count()
+    entry, _ = GalleryEntry.objects.update_or_create(photo_id=photo_id, defaults=fields)
+    return entry
+
+
+def _refresh(photo_id: int | None) -> None:
+    """Refresh the entry now (inside the caller's transaction, so it commits or rolls back with it)
+    and drop cached pages now and again after the commit (a reader in between may cache the old page)."""
+    if photo_id is None:
+        return
+    try:
+        with transaction.atomic():
+            gallery_entry_refresh(photo_id=photo_id)
+    except Exception:  # a stale card must not break the write that caused it
+        logger.exception("gallery entry refresh failed for photo %s", photo_id)
+    pages_invalidate(photo_id=photo_id)
+    transaction.on_commit(lambda: pages_invalidate(photo_id=photo_id))

@@ -1,0 +1,133 @@
+"""The page cache: anonymous GETs of the gallery, photo pages, collections, manifests and the feed
+are cached whole.
+
+A stored page remembers the version stamps it was built under: one for everything listed (bumped
+on any change that can move a card) and one per photo. A bump makes older pages invalid at once;
+they expire after CHROMA_PAGE_CACHE_SECONDS, which is also how stale another process's
+local-memory cache can be (use a shared cache such as Redis, CHROMA_CACHE_URL, when several
+processes serve the site). PageCacheMiddleware answers hits before the rest of the stack runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.utils.http import urlencode
+
+LISTS_STAMP = "pages:lists"
+
+
+def _stamp(key: str):
+    value = cache.get(key)
+    if value is None:
+        cache.add(key, uuid.uuid4().hex, None)
+        value = cache.get(key)
+    return value
+
+
+def pages_invalidate(*, photo_id: int | None = None) -> None:
+    """Make cached pages that may show this photo (and every list) unreachable."""
+    cache.delete("gallery:archives")
+    stamps = {LISTS_STAMP: uuid.uuid4().hex}
+    if photo_id is not None:
+        stamps[f"pages:photo:{photo_id}"] = uuid.uuid4().hex
+    cache.set_many(stamps, None)
+
+
+def page_cache_key(request) -> str:
+    raw = "|".join(
+        [request.scheme, request.get_host(), request.path, urlencode(sorted(request.GET.lists()), doseq=True)]
+    )
+    return "page:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _no_personal_state(request) -> bool:
+    return (
+        request.method == "GET"
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and "messages" not in request.COOKIES
+    )
+
+
+def cacheable(request) -> bool:
+    """Only anonymous GETs with nothing personal pending (messages, a session) are shared."""
+    return _no_personal_state(request) and not request.user.is_authenticated
+
+
+def cached_response(request) -> HttpResponse | None:
+    """The stored page for this URL if every version stamp it was made under is still current.
+
+    Two cache reads: the page, then its stamps in one ``get_many``.
+    """
+    hit = cache.get(page_cache_key(request))
+    if hit is None:
+        return None
+    stamps, content, content_type, headers = hit
+    if cache.get_many(list(stamps)) != stamps:
+        return None
+    response = HttpResponse(content, content_type=content_type)
+    for name, value in headers.items():
+        response[name] = value
+    response["X-Page-Cache"] = "hit"
+    return response
+
+
+def cached_page(request, build, *, photo_id: int | None = None) -> HttpResponse:
+    """Serve ``build()``'s response from the cache for anonymous visitors.
+
+    ``build`` returns a response; a response that sets cookies (a CSRF token was rendered), is not
+    200, or says ``response.cacheable = False`` (drafts still in progress) is not stored.
+    """
+    if not cacheable(request):
+        return build()
+    hit = cached_response(request)
+    if hit is not None:
+        return hit
+    stamp_keys = [LISTS_STAMP] + ([f"pages:photo:{photo_id}"] if photo_id is not None else [])
+    stamps = {key: _stamp(key) for key in stamp_keys}  # read BEFORE building: a change meanwhile wins
+    response = build()
+    response["X-Page-Cache"] = "miss"
+    response["Vary"] = "Cookie"
+    if (
+        response.status_code == 200
+        and getattr(response, "cacheable", True)
+        and not response.cookies
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+        and not getattr(response, "streaming", False)
+        and settings.CHROMA_PAGE_CACHE_SECONDS > 0
+    ):
+        cache.set(
+            page_cache_key(request),
+            (stamps, response.content, response["Content-Type"], _kept_headers(response)),
+            settings.CHROMA_PAGE_CACHE_SECONDS,
+        )
+    return response
+
+
+class PageCacheMiddleware:
+    """Serves cached anonymous pages before sessions, CSRF, auth and the URL resolver run.
+
+    Placed right after WhiteNoise. Only requests without a session or messages cookie are looked
+    up (a signed-in person always has a session cookie); everything else, and every miss, goes
+    through the normal stack, where ``cached_page`` builds and stores the page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if settings.CHROMA_PAGE_CACHE_SECONDS > 0 and _no_personal_state(request):
+            hit = cached_response(request)
+            if hit is not None:
+                hit["X-Frame-Options"] = getattr(settings, "X_FRAME_OPTIONS", "DENY")
+                return hit
+        return self.get_response(request)
+
+
+def _kept_headers(response) -> dict:
+    kept = ("Access-Control-Allow-Origin", "Content-Disposition", "Vary")
+    return {name: response[name] for name in kept if name in response}

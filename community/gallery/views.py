@@ -1,0 +1,408 @@
+"""The gallery's pages: the gallery, photo pages and downloads, collections, IIIF manifests,
+collection exports and the feed. Anonymous GETs go through the page cache; the work is in the
+services and selectors next to this module."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import PurePosixPath
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.text import slugify
+from django.views.decorators.http import require_http_methods, require_POST
+
+from colorization.models import DraftPurpose, DraftStatus, Licence, Photo
+from community.gallery.collections import (
+    collection_create,
+    collection_for_reading,
+    collection_photo_add,
+    collection_photo_move,
+    collection_photo_remove,
+    collection_photos,
+    collection_update,
+)
+from community.gallery.exports import CSV_COLUMNS, collection_records
+from community.gallery.feeds import AcceptedVersionsFeed
+from community.gallery.iiif import CONTENT_TYPE, collection_manifest, licence_uri, photo_manifest
+from community.gallery.page_cache import cached_page
+from community.gallery.photo_page import (
+    IN_PROGRESS,
+    community_jpeg,
+    linked_data,
+    shown_version,
+    timeline,
+    visible_corrections,
+)
+from community.gallery.selectors import SORTS, BadFilter, GalleryQuery, gallery_facets, gallery_page
+from community.models import Collection, Correction, CorrectionStatus
+
+# --- the gallery --------------------------------------------------------------------------------------
+
+
+def gallery(request):
+    return cached_page(request, lambda: _gallery(request))
+
+
+def _gallery(request):
+    query, errors = GalleryQuery.from_params(request.GET)
+    after, before = request.GET.get("after", ""), request.GET.get("before", "")
+    try:
+        page = gallery_page(query, after=after, before=before)
+    except BadFilter as exc:
+        errors.append(str(exc))
+        page = gallery_page(query)
+    base = query.params()
+    base_url = reverse("gallery")
+
+    def link(**extra) -> str:
+        params = {**base, **extra}
+        return f"{base_url}?{urlencode(params)}" if params else base_url
+
+    def link_without_sort(sort: str) -> str:
+        params = {k: v for k, v in base.items() if k != "sort"}
+        if sort != "newest":
+            params["sort"] = sort
+        return f"{base_url}?{urlencode(params)}" if params else base_url
+
+    if not errors and any(value == "" for value in request.GET.values()):
+        # A submitted filter form sends every field; the shareable URL names only those in use.
+        cursor = {"after": after} if after else {"before": before} if before else {}
+        return redirect(link(**cursor))
+
+    response = render(
+        request,
+        "community/gallery/gallery.html",
+        {
+            "query": query,
+            "page": page,
+            "errors": errors,
+            "facets": gallery_facets(),
+            "next_url": link(after=page.next_cursor) if page.next_cursor else None,
+            "prev_url": link(before=page.prev_cursor) if page.prev_cursor else None,
+            "first_url": link(),
+            "canonical_url": request.build_absolute_uri(link(**({"after": after} if after else {}))),
+            "sort_links": [(name, label, link_without_sort(name)) for name, (label, _) in SORTS.items()],
+        },
+        status=200,
+    )
+    return response
+
+
+# --- photo pages and downloads --------------------------------------------------------------------
+
+
+def photo_detail(request, pk: int):
+    return cached_page(request, lambda: _photo_detail(request, pk), photo_id=pk)
+
+
+def _photo_detail(request, pk: int):
+    photo = get_object_or_404(Photo.objects.visible_to(request.user).select_related("owner"), pk=pk)
+    drafts = list(photo.drafts.filter(purpose=DraftPurpose.DRAFT))
+    corrections = list(visible_corrections(request.user, photo))
+    shown = shown_version(drafts, corrections)
+    community_version = shown.correction if shown and shown.what == "community" else None
+    my_collections = (
+        list(Collection.objects.filter(owner=request.user).only("pk", "title")) if request.user.is_authenticated else []
+    )
+    response = render(
+        request,
+        "community/photo_detail.html",
+        {
+            "photo": photo,
+            "licence": Licence(photo.licence).label,
+            "licence_uri": licence_uri(photo.licence),
+            "drafts": drafts,
+            "shown": shown,
+            "corrections": corrections,
+            "community_version": community_version,
+            "timeline": timeline(photo, drafts, corrections),
+            "json_ld": linked_data(request, photo, shown),
+            "my_collections": my_collections,
+            "sweep_sizes": settings.CHROMA_SWEEP_RENDER_SIZES,
+            "render_sizes": sorted({192, 256, 384, 512, 768, 1024, settings.CHROMA_DEFAULT_RENDER_SIZE}),
+            "default_render_size": settings.CHROMA_DEFAULT_RENDER_SIZE,
+        },
+    )
+    # Pages with drafts in progress change by the second (and poll): never shared from the cache.
+    response.cacheable = not any(d.status in IN_PROGRESS for d in drafts) and not any(
+        c.render_id and c.render.status in IN_PROGRESS for c in corrections
+    )
+    return response
+
+
+def _download_name(photo: Photo, suffix: str) -> str:
+    return f"{slugify(photo.title)[:60] or 'photo'}-{photo.pk}{suffix}"
+
+
+def download_original(request, pk: int):
+    """The original exactly as uploaded (same bytes, same sha256), under its own file name."""
+    photo = get_object_or_404(Photo.objects.visible_to(request.user), pk=pk)
+    name = photo.original_filename or _download_name(photo, PurePosixPath(photo.original.name).suffix)
+    return FileResponse(default_storage.open(photo.original.name, "rb"), as_attachment=True, filename=name)
+
+
+def download_colour(request, pk: int, fmt: str):
+    """The colour version the page shows (community version, else newest draft) as PNG or JPEG,
+    with the AI disclosure embedded; ``?draft=ID`` or ``?correction=ID`` picks another version."""
+    photo = get_object_or_404(Photo.objects.visible_to(request.user), pk=pk)
+    if fmt not in ("png", "jpg"):
+        raise Http404("Colour versions come as .png or .jpg.")
+    corrections = Correction.objects.visible_to(request.user).filter(photo=photo).select_related("render", "photo")
+    drafts = photo.drafts.filter(purpose=DraftPurpose.DRAFT, status=DraftStatus.DONE)
+    correction = draft = None
+    if request.GET.get("correction", "").isdigit():
+        correction = get_object_or_404(corrections, pk=int(request.GET["correction"]))
+    elif request.GET.get("draft", "").isdigit():
+        draft = get_object_or_404(drafts, pk=int(request.GET["draft"]))
+    else:
+        shown = shown_version(list(drafts), list(corrections.filter(status=CorrectionStatus.ACCEPTED)))
+        if shown is None:
+            raise Http404("This photo has no colour version yet.")
+        correction, draft = shown.correction, shown.draft
+    if correction is not None:
+        if not correction.result_file:
+            raise Http404("This correction has not been rendered yet.")
+        key = correction.result_file.name if fmt == "png" else community_jpeg(correction)
+        what = "community-colour" if correction.status == CorrectionStatus.ACCEPTED else f"correction-{correction.pk}"
+    else:
+        field = draft.image if fmt == "png" else draft.image_jpeg
+        if not field:
+            raise Http404("This draft has no file in that format.")
+        key, what = field.name, f"ai-draft-{draft.pk}"
+    response = FileResponse(
+        default_storage.open(key, "rb"),
+        as_attachment=True,
+        filename=_download_name(photo, f"-{what}-ai-colorized.{fmt}"),
+        content_type="image/png" if fmt == "png" else "image/jpeg",
+    )
+    return response
+
+
+# --- collections -------------------------------------------------------------------------------------
+
+
+def _collection_for_editing(request, pk: int) -> Collection:
+    collection = collection_for_reading(request, pk)
+    if collection.owner_id != request.user.pk:
+        raise PermissionDenied("Only the person who made a collection changes it.")
+    return collection
+
+
+class CollectionForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=5000)
+    is_public = forms.BooleanField(required=False, initial=True, label="Public (anyone can see it)")
+
+
+def collection_list(request):
+    def build():
+        public = list(
+            Collection.objects.filter(is_public=True).select_related("owner").order_by("-updated_at", "-id")[:100]
+        )
+        mine = (
+            list(Collection.objects.filter(owner=request.user).order_by("-updated_at", "-id"))
+            if request.user.is_authenticated
+            else []
+        )
+        return render(request, "community/collections/list.html", {"public": public, "mine": mine})
+
+    return cached_page(request, build)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def collection_new(request):
+    form = CollectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            collection = collection_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            photo_id = request.POST.get("photo", "")
+            if photo_id.isdigit():
+                photo = Photo.objects.visible_to(request.user).filter(pk=int(photo_id)).first()
+                if photo is not None:
+                    collection_photo_add(collection=collection, photo=photo)
+            messages.success(request, f"Collection “{collection.title}” created.")
+            return redirect("collection-detail", collection.pk)
+    return render(request, "community/collections/form.html", {"form": form, "collection": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def collection_edit(request, pk: int):
+    collection = _collection_for_editing(request, pk)
+    initial = {"title": collection.title, "description": collection.description, "is_public": collection.is_public}
+    form = CollectionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            collection_update(collection=collection, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Collection saved.")
+            return redirect("collection-detail", collection.pk)
+    return render(request, "community/collections/form.html", {"form": form, "collection": collection})
+
+
+def collection_detail(request, pk: int):
+    def build():
+        collection = collection_for_reading(request, pk)
+        photos = collection_photos(request, collection)
+        return render(
+            request,
+            "community/collections/detail.html",
+            {"collection": collection, "photos": photos, "is_owner": collection.owner_id == request.user.pk},
+        )
+
+    return cached_page(request, build)
+
+
+@login_required
+@require_POST
+def collection_add_photo(request):
+    """The photo page's "Add to" form: the collection comes in the form."""
+    pk = request.POST.get("collection", "")
+    if not pk.isdigit():
+        messages.error(request, "Choose one of your collections.")
+        return redirect("collection-list")
+    return collection_item_add(request, int(pk))
+
+
+@login_required
+@require_POST
+def collection_item_add(request, pk: int):
+    collection = _collection_for_editing(request, pk)
+    photo_id = request.POST.get("photo", "")
+    photo = Photo.objects.visible_to(request.user).filter(pk=int(photo_id)).first() if photo_id.isdigit() else None
+    if photo is None:
+        messages.error(request, "That photograph does not exist or is not visible to you.")
+        return redirect("collection-detail", collection.pk)
+    try:
+        collection_photo_add(collection=collection, photo=photo, note=request.POST.get("note", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Added “{photo.title}” to “{collection.title}”.")
+    return redirect(photo)
+
+
+@login_required
+@require_POST
+def collection_item_remove(request, pk: int, photo_id: int):
+    collection = _collection_for_editing(request, pk)
+    if collection_photo_remove(collection=collection, photo_id=photo_id):
+        messages.success(request, "Removed from the collection.")
+    return redirect("collection-detail", collection.pk)
+
+
+@login_required
+@require_POST
+def collection_item_move(request, pk: int, photo_id: int):
+    collection = _collection_for_editing(request, pk)
+    try:
+        collection_photo_move(collection=collection, photo_id=photo_id, direction=request.POST.get("direction", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("collection-detail", collection.pk)
+
+
+# --- IIIF manifests, exports, feed -------------------------------------------------------------------
+
+
+def _json(data: dict) -> HttpResponse:
+    response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=1), content_type=CONTENT_TYPE)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def photo_manifest_view(request, pk: int):
+    def build():
+        photo = get_object_or_404(Photo.objects.visible_to(request.user).select_related("owner"), pk=pk)
+        return _json(photo_manifest(request, photo))
+
+    return cached_page(request, build, photo_id=pk)
+
+
+def collection_manifest_view(request, pk: int):
+    def build():
+        collection = collection_for_reading(request, pk)
+        return _json(collection_manifest(request, collection, collection_photos(request, collection)))
+
+    return cached_page(request, build)
+
+
+def _filename(collection, ext: str) -> str:
+    return f"collection-{collection.pk}-{slugify(collection.title)[:60] or 'export'}.{ext}"
+
+
+def collection_export_json(request, pk: int):
+    def build():
+        collection = collection_for_reading(request, pk)
+        data = {
+            "collection": {
+                "id": collection.pk,
+                "title": collection.title,
+                "description": collection.description,
+                "curator": collection.owner.username,
+                "url": request.build_absolute_uri(reverse("collection-detail", args=[collection.pk])),
+                "manifest_url": request.build_absolute_uri(reverse("iiif-collection-manifest", args=[collection.pk])),
+            },
+            "photos": collection_records(request, collection),
+        }
+        response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=1), content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{_filename(collection, "json")}"'
+        return response
+
+    return cached_page(request, build)
+
+
+def collection_export_csv(request, pk: int):
+    def build():
+        collection = collection_for_reading(request, pk)
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for record in collection_records(request, collection):
+            accepted = record["community_correction"] or {}
+            writer.writerow(
+                {
+                    **record,
+                    "community_correction_id": accepted.get("correction_id", ""),
+                    "community_correction_author": accepted.get("author", ""),
+                    "accepted_at": accepted.get("decided_at", ""),
+                    "accepted_by": accepted.get("decided_by", ""),
+                    "votes_for": accepted.get("votes_for", ""),
+                    "votes_against": accepted.get("votes_against", ""),
+                    "historian_votes": accepted.get("historian_votes", ""),
+                    "decision_reason": accepted.get("reason", ""),
+                    "evidence": " | ".join(
+                        " ".join(p for p in (e["text"], e["url"], e["archive_reference"]) if p)
+                        for e in accepted.get("evidence", [])
+                    ),
+                    "decisions": "; ".join(
+                        f"{d['correction_id']}:{d['status']}:{d['decided_at'] or ''}" for d in record["decisions"]
+                    ),
+                }
+            )
+        response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{_filename(collection, "csv")}"'
+        return response
+
+    return cached_page(request, build)
+
+
+def accepted_feed(request):
+    return cached_page(request, lambda: AcceptedVersionsFeed()(request))
