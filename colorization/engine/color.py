@@ -7,6 +7,8 @@ are roughly in [-128, 127].
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 
@@ -84,3 +86,73 @@ def lightness_to_grey(L: torch.Tensor) -> torch.Tensor:
 def grey_to_lightness(grey: torch.Tensor) -> torch.Tensor:
     """sRGB grey value in [0, 1] -> L*."""
     return 116 * _f(srgb_to_linear(grey)) - 16
+
+
+# --- Lab -> sRGB uint8 with the L*-preserving gamut mapping (the output path) ------------------------
+
+_DELTA = 6 / 29
+SRGB_LUT_STEPS = 4096  # sRGB encoding LUT over sqrt(linear): < 0.1 code error everywhere
+
+
+@lru_cache(maxsize=8)
+def srgb_lut(device: str) -> torch.Tensor:
+    """uint8 sRGB code for each step of sqrt(linear); sqrt spreads steps where sRGB is steep (near black)."""
+    s = (torch.arange(SRGB_LUT_STEPS + 1, dtype=torch.float64) + 0.5) / SRGB_LUT_STEPS
+    codes = (linear_to_srgb((s * s).clamp(0, 1)) * 255).round().clamp(0, 255)
+    return codes.to(torch.uint8).to(device)
+
+
+def _rgb_matrix() -> list[list[float]]:
+    """XYZ->linear sRGB with the white point folded in, minus Y, so it gives d = rgb - Y from (X/Xn, Y, Z/Zn)."""
+    m = [[row[0] * WHITE_D65[0], row[1], row[2] * WHITE_D65[2]] for row in XYZ_TO_RGB]
+    for row in m:
+        row[1] -= 1.0
+    return m
+
+
+D_MATRIX = _rgb_matrix()
+
+
+def _f_inv_(t: torch.Tensor) -> torch.Tensor:
+    """CIE f^-1, in place on ``t``: a cube above 6/29 and its tangent line below (no pow, no where)."""
+    c = t.clamp(min=_DELTA)
+    out = c * c
+    out.mul_(c)
+    t.sub_(c)
+    return out.add_(t, alpha=3 * _DELTA * _DELTA)
+
+
+def srgb8_from_fxz(L: torch.Tensor, fx: torch.Tensor, fz: torch.Tensor, out: torch.Tensor) -> None:
+    """(L*, f(X/Xn), f(Z/Zn)) -> sRGB uint8 written into ``out`` (..., 3), keeping L* exactly.
+
+    The luminance Y follows from L* alone. ``d = rgb_linear - Y`` has zero luminance, so
+    ``Y + t*d`` keeps Y for any t; the largest t <= 1 that keeps every channel in [0, 1]
+    is the gamut mapping. ``fx``/``fz`` are consumed.
+    """
+    fy = torch.add(L, 16).mul_(1 / 116)
+    Y = _f_inv_(fy)
+    X, Z = _f_inv_(fx), _f_inv_(fz)
+    d = []
+    for row in D_MATRIX:
+        dc = X * row[0]
+        dc.add_(Y, alpha=row[1]).add_(Z, alpha=row[2])
+        d.append(dc)
+    # t = min(1, (1 - Y) / max_c d_c, Y / -min_c d_c): room above and below in the worst channel.
+    up = torch.maximum(torch.maximum(d[0], d[1]), d[2]).mul_(torch.rsub(Y, 1).clamp_(min=1e-7).reciprocal_())
+    down = torch.minimum(torch.minimum(d[0], d[1]), d[2]).mul_(Y.clamp(min=1e-7).reciprocal_().neg_())
+    t = torch.maximum(up, down).clamp_(min=1).reciprocal_()
+    # Encode: sqrt(linear) indexes a table of sRGB codes; one gather writes all three channels.
+    idx = torch.empty((*L.shape, 3), dtype=torch.int32, device=L.device)
+    for c, dc in enumerate(d):
+        idx[..., c] = torch.addcmul(Y, dc, t).clamp_(0, 1).sqrt_().mul_(SRGB_LUT_STEPS)
+    torch.index_select(srgb_lut(str(L.device)), 0, idx.view(-1), out=out.view(-1))
+
+
+def lab_to_srgb8(lab: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Lab (..., 3) -> sRGB uint8 (..., 3) with the L*-preserving gamut mapping (small inputs)."""
+    lab = torch.as_tensor(np.asarray(lab, dtype=np.float32))
+    L, a, b = lab.unbind(-1)
+    fy = (L + 16) / 116
+    out = torch.empty((*L.shape, 3), dtype=torch.uint8)
+    srgb8_from_fxz(L.contiguous(), fy + a / 500, fy - b / 200, out)
+    return out.numpy()

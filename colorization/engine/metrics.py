@@ -237,7 +237,8 @@ def evaluate_images(
     The hint seed depends on the name, so the same photos give the same numbers for every model
     compared. ``keep_outputs(name)`` true: the 0-hint output is returned under ``"outputs"``.
     """
-    from .inference import DEFAULT_RENDER_SIZE, lab_to_srgb8  # here to keep metrics importable alone
+    from .color import lab_to_srgb8
+    from .inference import DEFAULT_RENDER_SIZE  # here to keep metrics importable alone
 
     render_size = render_size or DEFAULT_RENDER_SIZE
     ks = [int(k) for k in hints]

@@ -9,11 +9,11 @@ import torch
 from colorization.engine.color import (
     grey_to_lightness,
     lab_to_rgb,
+    lab_to_srgb8,
     lightness_to_grey,
     rgb_to_lab,
     rgb_to_lightness,
 )
-from colorization.engine.inference import lab_to_srgb8
 
 skcolor = pytest.importorskip("skimage.color")
 
