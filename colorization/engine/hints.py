@@ -4,7 +4,16 @@ The format (see DESIGN.md) is coordinates in pixels of the ORIGINAL image, origi
 top-left::
 
     {"points":  [{"x": 120, "y": 48, "color": "#7a5230", "size": 3}],
-     "strokes": [{"points": [[10, 10], [40, 12]], "color": "#3b5e2b", "width": 6}]}
+     "strokes": [{"points": [[10, 10], [40, 12]], "color": "#3b5e2b", "width": 6}],
+     "global":  {"palette": [{"color": "#7a5230", "weight": 0.4}, {"color": "#8da0b8", "weight": 0.6}],
+                 "saturation": 1.0,
+                 "source": {"kind": "reference", "name": "plate-14.jpg", "box": [0, 0, 400, 300]}}}
+
+``global`` (optional) sets the photo's overall colours in one action: a ``palette`` of up to 32
+weighted colours, or a ``tint`` ``{"color": "#c08a4a", "strength": 0.3}`` (the photo's mean colour
+becomes that colour's chroma times the strength); ``saturation`` (0-2, default 1) scales the
+chroma of either; ``source`` records how the volunteer made it (a reference photograph's name and
+rectangle, the suggestions, a palette by hand, a tint) and does not change the render.
 
 Hints arrive from browsers and API clients, so parsing is strict and every
 rejection names the offending field in words a volunteer can act on. Only a
@@ -23,6 +32,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from .color import rgb_to_lab
+from .global_hints import MAX_PALETTE_COLOURS, SATURATION_RANGE, GlobalHint
 
 MAX_POINTS = 1000
 MAX_STROKES = 200
@@ -54,23 +64,72 @@ class StrokeHint:
     width: int = DEFAULT_STROKE_WIDTH
 
 
+GLOBAL_SOURCE_KINDS = ("reference", "palette", "suggestions", "tint")
+MAX_SOURCE_TEXT = 300
+
+
+@dataclass(frozen=True)
+class GlobalColours:
+    """The hints document's ``global`` member, as given: a palette of (colour, weight) or a tint."""
+
+    palette: tuple[tuple[str, float], ...] = ()
+    tint: tuple[str, float] | None = None  # (colour, strength)
+    saturation: float = 1.0
+    source: dict | None = None
+
+    def to_global_hint(self) -> GlobalHint:
+        """What the network is given (``global_hints.GlobalHint``)."""
+        if self.tint is not None:
+            colour, strength = self.tint
+            a, b = color_to_ab(colour)
+            return GlobalHint(ab=((a * strength, b * strength),), weights=(1.0,), saturation=self.saturation)
+        total = sum(w for _, w in self.palette)
+        return GlobalHint(
+            ab=tuple(color_to_ab(c) for c, _ in self.palette),
+            weights=tuple(w / total for _, w in self.palette),
+            saturation=self.saturation,
+        )
+
+    def to_dict(self) -> dict:
+        out: dict = {}
+        if self.tint is not None:
+            out["tint"] = {"color": self.tint[0], "strength": self.tint[1]}
+        else:
+            out["palette"] = [{"color": c, "weight": w} for c, w in self.palette]
+        out["saturation"] = self.saturation
+        if self.source is not None:
+            out["source"] = self.source
+        return out
+
+
 @dataclass(frozen=True)
 class Hints:
     points: tuple[PointHint, ...] = ()
     strokes: tuple[StrokeHint, ...] = ()
+    global_colours: GlobalColours | None = None
+
+    @property
+    def has_local(self) -> bool:
+        return bool(self.points or self.strokes)
 
     @property
     def is_empty(self) -> bool:
-        return not self.points and not self.strokes
+        return not self.has_local and self.global_colours is None
+
+    def global_hint(self) -> GlobalHint | None:
+        return self.global_colours.to_global_hint() if self.global_colours is not None else None
 
     def to_dict(self) -> dict:
         """The canonical JSON form (what a Draft should record)."""
-        return {
+        out = {
             "points": [{"x": p.x, "y": p.y, "color": p.color, "size": p.size} for p in self.points],
             "strokes": [
                 {"points": [list(q) for q in s.points], "color": s.color, "width": s.width} for s in self.strokes
             ],
         }
+        if self.global_colours is not None:
+            out["global"] = self.global_colours.to_dict()
+        return out
 
 
 @dataclass(frozen=True)
@@ -84,6 +143,7 @@ class HintRaster:
 
     ab: np.ndarray
     mask: np.ndarray
+    global_hint: GlobalHint | None = None  # the whole photo's colours, if given
 
     def __post_init__(self) -> None:
         if self.ab.ndim != 3 or self.ab.shape[0] != 2 or self.mask.shape != (1, *self.ab.shape[1:]):
@@ -180,7 +240,7 @@ def parse_hints(
         return Hints()
     if not isinstance(data, dict):
         raise _fail(f'hints must be a JSON object with "points" and "strokes", got {type(data).__name__}')
-    _check_keys(data, {"points", "strokes"}, set(), "hints")
+    _check_keys(data, {"points", "strokes", "global"}, set(), "hints")
     points = []
     for i, item in enumerate(_list(data, "points", max_points)):
         where = f"points[{i}]"
@@ -208,7 +268,77 @@ def parse_hints(
             pts.append(_position(pair[0], pair[1], width, height, f"{where} points[{j}]"))
         stroke_width = _integer(item.get("width", DEFAULT_STROKE_WIDTH), f"{where} width", *STROKE_WIDTHS)
         strokes.append(StrokeHint(tuple(pts), _color(item["color"], f"{where} color"), stroke_width))
-    return Hints(tuple(points), tuple(strokes))
+    global_colours = parse_global(data["global"]) if data.get("global") is not None else None
+    return Hints(tuple(points), tuple(strokes), global_colours)
+
+
+def parse_global(data) -> GlobalColours:
+    """Validate the ``global`` member; every rejection names its field (``global.palette[2].weight``)."""
+    example = '{"palette": [{"color": "#7a5230", "weight": 1}]} or {"tint": {"color": "#c08a4a", "strength": 0.3}}'
+    if not isinstance(data, dict):
+        raise _fail(f"global must be an object like {example}, got {type(data).__name__}")
+    _check_keys(data, {"palette", "tint", "saturation", "source"}, set(), "global")
+    if ("palette" in data) == ("tint" in data):
+        raise _fail(f'global needs exactly one of "palette" or "tint", for example {example}')
+    low, high = SATURATION_RANGE
+    saturation = _number(data.get("saturation", 1.0), "global.saturation")
+    if not low <= saturation <= high:
+        raise _fail(f"global.saturation must be from {low:g} to {high:g}, got {saturation:g}")
+    source = _global_source(data.get("source"))
+    if "tint" in data:
+        tint = data["tint"]
+        if not isinstance(tint, dict):
+            raise _fail('global.tint must be an object like {"color": "#c08a4a", "strength": 0.3}')
+        _check_keys(tint, {"color", "strength"}, {"color", "strength"}, "global.tint")
+        strength = _number(tint["strength"], "global.tint.strength")
+        if not 0 < strength <= 1:
+            raise _fail(f"global.tint.strength must be more than 0 and at most 1, got {strength:g}")
+        return GlobalColours(
+            tint=(_color(tint["color"], "global.tint.color"), strength), saturation=saturation, source=source
+        )
+    raw = data["palette"]
+    if not isinstance(raw, list) or not raw:
+        raise _fail(f"global.palette must be a non-empty list of colours, for example {example}")
+    if len(raw) > MAX_PALETTE_COLOURS:
+        raise _fail(f"global.palette has too many colours: {len(raw)} (at most {MAX_PALETTE_COLOURS})")
+    palette = []
+    for i, item in enumerate(raw):
+        where = f"global.palette[{i}]"
+        if not isinstance(item, dict):
+            raise _fail(f'{where} must be an object like {{"color": "#7a5230", "weight": 0.4}}')
+        _check_keys(item, {"color", "weight"}, {"color"}, where)
+        weight = _number(item.get("weight", 1.0), f"{where}.weight")
+        if weight < 0:
+            raise _fail(f"{where}.weight must not be negative, got {weight:g}")
+        palette.append((_color(item["color"], f"{where}.color"), weight))
+    if sum(w for _, w in palette) <= 0:
+        raise _fail("global.palette weights add up to zero; give at least one colour a positive weight")
+    return GlobalColours(palette=tuple(palette), saturation=saturation, source=source)
+
+
+def _global_source(data) -> dict | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise _fail('global.source must be an object like {"kind": "reference", "name": "plate.jpg"}')
+    _check_keys(data, {"kind", "name", "box"}, {"kind"}, "global.source")
+    if data["kind"] not in GLOBAL_SOURCE_KINDS:
+        raise _fail(f"global.source.kind must be one of {', '.join(GLOBAL_SOURCE_KINDS)}, got {data['kind']!r}")
+    out: dict = {"kind": data["kind"]}
+    if "name" in data:
+        name = data["name"]
+        if not isinstance(name, str) or len(name) > MAX_SOURCE_TEXT or any(ord(c) < 32 for c in name):
+            raise _fail(f"global.source.name must be text of at most {MAX_SOURCE_TEXT} characters")
+        out["name"] = name
+    if "box" in data:
+        box = data["box"]
+        if not isinstance(box, list) or len(box) != 4:
+            raise _fail("global.source.box must be [left, top, right, bottom] in the reference's pixels")
+        left, top, right, bottom = (_integer(v, f"global.source.box[{i}]", 0, 1_000_000) for i, v in enumerate(box))
+        if right <= left or bottom <= top:
+            raise _fail("global.source.box must have right > left and bottom > top")
+        out["box"] = [left, top, right, bottom]
+    return out
 
 
 @lru_cache(maxsize=4096)
@@ -228,7 +358,7 @@ def rasterize(hints: Hints, width: int, height: int, out_w: int, out_h: int) -> 
     """
     ab = np.zeros((2, out_h, out_w), np.float32)
     mask = np.zeros((1, out_h, out_w), np.float32)
-    if hints.is_empty:
+    if not hints.has_local:
         return ab, mask
     sx, sy = out_w / width, out_h / height
     # One integer "which hint" image: index 0 = no hint, k = palette[k].

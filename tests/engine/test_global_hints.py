@@ -163,3 +163,100 @@ def test_only_a_network_with_the_branch_can_train_it(tmp_path):
         TrainConfig(trainable="encoder")
     with pytest.raises(ValueError, match="global_hint_fraction"):
         TrainConfig(global_hint_fraction=1.5)
+
+
+# --- the hints document's "global" member and the colorizer ---------------------------------------
+
+
+def test_a_palette_document_parses_and_round_trips():
+    from colorization.engine.hints import parse_hints
+
+    doc = {
+        "global": {
+            "palette": [{"color": "#7A5230", "weight": 3}, {"color": "#8da0b8", "weight": 1}],
+            "saturation": 0.8,
+            "source": {"kind": "reference", "name": "plate 14.jpg", "box": [0, 0, 40, 30]},
+        }
+    }
+    hints = parse_hints(doc, 10, 10)
+    assert hints.has_local is False and hints.is_empty is False
+    assert hints.to_dict()["global"] == {
+        "palette": [{"color": "#7a5230", "weight": 3.0}, {"color": "#8da0b8", "weight": 1.0}],
+        "saturation": 0.8,
+        "source": {"kind": "reference", "name": "plate 14.jpg", "box": [0, 0, 40, 30]},
+    }
+    assert parse_hints(hints.to_dict(), 10, 10) == hints
+    hint = hints.global_hint()
+    assert hint.weights == pytest.approx((0.75, 0.25)) and hint.saturation == 0.8
+
+
+def test_a_tint_is_its_colour_at_the_given_strength():
+    from colorization.engine.hints import color_to_ab, parse_hints
+
+    hint = parse_hints({"global": {"tint": {"color": "#c08a4a", "strength": 0.5}}}, 10, 10).global_hint()
+    a, b = color_to_ab("#c08a4a")
+    assert hint.mean_ab() == pytest.approx((a / 2, b / 2))
+
+
+@pytest.mark.parametrize(
+    "member, field",
+    [
+        ("nonsense", "global must be an object"),
+        ({}, 'exactly one of "palette" or "tint"'),
+        ({"palette": [], "tint": {}}, 'exactly one of "palette" or "tint"'),
+        ({"palette": []}, "global.palette must be a non-empty list"),
+        ({"palette": [{"color": "red"}]}, "global.palette[0].color"),
+        ({"palette": [{"color": "#aabbcc", "weight": -1}]}, "global.palette[0].weight must not be negative"),
+        ({"palette": [{"color": "#aabbcc", "weight": "x"}]}, "global.palette[0].weight must be a number"),
+        ({"palette": [{"color": "#aabbcc", "weight": 0}, {"color": "#aabbcc", "weight": 0}]}, "add up to zero"),
+        ({"palette": [{"color": "#aabbcc"}] * 33}, "too many colours: 33"),
+        ({"palette": [{"color": "#aabbcc", "shade": 1}]}, "global.palette[0] has unknown field"),
+        ({"palette": [{"color": "#aabbcc"}], "saturation": 3}, "global.saturation must be from 0 to 2"),
+        ({"palette": [{"color": "#aabbcc"}], "saturation": float("nan")}, "global.saturation must be a finite"),
+        ({"tint": {"color": "#aabbcc", "strength": 0}}, "global.tint.strength"),
+        ({"tint": {"color": "#aabbcc"}}, "global.tint is missing"),
+        ({"palette": [{"color": "#aabbcc"}], "source": {"kind": "magic"}}, "global.source.kind"),
+        ({"palette": [{"color": "#aabbcc"}], "source": {"kind": "reference", "box": [5, 5, 1, 9]}}, "right > left"),
+        ({"palette": [{"color": "#aabbcc"}], "source": {"kind": "reference", "name": "a\x00b"}}, "global.source.name"),
+    ],
+)
+def test_a_malformed_global_member_names_its_field(member, field):
+    from colorization.engine.hints import HintError, parse_hints
+
+    with pytest.raises(HintError) as caught:
+        parse_hints({"global": member}, 10, 10)
+    assert field in str(caught.value)
+
+
+def test_the_colorizer_gives_the_hint_to_a_network_with_the_branch(tmp_path, make_luminance):
+    from colorization.engine.inference import Colorizer
+
+    torch.manual_seed(6)
+    model = ColorNet(GROWN)
+    for p in model.global_hint_mlp.parameters():
+        p.data.normal_(0, 0.3)
+    save_checkpoint(model, tmp_path / "grown.safetensors")
+    colorizer = Colorizer.load(tmp_path / "grown.safetensors", device="cpu", precision="fp32")
+    L = make_luminance(40, 56)
+    plain = colorizer.colorize(L, render_size=48)
+    doc = {"global": {"palette": [{"color": "#2050c0", "weight": 1}]}}
+    given = colorizer.colorize(L, doc, render_size=48)
+    assert not np.array_equal(plain, given)
+    assert np.array_equal(colorizer.colorize(L, {"points": []}, render_size=48), plain)
+    # the batch carries each image's own global hint (and none for the other)
+    batch = colorizer.colorize_batch([(L, doc), (L, None)], render_size=48)
+    assert np.abs(batch[0].astype(int) - given).max() <= 1 and np.abs(batch[1].astype(int) - plain).max() <= 1
+
+
+def test_a_network_without_the_branch_moves_its_mean_colour_to_the_hint(colorizer, make_luminance):
+    from colorization.engine.hints import HintRaster
+
+    L = make_luminance(48, 64, seed=3)
+    target = GlobalHint.from_palette(np.array([[25.0, -30.0], [5.0, -10.0]]), np.array([1.0, 1.0]))
+    empty = (np.zeros((2, 48, 64), np.float32), np.zeros((1, 48, 64), np.float32))
+    out = colorizer.colorize(L, HintRaster(*empty, global_hint=target), render_size=64)
+    lab = torch.from_numpy(out).double().div(255)
+    from colorization.engine.color import rgb_to_lab
+
+    mean_ab = rgb_to_lab(lab, dim=-1)[..., 1:].mean(dim=(0, 1))
+    assert mean_ab.tolist() == pytest.approx([15.0, -20.0], abs=2.5)  # gamut mapping and 8 bits move it a little
