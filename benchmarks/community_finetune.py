@@ -86,7 +86,7 @@ def main() -> None:
     from django.core.management import call_command
     from PIL import Image
 
-    from colorization import finetuning, registry
+    from colorization import finetuning, model_registry
     from colorization.engine.imageio import rgb_to_lightness_u8
     from colorization.engine.inference import Colorizer, lab_to_srgb8
     from colorization.engine.metrics import evaluate_images, load_truth
@@ -148,8 +148,8 @@ def main() -> None:
     )
     if stopped:
         print(f"{stopped} run(s) of an earlier, stopped benchmark process marked failed", flush=True)
-    while registry.active_model("", "1900-1919") is not None:  # a re-run starts from the base model again
-        retired, _ = registry.model_rollback("", "1900-1919")
+    while model_registry.active_model("", "1900-1919") is not None:  # a re-run starts from the base model again
+        retired, _ = model_registry.model_rollback("", "1900-1919")
         print(f"rolled back {retired.slug} (from an earlier run in this workdir)", flush=True)
     wall0, cpu0 = time.monotonic(), time.process_time()
     run = finetuning.training_run_now(
@@ -174,11 +174,11 @@ def main() -> None:
     print(f"job: {run.status} in {job_wall / 60:.1f} min wall, {job_cpu / 60:.1f} CPU-min: {run.decision}", flush=True)
 
     truths = [(p.name, load_truth(p)) for p in (test[: args.eval_limit] if args.eval_limit else test)]
-    base_path = registry.verified_path(registry.base_model())
+    base_path = model_registry.verified_path(model_registry.base_model())
     results = {"base": evaluate_images(Colorizer.load(base_path, "cpu"), truths)}
     candidate = run.candidate
-    results["candidate"] = evaluate_images(Colorizer.load(registry.verified_path(candidate), "cpu"), truths)
-    routed = registry.route("", "1900-1919")
+    results["candidate"] = evaluate_images(Colorizer.load(model_registry.verified_path(candidate), "cpu"), truths)
+    routed = model_registry.route("", "1900-1919")
     ks = ["0", "10", "50"]
 
     def row(name, r):

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from colorization import model_registry
 from colorization.models import (
     ColorModel,
     Draft,
@@ -82,11 +83,9 @@ class ColorModelAdmin(admin.ModelAdmin):
 
     @admin.action(description="Roll back: retire the selected active models and restore the ones they replaced")
     def roll_back(self, request, queryset):
-        from colorization import registry
-
-        for model in queryset.filter(status=ModelStatus.ACTIVE).exclude(slug=registry.BASE_SLUG):
+        for model in queryset.filter(status=ModelStatus.ACTIVE).exclude(slug=model_registry.BASE_SLUG):
             try:
-                retired, restored = registry.model_rollback(model.genre, model.era)
+                retired, restored = model_registry.model_rollback(model.genre, model.era)
             except (ValueError, LookupError) as exc:
                 self.message_user(request, f"{model.slug}: {exc}", level="error")
                 continue
@@ -98,12 +97,10 @@ class ColorModelAdmin(admin.ModelAdmin):
 
     @admin.action(description="Promote the selected retired or rejected model (overrides the evaluation gate)")
     def promote(self, request, queryset):
-        from colorization import registry
-
-        for model in queryset.exclude(status=ModelStatus.ACTIVE).exclude(slug=registry.BASE_SLUG):
+        for model in queryset.exclude(status=ModelStatus.ACTIVE).exclude(slug=model_registry.BASE_SLUG):
             try:
-                registry.verified_path(model)
-                registry.model_promote(model, note=f"promoted by hand by {request.user}")
+                model_registry.verified_path(model)
+                model_registry.model_promote(model, note=f"promoted by hand by {request.user}")
             except LookupError as exc:
                 self.message_user(request, f"{model.slug}: {exc}", level="error")
                 continue

@@ -29,9 +29,8 @@ from django.utils import timezone
 from PIL import Image
 
 from colorization.engine.hints import HintError, parse_hints
-from colorization.modelfiles import UnknownModel
+from colorization.model_registry import ModelRef, UnknownModel, model_ref, route_model
 from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
-from colorization.routing import ModelRef, model_ref, route_model
 from colorization.signals import draft_finished
 from colorization.storage import storage_replace
 

@@ -35,7 +35,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from PIL import Image
 
-from colorization import registry
+from colorization import model_registry
 from colorization.cron import fired_between
 from colorization.eras import bucket_label, parse_era_buckets
 from colorization.models import (
@@ -311,7 +311,7 @@ def training_run_claim(run_id: int) -> bool:
 
 
 def staging_dir(run_id: int) -> Path:
-    return registry.model_dir() / "staging" / f"run-{run_id}"
+    return model_registry.model_dir() / "staging" / f"run-{run_id}"
 
 
 def _clean_staging(run_id: int) -> None:
@@ -433,8 +433,8 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
     beat = _Beat(run_id)
     wall0, cpu0 = time.monotonic(), time.process_time()
 
-    parent = registry.active_model(run.genre, run.era) or registry.route(run.genre, run.era, skip_own=True)
-    parent_path = registry.verified_path(parent)
+    parent = model_registry.active_model(run.genre, run.era) or model_registry.route(run.genre, run.era, skip_own=True)
+    parent_path = model_registry.verified_path(parent)
     examples = bucket_examples(run.genre, run.era).order_by("id")
     train_examples = list(examples.filter(split=Split.TRAIN))
     holdout_examples = list(examples.filter(split=Split.HOLDOUT)[: config["max_holdout"]])
@@ -486,7 +486,7 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
     # The slug is fixed before training so the file names itself (colorize's disclosure reads it); the
     # bucket lock means no other run can take this version meanwhile.
     version = _next_version(run.genre, run.era)
-    slug = registry.model_slug(run.genre, run.era, version)
+    slug = model_registry.model_slug(run.genre, run.era, version)
     metadata = {
         "slug": slug,
         "version": str(version),
@@ -559,7 +559,7 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
     log(decision)
 
     genre, era = run.genre, run.era
-    weights, sha, size = registry.install_weights(staged, slug)
+    weights, sha, size = model_registry.install_weights(staged, slug)
     disclosure = {
         "parent": {"model": parent.slug, "model_version": str(parent.version)},
         "candidate": {"model": slug, "model_version": str(version)},
@@ -590,7 +590,7 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
             samples=samples,
         )
         if promote:
-            registry.model_promote(model, note=decision)
+            model_registry.model_promote(model, note=decision)
         else:
             ColorModel.objects.filter(pk=model.pk).update(status=ModelStatus.REJECTED, note=decision[:300])
         TrainingRun.objects.filter(pk=run_id).update(

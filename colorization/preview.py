@@ -28,8 +28,8 @@ from django.core.files.storage import default_storage
 from colorization.engine.hints import HintError, Hints, PointHint, StrokeHint, parse_hints
 from colorization.engine.imageio import LumaImage, encode, read_luminance
 from colorization.engine.inference import Colorizer, working_size
+from colorization.model_registry import ModelRef, UnknownModel, model_ref, route_model
 from colorization.models import Photo
-from colorization.routing import ModelRef, model_ref, route_model
 
 PREVIEW_MAX_SIDE = 512
 MIN_RENDER_SIZE = 64
@@ -61,8 +61,6 @@ def preview_luminance(photo: Photo, size: int) -> LumaImage:
 
 
 def _model(photo: Photo, model: str | None) -> ModelRef:
-    from colorization.modelfiles import UnknownModel
-
     try:
         return route_model(photo) if not model else model_ref(model)
     except UnknownModel as exc:

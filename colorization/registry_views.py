@@ -13,8 +13,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from colorization import charts, drafting, finetuning, registry
-from colorization.modelfiles import UnknownModel
+from colorization import charts, drafting, finetuning, model_registry
+from colorization.model_registry import UnknownModel
 from colorization.models import ColorModel, ModelStatus, Photo, TrainingRun
 
 HINTS = ("0", "10", "50")
@@ -72,7 +72,7 @@ def _charts(rows: list[dict], curve: list, parent_label: str) -> dict:
 
 
 def model_list(request):
-    registry.ensure_base_registered()
+    model_registry.ensure_base_registered()
     models = ColorModel.objects.select_related("parent").order_by("genre", "era", "-version")
     active = [m for m in models if m.status == ModelStatus.ACTIVE]
     runs = TrainingRun.objects.select_related("candidate", "parent")[:10]
@@ -125,7 +125,7 @@ def model_detail(request, slug: str):
 def model_rollback(request, slug: str):
     model = get_object_or_404(ColorModel, slug=slug, status=ModelStatus.ACTIVE)
     try:
-        retired, restored = registry.model_rollback(model.genre, model.era)
+        retired, restored = model_registry.model_rollback(model.genre, model.era)
     except (ValueError, UnknownModel) as exc:
         messages.error(request, str(exc))
         return redirect(model)

@@ -6,7 +6,7 @@ import django_filters
 from django.core.files.storage import default_storage
 from rest_framework import generics, permissions, serializers
 
-from colorization import finetuning, registry
+from colorization import finetuning, model_registry
 from colorization.models import ColorModel, ModelStatus, RunStatus, TrainingRun, bucket_key
 
 
@@ -159,7 +159,7 @@ class ModelList(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: registers nothing
             return ColorModel.objects.none()
-        registry.ensure_base_registered()
+        model_registry.ensure_base_registered()
         return ColorModel.objects.select_related("parent", "training_run").order_by("genre", "era", "-version")
 
 

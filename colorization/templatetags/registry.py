@@ -6,6 +6,7 @@ import logging
 
 from django import template
 
+from colorization.model_registry import UnknownModel, route_model
 from colorization.models import ColorModel
 
 register = template.Library()
@@ -16,9 +17,6 @@ logger = logging.getLogger(__name__)
 def photo_models(photo, drafts) -> dict:
     """{"used": [(slug, version, model row or None, count)], "newest": ModelRef or None, "newest_model": row or None,
     "stale": whether the newest model made none of the photo's drafts}."""
-    from colorization.modelfiles import UnknownModel
-    from colorization.routing import route_model
-
     used: dict[tuple[str, str], int] = {}
     for draft in drafts or []:
         key = (draft.model_slug, draft.model_version)

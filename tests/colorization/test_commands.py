@@ -17,7 +17,7 @@ from PIL import Image
 from colorization.engine.checkpoint import load_state_dict, save_checkpoint, sha256_of
 from colorization.engine.imageio import read_disclosure
 from colorization.engine.network import ColorNet, NetworkConfig
-from colorization.modelfiles import UnknownModel, resolve_model
+from colorization.model_registry import UnknownModel, resolve_model
 from tests import images
 
 TINY = NetworkConfig(widths=(8, 8, 8, 8))

@@ -15,11 +15,11 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from colorization import finetuning, registry
+from colorization import finetuning, model_registry
 from colorization.cron import CrontabError, fired_between, parse_crontab
 from colorization.drafting import draft_request
-from colorization.engine.checkpoint import load_state_dict
-from colorization.modelfiles import UnknownModel, resolve_model
+from colorization.engine.checkpoint import load_state_dict, model_sha256
+from colorization.model_registry import UnknownModel, resolve_model, route_model
 from colorization.models import (
     ColorModel,
     FinetuneSchedule,
@@ -29,7 +29,6 @@ from colorization.models import (
     TrainingExample,
     TrainingRun,
 )
-from colorization.routing import route_model
 from colorization.training_data import training_example_add
 from tests import images
 
@@ -138,9 +137,9 @@ def test_a_run_trains_evaluates_and_promotes_with_everything_recorded(add_exampl
     assert run.status == RunStatus.SUCCEEDED, run.error
     model = run.candidate
     assert model.slug == "any-1900-1919-v1" and model.status == ModelStatus.ACTIVE and model.promoted_at
-    assert model.parent == registry.base_model() and [m.slug for m in model.lineage()] == [model.slug, "base"]
+    assert model.parent == model_registry.base_model() and [m.slug for m in model.lineage()] == [model.slug, "base"]
     path = model_dir / model.weights
-    assert path.is_file() and model.sha256 == registry.model_sha256(path) and model.size_bytes == path.stat().st_size
+    assert path.is_file() and model.sha256 == model_sha256(path) and model.size_bytes == path.stat().st_size
     assert not (model_dir / "staging" / f"run-{run.pk}").exists()
     assert run.steps == 3 and run.loss_curve and run.loss_curve[-1][0] == 3
     assert set(run.metrics["parent"]["hints"]) == {"0", "10", "50"}
@@ -239,7 +238,7 @@ def test_a_candidate_that_does_not_beat_its_parent_is_kept_as_rejected(add_examp
     assert run.status == RunStatus.REJECTED
     assert run.candidate.status == ModelStatus.REJECTED
     assert "needs +50.00 dB" in run.decision and run.candidate.metrics["deltas"]["psnr_0"] < 50
-    assert registry.route("", "1900-1919").slug == "base"
+    assert model_registry.route("", "1900-1919").slug == "base"
 
 
 def test_the_gate_needs_the_margin_at_0_hints_and_no_loss_beyond_noise_elsewhere():
@@ -330,15 +329,15 @@ def test_the_base_row_follows_a_newly_shipped_base_file(settings, tmp_path, tiny
     from colorization.engine.checkpoint import save_checkpoint, sha256_of
     from colorization.engine.network import ColorNet, NetworkConfig
 
-    first = registry.base_model()
+    first = model_registry.base_model()
     torch.manual_seed(5)
     shipped = tmp_path / "new-base.safetensors"
     save_checkpoint(ColorNet(NetworkConfig(widths=(8, 8, 8, 8))), shipped, {"slug": "base", "version": "2"})
     settings.CHROMA_BASE_MODEL_PATH = str(shipped)
-    row = registry.base_model()
+    row = model_registry.base_model()
     assert row.pk == first.pk and (row.version, row.sha256) == (2, sha256_of(shipped))
     assert ColorModel.objects.get(pk=row.pk).version == 2
-    assert registry.verified_path(row) == shipped
+    assert model_registry.verified_path(row) == shipped
 
 
 def test_a_model_file_whose_sha256_differs_is_refused_and_drafts_fall_back_to_base(
@@ -348,7 +347,7 @@ def test_a_model_file_whose_sha256_differs_is_refused_and_drafts_fall_back_to_ba
     model = run_now().candidate
     path = model_dir / model.weights
     path.write_bytes(path.read_bytes() + b"tampered")
-    with pytest.raises(registry.ModelFileMismatch, match="do not match their recorded sha256"):
+    with pytest.raises(model_registry.ModelFileMismatch, match="do not match their recorded sha256"):
         resolve_model(model.slug)
     photo = make_photo(owner, genre="street", year_from=1910, year_to=1910)
     assert route_model(photo).slug == "base"
@@ -372,9 +371,9 @@ def test_rollback_restores_the_previous_model_by_command_and_then_the_parent_buc
     v1.refresh_from_db()
     v2.refresh_from_db()
     assert (v1.status, v2.status) == (ModelStatus.ACTIVE, ModelStatus.RETIRED)
-    assert registry.route("", "1900-1919") == v1
-    registry.model_rollback("", "1900-1919")
-    assert registry.route("", "1900-1919").slug == "base"
+    assert model_registry.route("", "1900-1919") == v1
+    model_registry.model_rollback("", "1900-1919")
+    assert model_registry.route("", "1900-1919").slug == "base"
     with pytest.raises(CommandError, match="no active community model"):
         call_command("finetune", "--rollback", "any:1900-1919")
 

@@ -17,7 +17,7 @@ from colorization.engine.checkpoint import CheckpointError, sha256_of
 from colorization.engine.hints import HintError
 from colorization.engine.imageio import FORMATS, ImageReadError, encode, read_luminance
 from colorization.engine.inference import DEFAULT_RENDER_SIZE, Colorizer
-from colorization.modelfiles import UnknownModel, model_identity, resolve_model
+from colorization.model_registry import UnknownModel, model_identity, resolve_model
 
 INPUT_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".heic", ".heif"}
 

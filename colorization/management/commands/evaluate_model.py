@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from colorization.engine.checkpoint import CheckpointError
 from colorization.engine.inference import DECODES, DEFAULT_RENDER_SIZE, Colorizer
 from colorization.engine.metrics import evaluate_folder
-from colorization.modelfiles import UnknownModel, model_identity, resolve_model
+from colorization.model_registry import UnknownModel, model_identity, resolve_model
 
 
 def _hint_counts(text: str) -> list[int]:

@@ -14,7 +14,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from colorization import finetuning, registry
+from colorization import finetuning, model_registry
 from colorization.models import FinetuneSchedule, bucket_key
 
 
@@ -45,8 +45,8 @@ class Command(BaseCommand):
         if options["rollback"]:
             genre, era = finetuning.parse_bucket(options["rollback"])
             try:
-                retired, restored = registry.model_rollback(genre, era)
-            except (ValueError, registry.ModelFileMismatch) as exc:
+                retired, restored = model_registry.model_rollback(genre, era)
+            except (ValueError, model_registry.ModelFileMismatch) as exc:
                 raise CommandError(str(exc)) from exc
             target = restored.slug if restored else "its parent buckets (then the base model)"
             self.stdout.write(f"Retired {retired.slug}; {bucket_key(genre, era)} now routes to {target}.")

@@ -20,8 +20,8 @@ import torch
 from django.core.management.base import BaseCommand, CommandError
 
 from colorization.engine.checkpoint import read_metadata, sha256_of
+from colorization.engine.inference import DEFAULT_MODEL_PATH
 from colorization.engine.training import add_config_arguments, config_from_arguments, load_training_images, train
-from colorization.modelfiles import SHIPPED
 
 
 def parent_description(path: Path) -> str:
@@ -37,7 +37,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--images", type=Path, action="append", required=True, help="repeat for several folders")
-        parser.add_argument("--out", type=Path, default=SHIPPED["base"])
+        parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH)
         add_config_arguments(parser)
         parser.add_argument("--slug", default="base")
         parser.add_argument("--model-version", default="1")
