@@ -6,5 +6,4 @@ class CommunityConfig(AppConfig):
     verbose_name = "Community"
 
     def ready(self) -> None:
-        from community.gallery import receivers  # noqa: F401 - keeps gallery entries and page caches in step
-        from community.review import corrections  # noqa: F401 - connects the draft_finished receiver
+        from community import receivers  # noqa: F401 - colorization's events (see its docstring)

@@ -521,9 +521,9 @@ class GalleryEntry(models.Model):
     """What the public gallery shows for one photo, denormalized so that a gallery page is ONE
     indexed query on this table (joined to the photo by primary key) at any depth.
 
-    Kept in step by ``community.gallery.entries.gallery_entry_refresh`` on uploads and metadata edits
-    (Photo post_save), finished drafts (``draft_finished``), decisions (``correction_decided``),
-    hides (``content_hidden``) and comments. ``endorsements`` is the "for" votes the community
+    Kept in step by ``community.gallery.entries.gallery_entry_update``, which the services that
+    decide, hide and comment call, and ``community.receivers`` calls on colorization's events
+    (uploads and metadata edits, finished drafts). ``endorsements`` is the "for" votes the community
     version was accepted with (votes close at the decision, so the number is final); ``comments``
     counts the visible comments on the photo and its corrections.
     """

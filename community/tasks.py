@@ -1,10 +1,50 @@
-"""Celery entry points of the community app: they take ids or nothing, and call services."""
+"""Celery entry points of the community app: they take ids or nothing, load the row through a
+service, and decide retries. Services queue them after the commit; every one is idempotent.
+
+Retries: only transient errors (the database, the network, the mail server going away) are
+retried, with exponential backoff and a bounded count; anything else is recorded by the service.
+The training example also has beat's sweep (``retry_training_examples``) behind it, for messages
+lost while the broker was down.
+"""
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
+import smtplib
 
-from community.review import decisions, gold
+from celery import shared_task
+from django.db import DatabaseError
+
+from community.review import decisions, gold, notifications
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT = (DatabaseError, ConnectionError, TimeoutError)
+MAIL_TRANSIENT = (*TRANSIENT, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
+
+
+def _backoff(retries: int) -> int:
+    return min(600, 30 * 2**retries)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5, soft_time_limit=120, time_limit=150)
+def add_training_example(self, correction_id: int) -> bool:
+    """Store an accepted correction's colours as a training example (idempotent per correction)."""
+    try:
+        return decisions.correction_training_example_add(correction_id, reraise=TRANSIENT)
+    except TRANSIENT as exc:
+        logger.warning("training example for correction %s: transient error %s; retrying", correction_id, exc)
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5, soft_time_limit=30, time_limit=60)
+def send_notification_email(self, notification_id: int) -> bool:
+    """E-mail one notification (claimed with a conditional update: sent once, however often it runs)."""
+    try:
+        return notifications.notification_email(notification_id, reraise=MAIL_TRANSIENT)
+    except MAIL_TRANSIENT as exc:
+        logger.warning("e-mail of notification %s: transient error %s; retrying", notification_id, exc)
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
 
 
 @shared_task(soft_time_limit=240, time_limit=300)

@@ -19,6 +19,7 @@ from community.accounts.services import role_set
 from community.models import CorrectionStatus
 from community.review.corrections import correction_create_manual
 from community.review.decisions import vote_cast
+from community.tasks import add_training_example
 from tests import images
 from tests.conftest import upload_file
 from tests.factories import UserFactory
@@ -32,6 +33,8 @@ def loop_settings(settings, tmp_path, tiny_base_model, monkeypatch):
     settings.CHROMA_VOTE_TRUSTED_REPUTATION = 0  # fresh test accounts vote with full weight
     # Drafts are rendered here, in the test, not sent to a broker.
     monkeypatch.setattr(colorize_draft, "apply_async", lambda *a, **k: None)
+    # Accepting queues the training example for a worker after the commit; here it runs at once.
+    monkeypatch.setattr(add_training_example, "delay", lambda pk: add_training_example.apply(args=[pk]))
     schedule = finetuning.FinetuneSchedule.get()
     schedule.min_examples, schedule.min_new_examples = 3, 2
     schedule.steps, schedule.minutes, schedule.batch_size, schedule.crop = 3, 1.0, 2, 32

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -18,6 +18,7 @@ from community.models import (
     ReputationEvent,
     VerificationStatus,
 )
+from community.review.permissions import require_moderator
 from community.review.reputation import leaderboard as leaderboard_query
 
 
@@ -102,14 +103,9 @@ def historian_request(request):
     return render(request, "community/historian_request.html", {"form": form, "pending": pending, "history": history})
 
 
-def _require_moderator(request) -> None:
-    if not services.profile_for(request.user).is_moderator:
-        raise PermissionDenied("Only moderators can see this page.")
-
-
 @login_required
 def verification_queue(request):
-    _require_moderator(request)
+    require_moderator(request.user)
     pending = HistorianRequest.objects.filter(status=VerificationStatus.PENDING).select_related("user")
     return render(request, "community/verification_queue.html", {"pending": pending, "form": DecisionForm()})
 
@@ -117,7 +113,7 @@ def verification_queue(request):
 @login_required
 @require_POST
 def verification_decide(request, pk: int):
-    _require_moderator(request)
+    require_moderator(request.user)
     item = get_object_or_404(HistorianRequest, pk=pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from colorization.api.serializers import DraftSerializer, PhotoDetailSerializer, _absolute
 from community.models import Correction, Evidence
+from community.review.permissions import is_moderator
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
@@ -80,7 +81,7 @@ class CorrectionSerializer(serializers.ModelSerializer):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return {"scored": correction.gold_ciede2000 is not None}
-        if user.pk != correction.author_id and not user.is_staff and not _is_moderator(user):
+        if user.pk != correction.author_id and not user.is_staff and not is_moderator(user):
             return {"scored": correction.gold_ciede2000 is not None}
         return {
             "scored": correction.gold_ciede2000 is not None,
@@ -88,12 +89,6 @@ class CorrectionSerializer(serializers.ModelSerializer):
             "psnr": correction.gold_psnr,
             "grey_baseline_ciede2000": correction.gold_baseline_ciede2000,
         }
-
-
-def _is_moderator(user) -> bool:
-    from community.accounts.services import profile_for
-
-    return profile_for(user).is_moderator
 
 
 class EvidenceInputSerializer(serializers.Serializer):

@@ -1,8 +1,10 @@
 """Gallery entries: one denormalized ``GalleryEntry`` per photo, what a gallery card shows.
 
-The services that change what a card shows call ``gallery_entry_changed`` themselves (deciding a
-correction, hiding content, commenting); events that start in colorization reach it through the
-receivers in ``community.gallery.receivers``.
+The services that change what a card shows call ``gallery_entry_update`` themselves: deciding a
+correction (``review.decisions``), hiding or restoring content (``review.moderation``) and
+commenting (``review.comments``). Events that start in colorization (a photo saved or deleted, a
+draft finished) reach it through ``community.receivers``, since colorization never imports
+community.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
-from community.gallery.page_cache import pages_invalidate
+from community.gallery.page_cache import pages_invalidate_on_commit
 from community.models import Comment, Correction, CorrectionStatus, GalleryEntry, GalleryVersion
 
 logger = logging.getLogger(__name__)
@@ -79,15 +81,18 @@ def gallery_entry_refresh(*, photo_id: int) -> GalleryEntry | None:
     return entry
 
 
-def _refresh(photo_id: int | None) -> None:
-    """Refresh the entry now (inside the caller's transaction, so it commits or rolls back with it)
-    and drop cached pages now and again after the commit (a reader in between may cache the old page)."""
+def gallery_entry_update(*, photo_id: int | None) -> None:
+    """Refresh a photo's entry inside the caller's transaction (it commits or rolls back with it) and
+    drop the cached pages that show it, now and after the commit.
+
+    Called by every service that changes what a card shows. A failure is logged, never raised:
+    a stale card must not break the write that caused it (the admin's "refresh" action mends it).
+    """
     if photo_id is None:
         return
     try:
         with transaction.atomic():
             gallery_entry_refresh(photo_id=photo_id)
-    except Exception:  # a stale card must not break the write that caused it
+    except Exception:
         logger.exception("gallery entry refresh failed for photo %s", photo_id)
-    pages_invalidate(photo_id=photo_id)
-    transaction.on_commit(lambda: pages_invalidate(photo_id=photo_id))
+    pages_invalidate_on_commit(photo_id=photo_id)

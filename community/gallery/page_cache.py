@@ -15,6 +15,7 @@ import uuid
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpResponse
 from django.utils.http import urlencode
 
@@ -36,6 +37,12 @@ def pages_invalidate(*, photo_id: int | None = None) -> None:
     if photo_id is not None:
         stamps[f"pages:photo:{photo_id}"] = uuid.uuid4().hex
     cache.set_many(stamps, None)
+
+
+def pages_invalidate_on_commit(*, photo_id: int | None = None) -> None:
+    """Drop cached pages now and again after the commit (a reader in between may cache the old page)."""
+    pages_invalidate(photo_id=photo_id)
+    transaction.on_commit(lambda: pages_invalidate(photo_id=photo_id))
 
 
 def page_cache_key(request) -> str:

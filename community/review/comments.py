@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from community.accounts.services import profile_for
+from community.gallery.entries import gallery_entry_update
 from community.models import Comment
 from community.review import notifications
-from community.review.decisions import _check_active
+from community.review.permissions import is_moderator, require_active
 from community.review.throttle import rate_limit
 
 MAX_BODY = 5000
@@ -18,7 +18,7 @@ MAX_BODY = 5000
 
 def comment_add(*, author, body: str, photo=None, correction=None) -> Comment:
     """A comment on exactly one photo or correction (the caller checked the author may see it)."""
-    _check_active(author, "comment")
+    require_active(author, "comment")
     if (photo is None) == (correction is None):
         raise ValidationError("A comment belongs to one photo or one correction.")
     body = (body or "").strip()
@@ -44,6 +44,7 @@ def comment_add(*, author, body: str, photo=None, correction=None) -> Comment:
                 text=f"{author.username} commented on your photo “{photo.title}”: {body[:200]}",
                 url=photo.get_absolute_url() + f"#comment-{comment.pk}",
             )
+        gallery_entry_update(photo_id=photo.pk if photo is not None else correction.photo_id)  # the count
     return comment
 
 
@@ -51,7 +52,7 @@ def comments_visible_to(user, *, photo=None, correction=None):
     """A thread, oldest first: hidden comments only for moderators and their own authors."""
     qs = Comment.objects.select_related("author", "author__profile")
     qs = qs.filter(photo=photo) if photo is not None else qs.filter(correction=correction)
-    if user.is_authenticated and (user.is_staff or profile_for(user).is_moderator):
+    if user.is_authenticated and (user.is_staff or is_moderator(user)):
         return qs
     if user.is_authenticated:
         return qs.filter(Q(hidden_at__isnull=True) | Q(author=user))

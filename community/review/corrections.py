@@ -16,11 +16,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.dispatch import receiver
 from PIL import Image
 
 from colorization.drafting import draft_request
@@ -29,10 +28,10 @@ from colorization.engine.imageio import encode
 from colorization.images import EXTENSIONS
 from colorization.manual import manual_colorization_check
 from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
-from colorization.signals import draft_finished
 from colorization.storage import storage_replace
-from community.accounts.services import profile_for
+from community.gallery.page_cache import pages_invalidate_on_commit
 from community.models import Correction, CorrectionKind, Evidence, GoldStandard
+from community.review.permissions import require_active
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +77,6 @@ def _note_clean(note: str) -> str:
     if len(note) > MAX_NOTE:
         raise ValidationError({"note": f"The note is {len(note)} characters; at most {MAX_NOTE}."})
     return note
-
-
-def _check_author(author) -> None:
-    if not author.is_authenticated:
-        raise PermissionDenied("Sign in to correct colours.")
-    if profile_for(author).is_suspended:
-        raise PermissionDenied("Your account is suspended; you cannot submit corrections.")
 
 
 def _resolve_base(
@@ -139,7 +131,7 @@ def correction_create(
     evidence=None,
 ) -> Correction:
     """A hints correction: saved at once, rendered at full resolution by a worker."""
-    _check_author(author)
+    require_active(author, "submit corrections")
     base_draft, base_correction = _resolve_base(photo, base_draft, base_correction)
     if base_draft is None and base_correction is None:
         raise ValidationError({"base_draft": "Say which draft (base_draft) or correction (base_correction) you fix."})
@@ -177,6 +169,7 @@ def correction_create(
             is_gold=_is_gold(photo),
         )
         _save_evidence(correction, evidence)
+        pages_invalidate_on_commit(photo_id=photo.pk)  # the photo page's timeline
     logger.info("correction %s on photo %s by %s (render draft %s)", correction.pk, photo.pk, author, render.pk)
     return correction
 
@@ -198,7 +191,7 @@ def correction_create_manual(
     evidence=None,
 ) -> Correction:
     """A manual colorization: checked against the original's luminance, its chroma kept, the upload kept."""
-    _check_author(author)
+    require_active(author, "submit corrections")
     base_draft, base_correction = _resolve_base(photo, base_draft, base_correction)
     note = _note_clean(note)
     evidence = evidence_clean(evidence)
@@ -237,13 +230,16 @@ def correction_create_manual(
                 is_gold=_is_gold(photo),
             )
             _save_evidence(correction, evidence)
+            pages_invalidate_on_commit(photo_id=photo.pk)  # the photo page's timeline
     except BaseException:
         for key in written:
             if not Correction.objects.filter(upload=key).exists() and not Correction.objects.filter(image=key).exists():
                 default_storage.delete(key)
         raise
     if correction.is_gold:
-        gold_score_after_commit(correction.pk)
+        from community.review.gold import gold_score_enqueue
+
+        gold_score_enqueue(correction.pk)
     logger.info("manual correction %s on photo %s by %s", correction.pk, photo.pk, author)
     return correction
 
@@ -259,33 +255,3 @@ def hints_digest(hints: dict) -> str:
     import json
 
     return hashlib.sha256(json.dumps(hints, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-# --- after rendering -------------------------------------------------------------------------------------
-
-
-def gold_score_after_commit(correction_id: int, *, in_worker: bool = False) -> None:
-    """Score a gold-standard correction against the true colours once the current transaction commits.
-
-    Scoring takes about a second per megapixel, so a web request hands it to a worker; a worker
-    (which has just rendered the correction) scores at once. Beat scores any that were missed.
-    """
-    from community.review.gold import gold_score_safely
-    from community.tasks import score_gold_correction
-
-    def send() -> None:
-        try:
-            score_gold_correction.delay(correction_id)
-        except Exception:  # the broker is down: beat's sweep scores it later
-            logger.exception("could not queue gold scoring of correction %s", correction_id)
-
-    transaction.on_commit((lambda: gold_score_safely(correction_id)) if in_worker else send)
-
-
-@receiver(draft_finished)
-def _correction_rendered(sender, draft_id: int, status: str, **kwargs) -> None:
-    correction = Correction.objects.filter(render_id=draft_id).only("pk", "is_gold").first()
-    if correction is None:
-        return
-    if status == DraftStatus.DONE and correction.is_gold:
-        gold_score_after_commit(correction.pk, in_worker=True)

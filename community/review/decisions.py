@@ -3,8 +3,10 @@
 Every write that can decide a correction locks the correction's row (``select_for_update``)
 inside one transaction, recomputes the tallies from the votes themselves, applies the rule and
 claims the decision with a conditional update, so votes arriving at the same moment never decide
-a correction twice and never lose a vote. What must not hold a transaction (the training
-example's image, e-mail, the ``correction_decided`` signal) runs after commit.
+a correction twice and never lose a vote. The gallery entry is refreshed in the same
+transaction (``gallery_entry_update``); what must not hold a transaction runs after the commit:
+the training example and the e-mails in Celery tasks (``community.tasks``), then the
+``correction_decided`` signal for outside listeners.
 """
 
 from __future__ import annotations
@@ -22,17 +24,17 @@ from django.utils import timezone
 
 from colorization.models import Photo
 from colorization.training_data import training_example_add, training_example_withdraw
-from community.accounts.services import profile_for
+from community.gallery.entries import gallery_entry_update
+from community.gallery.page_cache import pages_invalidate_on_commit
 from community.models import (
     Correction,
     CorrectionStatus,
     Evidence,
     ModerationAction,
-    Profile,
     TrainingStatus,
     Vote,
 )
-from community.review import notifications, reputation
+from community.review import notifications, permissions, reputation
 from community.review.rule import Tally, rule, vote_weight
 from community.review.signals import correction_decided
 from community.review.throttle import rate_limit
@@ -49,35 +51,6 @@ class ReviewConflict(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
-
-
-# --- permissions ----------------------------------------------------------------------------------------
-
-
-def _check_active(user, doing: str) -> Profile:
-    if user is None or not user.is_authenticated:
-        raise PermissionDenied(f"Sign in to {doing}.")
-    profile = profile_for(user)
-    if profile.is_suspended:
-        raise PermissionDenied(f"Your account is suspended; you cannot {doing}.")
-    return profile
-
-
-def can_vote(user, correction: Correction) -> tuple[bool, str]:
-    """Whether ``user`` may vote now, and why not (shown instead of the form)."""
-    if not user.is_authenticated:
-        return False, "Sign in to vote."
-    if correction.is_gold:
-        return False, "This is a gold-standard photo: corrections are scored against the true colours, not voted on."
-    if correction.author_id == user.pk:
-        return False, "You cannot vote on your own correction."
-    if correction.is_decided:
-        return False, f"Voting is closed: this correction is {correction.get_status_display().lower()}."
-    if profile_for(user).is_suspended:
-        return False, "Your account is suspended."
-    if correction.result_file is None:
-        return False, "Voting opens once the correction is rendered."
-    return True, ""
 
 
 # --- voting ---------------------------------------------------------------------------------------------
@@ -122,7 +95,7 @@ def vote_cast(*, correction_id: int, voter, value, comment: str = "", evidence=N
     """Cast or change ``voter``'s vote; decides the correction when the rule says so."""
     from community.review.corrections import evidence_clean
 
-    profile = _check_active(voter, "vote")
+    profile = permissions.require_active(voter, "vote")
     value = _clean_value(value)
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT:
@@ -133,18 +106,11 @@ def vote_cast(*, correction_id: int, voter, value, comment: str = "", evidence=N
 
     with transaction.atomic():
         correction = Correction.objects.select_for_update().get(pk=correction_id)
-        if correction.author_id == voter.pk:
-            raise PermissionDenied("You cannot vote on your own correction.")
-        if correction.is_gold:
-            raise ReviewConflict(
-                "Corrections of gold-standard photos are scored against the true colours, not voted on.", "gold"
-            )
-        if correction.status != CorrectionStatus.PENDING:
-            raise ReviewConflict(f"This correction is already {correction.status}; votes are closed.", "decided")
-        if correction.hidden_at is not None:
-            raise ReviewConflict("This correction is hidden by a moderator.", "hidden")
-        if correction.result_file is None:
-            raise ReviewConflict("This correction is still rendering; vote once you can see it.", "not_rendered")
+        refusal = permissions.vote_refusal(voter, correction, profile=profile)
+        if refusal is not None and refusal.forbidden:
+            raise PermissionDenied(refusal.message)
+        if refusal is not None:
+            raise ReviewConflict(refusal.message, refusal.code)
         vote = Vote.objects.filter(correction=correction, voter=voter).first()
         created = vote is None
         if created:
@@ -162,6 +128,7 @@ def vote_cast(*, correction_id: int, voter, value, comment: str = "", evidence=N
         if evidence is not None:
             Evidence.objects.filter(vote=vote).delete()
             Evidence.objects.bulk_create([Evidence(vote=vote, position=i, **item) for i, item in enumerate(evidence)])
+        pages_invalidate_on_commit(photo_id=correction.photo_id)  # the photo page lists votes
         tally = _tally_from_votes(correction.pk)
         Correction.objects.filter(pk=correction.pk).update(**tally)
         for field, number in tally.items():
@@ -192,9 +159,9 @@ def vote_cast(*, correction_id: int, voter, value, comment: str = "", evidence=N
 
 def correction_decide(*, correction_id: int, moderator, decision: str, reason: str) -> Correction:
     """A moderator accepts or rejects a pending correction by hand, with a reason (audited)."""
-    profile = _check_active(moderator, "decide corrections")
-    if not profile.is_moderator:
-        raise PermissionDenied("Only moderators decide corrections by hand.")
+    permissions.require_active_moderator(
+        moderator, "decide corrections", message="Only moderators decide corrections by hand."
+    )
     status = {"accept": CorrectionStatus.ACCEPTED, "reject": CorrectionStatus.REJECTED}.get(decision)
     if status is None:
         raise ValidationError({"decision": "Choose accept or reject."})
@@ -269,18 +236,26 @@ def _decide_locked(correction: Correction, status: str, *, moderator, reason: st
     correction_id, photo_id = correction.pk, correction.photo_id
     logger.info("correction %s %s (%s)", correction_id, status, "moderator" if moderator else "rule")
 
-    def after_commit() -> None:
-        if status == CorrectionStatus.ACCEPTED:
-            correction_training_example_add(correction_id)
-        fresh = Correction.objects.filter(pk=correction_id).first()
-        if fresh is not None:
-            for receiver, result in correction_decided.send_robust(
-                sender=Correction, correction=fresh, photo_id=photo_id, status=status
-            ):
-                if isinstance(result, Exception):
-                    logger.error("correction_decided receiver %r failed", receiver, exc_info=result)
+    # The gallery card and cached pages change with the decision, in this transaction.
+    gallery_entry_update(photo_id=photo_id)
+    if status == CorrectionStatus.ACCEPTED:
+        # Decoding the image and writing the example's PNG is a worker's job, after the commit.
+        from community.tasks import add_training_example
 
-    transaction.on_commit(after_commit)
+        transaction.on_commit(lambda: add_training_example.delay(correction_id), robust=True)
+    transaction.on_commit(lambda: _announce_decision(correction_id, photo_id, status))
+
+
+def _announce_decision(correction_id: int, photo_id: int, status: str) -> None:
+    """Send ``correction_decided`` for listeners outside the review work (after the commit)."""
+    fresh = Correction.objects.filter(pk=correction_id).first()
+    if fresh is None:
+        return
+    for receiver, result in correction_decided.send_robust(
+        sender=Correction, correction=fresh, photo_id=photo_id, status=status
+    ):
+        if isinstance(result, Exception):
+            logger.error("correction_decided receiver %r failed", receiver, exc_info=result)
 
 
 def _tally_dict(correction: Correction) -> dict:
@@ -298,10 +273,12 @@ def _tally_dict(correction: Correction) -> dict:
 TRAINING_RETRY_MAX_SECONDS = 3600
 
 
-def correction_training_example_add(correction_id: int) -> bool:
+def correction_training_example_add(correction_id: int, *, reraise: tuple[type[BaseException], ...] = ()) -> bool:
     """Add the accepted correction's colours as a training example; on failure, schedule a retry.
 
     Idempotent (``training_example_add`` is idempotent per source). Returns whether it is added.
+    Every failure is recorded (``training_status`` failed, a retry time for beat's sweep); errors
+    of the ``reraise`` types are raised afterwards, so the Celery task can retry them sooner.
     """
     correction = Correction.objects.select_related("photo", "render", "author").filter(pk=correction_id).first()
     if correction is None:
@@ -325,6 +302,8 @@ def correction_training_example_add(correction_id: int) -> bool:
             training_retry_at=timezone.now() + timedelta(seconds=delay),
         )
         logger.exception("training example for correction %s failed (attempt %s)", correction.pk, attempts)
+        if isinstance(exc, reraise):
+            raise
         return False
     # If it was superseded or hidden meanwhile, take the example back out.
     added = Correction.objects.filter(

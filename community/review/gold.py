@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -28,9 +28,8 @@ from colorization.engine.inference import lab_to_srgb8
 from colorization.engine.metrics import mean_ciede2000, psnr
 from colorization.images import EXTENSIONS
 from colorization.services import inspect_upload, photo_upload
-from community.accounts.services import profile_for
 from community.models import Correction, GoldStandard, ModerationAction, ReputationReason
-from community.review import notifications, reputation
+from community.review import notifications, permissions, reputation
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +61,7 @@ def grey_derivative(rgb: np.ndarray) -> bytes:
 
 def gold_create(*, moderator, file: BinaryIO, filename: str = "", metadata: dict, note: str = "") -> GoldCreated:
     """Make a gold-standard photo from a COLOUR photograph. Safe to repeat with the same file."""
-    if not profile_for(moderator).is_moderator:
-        raise PermissionDenied("Only moderators create gold-standard photos.")
+    permissions.require_moderator(moderator, "Only moderators create gold-standard photos.")
     info = inspect_upload(file)  # limits, real image, decodes fully (raises ImageRejected)
     existing = GoldStandard.objects.filter(truth_sha256=info.sha256).select_related("photo").first()
     if existing is not None:
@@ -188,6 +186,17 @@ def gold_score(*, correction_id: int) -> GoldScore | None:
         "gold correction %s scored ΔE00 %.3f (grey %.3f)", correction.pk, score.ciede2000, score.baseline_ciede2000
     )
     return score
+
+
+def gold_score_enqueue(correction_id: int) -> None:
+    """Queue the scoring for a worker once the current transaction commits.
+
+    Scoring takes about a second per megapixel, so it never runs in a web request or in the
+    render's task. If the broker is down the error is logged and beat's sweep scores it later.
+    """
+    from community.tasks import score_gold_correction
+
+    transaction.on_commit(lambda: score_gold_correction.delay(correction_id), robust=True)
 
 
 def gold_score_safely(correction_id: int) -> bool:

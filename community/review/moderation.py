@@ -14,6 +14,8 @@ from django.utils import timezone
 from colorization.models import Photo
 from colorization.training_data import training_example_withdraw
 from community.accounts.services import profile_for
+from community.gallery.entries import gallery_entry_update
+from community.gallery.page_cache import pages_invalidate_on_commit
 from community.models import (
     Comment,
     Correction,
@@ -25,18 +27,11 @@ from community.models import (
     Role,
     TrainingStatus,
 )
-from community.review.decisions import _check_active
+from community.review.permissions import require_active, require_active_moderator
 from community.review.signals import content_hidden
 from community.review.throttle import rate_limit
 
 KINDS = {"photo": Photo, "correction": Correction, "comment": Comment}
-
-
-def _require_moderator(user) -> Profile:
-    profile = _check_active(user, "moderate")
-    if not profile.is_moderator:
-        raise PermissionDenied("Only moderators can do this.")
-    return profile
 
 
 def audit(*, moderator, action: str, target_type: str, target_id: int, reason: str = "", **details) -> ModerationAction:
@@ -64,7 +59,7 @@ def _photo_id(kind: str, obj) -> int | None:
 
 
 def report_create(*, reporter, kind: str, obj, reason: str) -> Report:
-    _check_active(reporter, "report content")
+    require_active(reporter, "report content")
     if kind not in KINDS:
         raise ValidationError({"kind": f"Report a photo, a correction or a comment, not {kind!r}."})
     reason = (reason or "").strip()
@@ -84,7 +79,7 @@ def report_target(report: Report) -> tuple[str, object]:
 
 
 def report_resolve(*, report_id: int, moderator, status: str, resolution: str = "") -> Report:
-    _require_moderator(moderator)
+    require_active_moderator(moderator)
     if status not in (ReportStatus.RESOLVED, ReportStatus.DISMISSED):
         raise ValidationError({"status": "Resolve or dismiss."})
     with transaction.atomic():
@@ -104,7 +99,7 @@ def report_resolve(*, report_id: int, moderator, status: str, resolution: str = 
 
 def content_hide(*, moderator, kind: str, obj, hidden: bool = True, reason: str = "") -> None:
     """Hide (or restore) a photo, correction or comment; only moderators and its author still see it."""
-    _require_moderator(moderator)
+    require_active_moderator(moderator)
     if kind not in KINDS:
         raise ValidationError({"kind": "Hide a photo, a correction or a comment."})
     reason = (reason or "").strip()
@@ -131,6 +126,9 @@ def content_hide(*, moderator, kind: str, obj, hidden: bool = True, reason: str 
         )
         if kind == "correction":
             _correction_visibility_changed(Correction.objects.get(pk=obj.pk), hidden)
+        if photo_id is None:
+            pages_invalidate_on_commit()
+        gallery_entry_update(photo_id=photo_id)
         transaction.on_commit(
             lambda: content_hidden.send_robust(sender=model, kind=kind, obj=obj, photo_id=photo_id, hidden=hidden)
         )
@@ -147,17 +145,17 @@ def _correction_visibility_changed(correction: Correction, hidden: bool) -> None
         )
         transaction.on_commit(lambda: training_example_withdraw(source=source, reason="hidden by a moderator"))
     else:
-        from community.review.decisions import correction_training_example_add
+        from community.tasks import add_training_example
 
         Correction.objects.filter(pk=correction.pk).update(training_status=TrainingStatus.PENDING, training_attempts=0)
-        transaction.on_commit(lambda: correction_training_example_add(correction.pk))
+        transaction.on_commit(lambda: add_training_example.delay(correction.pk), robust=True)
 
 
 # --- accounts -------------------------------------------------------------------------------------------
 
 
 def user_suspend(*, moderator, user, suspend: bool = True, reason: str = "") -> Profile:
-    _require_moderator(moderator)
+    require_active_moderator(moderator)
     if user.pk == moderator.pk:
         raise PermissionDenied("You cannot suspend yourself.")
     target = profile_for(user)

@@ -1,4 +1,8 @@
-"""Notifications: in the app (a page and an unread count) and by e-mail through the configured backend."""
+"""Notifications: in the app (a page and an unread count) and by e-mail through the configured backend.
+
+The e-mail is sent by a Celery task (``community.tasks.send_notification_email``) queued after
+the commit, never in the request that caused it.
+"""
 
 from __future__ import annotations
 
@@ -20,12 +24,18 @@ def notify(*, recipient, verb: str, text: str, url: str = "", correction=None) -
         recipient=recipient, verb=verb, text=text[:500], url=url[:500], correction=correction
     )
     if settings.CHROMA_NOTIFY_BY_EMAIL and recipient.email:
-        transaction.on_commit(lambda: notification_email(notification.pk))
+        from community.tasks import send_notification_email
+
+        transaction.on_commit(lambda: send_notification_email.delay(notification.pk), robust=True)
     return notification
 
 
-def notification_email(notification_id: int) -> bool:
-    """Send one notification by e-mail, once (claimed with a conditional update)."""
+def notification_email(notification_id: int, *, reraise: tuple[type[BaseException], ...] = ()) -> bool:
+    """Send one notification by e-mail, once (claimed with a conditional update).
+
+    A failed send gives the claim back; errors of the ``reraise`` types are raised afterwards, so
+    the Celery task can retry them, others are logged.
+    """
     claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=timezone.now())
     if not claimed:
         return False
@@ -38,8 +48,10 @@ def notification_email(notification_id: int) -> bool:
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[notification.recipient.email],
         )
-    except Exception:
+    except Exception as exc:
         Notification.objects.filter(pk=notification_id).update(emailed_at=None)
+        if isinstance(exc, reraise):
+            raise
         logger.exception("could not e-mail notification %s", notification_id)
         return False
     return True

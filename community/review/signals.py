@@ -1,9 +1,10 @@
-"""Signals other parts of the community app listen to.
+"""Signals the review work sends for listeners outside it (extensions, tests).
 
 ``correction_decided`` is sent after a correction is accepted or rejected (by the vote rule or by
 a moderator) and after the transaction commits; ``content_hidden`` after a moderator hides or
-restores a photo, correction or comment. Conditional ``.update()`` calls send no model signals,
-so the code that decides or hides sends these explicitly; caches and feeds listen to them.
+restores a photo, correction or comment. Nothing in community depends on them: the services that
+decide or hide refresh the gallery entry and queue their tasks themselves (see
+``community.review.decisions`` and ``community.review.moderation``).
 """
 
 from django.dispatch import Signal

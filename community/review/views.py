@@ -37,7 +37,7 @@ from community.models import (
     ReportStatus,
     Vote,
 )
-from community.review import comments, decisions, gold, moderation, notifications, queues, rule, throttle
+from community.review import comments, decisions, gold, moderation, notifications, permissions, queues, rule, throttle
 from community.review.comments import comments_visible_to
 from community.review.corrections import MAX_EVIDENCE, MAX_NOTE, render_settings_for
 
@@ -59,11 +59,6 @@ def _say(request, exc: Exception) -> None:
 
 
 ACTION_ERRORS = (ValidationError, PermissionDenied, decisions.ReviewConflict, throttle.RateLimited)
-
-
-def _require_moderator(request) -> None:
-    if not profile_for(request.user).is_moderator:
-        raise PermissionDenied("Only moderators can see this page.")
 
 
 # --- the correction page and the editor -------------------------------------------------------------
@@ -89,8 +84,8 @@ def correction_detail(request, pk: int):
         .prefetch_related("evidence")
     )
     my_vote = next((v for v in votes if user.is_authenticated and v.voter_id == user.pk), None)
-    can_vote, why_not = decisions.can_vote(user, correction)
-    is_moderator = user.is_authenticated and profile_for(user).is_moderator
+    can_vote, why_not = permissions.can_vote(user, correction)
+    is_moderator = permissions.is_moderator(user)
     return render(
         request,
         "community/correction_detail.html",
@@ -379,7 +374,7 @@ def notification_open(request, pk: int):
 
 @login_required
 def moderation_queue(request):
-    _require_moderator(request)
+    permissions.require_moderator(request.user)
     reports = Report.objects.filter(status=ReportStatus.OPEN).select_related(
         "reporter", "photo", "correction", "comment", "comment__author"
     )
@@ -398,7 +393,7 @@ def moderation_queue(request):
 @login_required
 @require_POST
 def report_resolve(request, pk: int):
-    _require_moderator(request)
+    permissions.require_moderator(request.user)
     try:
         moderation.report_resolve(
             report_id=pk,
@@ -416,7 +411,7 @@ def report_resolve(request, pk: int):
 @login_required
 @require_POST
 def hide(request):
-    _require_moderator(request)
+    permissions.require_moderator(request.user)
     kind = request.POST.get("kind", "")
     model = moderation.KINDS.get(kind)
     if model is None:
@@ -438,7 +433,7 @@ def hide(request):
 @login_required
 @require_POST
 def suspend(request, username: str):
-    _require_moderator(request)
+    permissions.require_moderator(request.user)
     person = get_object_or_404(get_user_model(), username=username)
     suspend_it = request.POST.get("suspend", "1") == "1"
     try:
@@ -454,7 +449,7 @@ def suspend(request, username: str):
 
 @login_required
 def audit_log(request):
-    _require_moderator(request)
+    permissions.require_moderator(request.user)
     actions = ModerationAction.objects.select_related("moderator")
     if request.GET.get("target_type") and request.GET.get("target_id", "").isdigit():
         actions = actions.filter(target_type=request.GET["target_type"], target_id=int(request.GET["target_id"]))
@@ -476,7 +471,7 @@ class GoldForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def gold_create(request):
-    _require_moderator(request)
+    permissions.require_moderator(request.user)
     form = GoldForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

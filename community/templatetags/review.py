@@ -2,7 +2,7 @@
 
 from django import template
 
-from community.review import notifications
+from community.review import notifications, permissions
 
 register = template.Library()
 
@@ -40,9 +40,4 @@ def photo_comments(context, photo):
 @register.simple_tag(takes_context=True)
 def is_moderator(context) -> bool:
     request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return False
-    from community.accounts.services import profile_for
-
-    return profile_for(user).is_moderator
+    return permissions.is_moderator(getattr(request, "user", None))

@@ -24,6 +24,15 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def community_tasks_run_here(monkeypatch):
+    """Services queue the training example and e-mails for a worker; here the "worker" runs them at once."""
+    from community.tasks import add_training_example, send_notification_email
+
+    for task in (add_training_example, send_notification_email):
+        monkeypatch.setattr(task, "delay", lambda *args, task=task: task.apply(args=args))
+
+
 @pytest.fixture
 def quiet_broker(monkeypatch):
     """Drafts queued by uploads are not sent anywhere (tests render them by hand when they need to)."""

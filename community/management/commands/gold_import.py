@@ -22,8 +22,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from colorization.images import ImageRejected
 from colorization.models import Licence
-from community.accounts.services import profile_for
 from community.review.gold import gold_create
+from community.review.permissions import is_moderator
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp"}
 
@@ -48,7 +48,7 @@ class Command(BaseCommand):
             user = get_user_model().objects.get(username=owner)
         except get_user_model().DoesNotExist:
             raise CommandError(f"There is no user called {owner!r}.") from None
-        if not profile_for(user).is_moderator:
+        if not is_moderator(user):
             raise CommandError(f"{owner} is not a moderator; gold-standard photos are created by moderators.")
         if not folder.is_dir():
             raise CommandError(f"{folder} is not a folder.")

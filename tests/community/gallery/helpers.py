@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from colorization.models import DraftPurpose, DraftStatus
 from colorization.tasks import colorize_draft
+from community.gallery.entries import gallery_entry_update
 from community.models import Correction, CorrectionStatus
 from community.review.corrections import correction_create
 from community.review.signals import correction_decided
@@ -34,7 +35,7 @@ def rendered_correction(photo, author, note="Tram livery was red", evidence=None
 
 
 def decide(correction: Correction, status=CorrectionStatus.ACCEPTED, votes_up=3, votes_down=0, by=None) -> None:
-    """What the review work does: a conditional update, then the signal (after commit)."""
+    """What the review work does: a conditional update, the gallery entry's refresh, then the signal."""
     Correction.objects.filter(pk=correction.pk).update(
         status=status,
         decided_at=timezone.now(),
@@ -43,5 +44,6 @@ def decide(correction: Correction, status=CorrectionStatus.ACCEPTED, votes_up=3,
         decided_by=by,
         decision_reason="Quorum reached",
     )
+    gallery_entry_update(photo_id=correction.photo_id)
     correction.refresh_from_db()
     correction_decided.send(sender=Correction, correction=correction, photo_id=correction.photo_id, status=status)

@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from community.gallery.selectors import GalleryQuery, gallery_page
-from community.models import Comment, GalleryEntry
-from community.review.signals import content_hidden
+from community.models import GalleryEntry
+from community.review.comments import comment_add
+from community.review.moderation import content_hide
 from tests import images
 from tests.community.gallery.helpers import decide, finish_drafts, rendered_correction
 
@@ -119,8 +120,8 @@ def test_sorts_by_endorsements_and_discussion(client, archive, owner):
     GalleryEntry.objects.filter(photo=archive["Station"]).update(endorsements=4)
     assert cards(client.get("/gallery/?sort=endorsed"))[:2] == [archive["Miners"].pk, archive["Station"].pk]
     for _ in range(2):
-        Comment.objects.create(author=owner, photo=archive["Wedding"], body="Who is the bride?")
-    Comment.objects.create(author=owner, photo=archive["Paperboys"], body="Newsies strike of 1899?")
+        comment_add(author=owner, photo=archive["Wedding"], body="Who is the bride?")
+    comment_add(author=owner, photo=archive["Paperboys"], body="Newsies strike of 1899?")
     assert GalleryEntry.objects.get(photo=archive["Wedding"]).comments == 2
     assert cards(client.get("/gallery/?sort=discussed"))[:2] == [archive["Wedding"].pk, archive["Paperboys"].pk]
 
@@ -157,9 +158,7 @@ def test_hidden_photos_leave_the_gallery_and_the_cache(client, archive, moderato
     photo = archive["Miners"]
     assert photo.pk in cards(client.get("/gallery/"))
     assert client.get("/gallery/")["X-Page-Cache"] == "hit"
-    photo.hidden_at = timezone.now()
-    photo.save()
-    content_hidden.send(sender=None, kind="photo", obj=photo, photo_id=photo.pk, hidden=True)
+    content_hide(moderator=moderator, kind="photo", obj=photo, reason="Not a historical photograph")
     response = client.get("/gallery/")
     assert response["X-Page-Cache"] == "miss"
     assert photo.pk not in cards(response)

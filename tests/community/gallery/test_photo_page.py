@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from colorization.engine.imageio import DIGITAL_SOURCE_TYPE, read_disclosure
+from community.gallery.page_cache import pages_invalidate_on_commit
 from community.models import Correction, Vote
 from community.review.corrections import correction_create_manual
 from tests import images
@@ -43,7 +44,10 @@ def photo(owner, make_photo, tiny_base_model):
 
 
 def vote(correction, voter, value, comment=""):
-    return Vote.objects.create(correction=correction, voter=voter, value=value, weight=1.0, comment=comment)
+    """A vote as ``vote_cast`` stores it, with the page invalidation it makes (without its rules)."""
+    made = Vote.objects.create(correction=correction, voter=voter, value=value, weight=1.0, comment=comment)
+    pages_invalidate_on_commit(photo_id=correction.photo_id)
+    return made
 
 
 def test_the_page_shows_provenance_and_the_timeline_in_order(client, photo, other_user):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from community.models import Comment, Correction, ModerationAction, Profile, Report, Vote
 from tests.conftest import api_client_for
@@ -183,3 +184,38 @@ def test_moderators_cannot_suspend_each_other_but_admins_can(people):
     admin = person("admin1", role="admin")
     page_client(admin).post("/moderation/users/mod2/suspend/", {"suspend": "1", "reason": "x"})
     assert Profile.objects.get(user=other).suspended_at is not None
+
+
+def test_nobody_votes_on_corrections_of_a_hidden_photo_the_owner_included(people, photo):
+    """One rule decides who may vote: the page's form and the service refuse the same people."""
+    from colorization.models import Photo
+    from community.review.decisions import ReviewConflict, vote_cast
+    from community.review.permissions import can_vote
+    from tests.community.conftest import correction_for
+
+    correction = correction_for(photo, people["volunteer"])
+    owner = photo.owner
+    assert can_vote(owner, correction) == (True, "")
+    Photo.objects.filter(pk=photo.pk).update(hidden_at=timezone.now())
+    correction = Correction.objects.select_related("photo").get(pk=correction.pk)
+    for user in (owner, people["volunteer2"], people["historian"], people["moderator"]):
+        allowed, why = can_vote(user, correction)
+        assert not allowed and "hidden" in why
+        with pytest.raises(ReviewConflict) as refused:
+            vote_cast(correction_id=correction.pk, voter=user, value=1)
+        assert refused.value.code == "hidden"
+    response = api_client_for(owner).post(f"/api/v1/corrections/{correction.pk}/votes/", {"value": 1}, format="json")
+    assert response.status_code == 409 and response.json()["error"] == "hidden"
+    assert not Vote.objects.exists()
+
+
+def test_the_correction_page_and_the_vote_service_agree(people, correction):
+    from community.review.decisions import ReviewConflict, vote_cast
+    from community.review.permissions import can_vote
+
+    Correction.objects.filter(pk=correction.pk).update(hidden_at=timezone.now())
+    correction.refresh_from_db()
+    assert can_vote(people["volunteer"], correction)[0] is False
+    with pytest.raises(ReviewConflict) as refused:
+        vote_cast(correction_id=correction.pk, voter=people["volunteer"], value=1)
+    assert refused.value.code == "hidden"

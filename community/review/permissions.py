@@ -1,0 +1,100 @@
+"""Who may do what in the review work: the one place for the role and state checks.
+
+Services call the ``require_*`` functions (they raise ``PermissionDenied``); pages, the API's
+serializers and the ``is_moderator`` template tag ask ``is_moderator``. Who may vote on a
+correction is decided by ``vote_refusal`` alone: the correction page (``can_vote``) uses it to
+show or explain the form, and ``vote_cast`` uses it again under the correction's row lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+
+from community.accounts.services import profile_for
+from community.models import Correction, CorrectionStatus, Profile
+
+
+def is_moderator(user) -> bool:
+    """A signed-in moderator or administrator (role on the profile)."""
+    if user is None or not user.is_authenticated:
+        return False
+    return profile_for(user).is_moderator
+
+
+def require_active(user, doing: str) -> Profile:
+    """A signed-in, not suspended person; ``doing`` completes "Sign in to …" in the refusal."""
+    if user is None or not user.is_authenticated:
+        raise PermissionDenied(f"Sign in to {doing}.")
+    profile = profile_for(user)
+    if profile.is_suspended:
+        raise PermissionDenied(f"Your account is suspended; you cannot {doing}.")
+    return profile
+
+
+def require_moderator(user, message: str = "Only moderators can see this page.") -> None:
+    """Moderator pages: anyone else gets 403."""
+    if not is_moderator(user):
+        raise PermissionDenied(message)
+
+
+def require_active_moderator(user, doing: str = "moderate", message: str = "Only moderators can do this.") -> Profile:
+    """Moderator actions: an active (not suspended) moderator."""
+    profile = require_active(user, doing)
+    if not profile.is_moderator:
+        raise PermissionDenied(message)
+    return profile
+
+
+# --- votes ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoteRefusal:
+    """Why a person may not vote on a correction now.
+
+    ``forbidden`` refusals are about the person (403); the others about the correction's state (409).
+    """
+
+    code: str  # signed_out | suspended | own | gold | decided | hidden | not_rendered
+    message: str
+
+    @property
+    def forbidden(self) -> bool:
+        return self.code in ("signed_out", "suspended", "own")
+
+
+def vote_refusal(user, correction: Correction, *, profile: Profile | None = None) -> VoteRefusal | None:
+    """The single rule for voting: None when ``user`` may vote on ``correction`` now.
+
+    Nobody votes on a correction that is hidden or whose photo is hidden, the photo's owner and
+    the correction's author included; nor on their own correction, gold-standard corrections
+    (they are scored), decided ones, or before the correction has a colour image. ``profile`` is
+    the voter's, when the caller has read it already.
+    """
+    if user is None or not user.is_authenticated:
+        return VoteRefusal("signed_out", "Sign in to vote.")
+    if (profile or profile_for(user)).is_suspended:
+        return VoteRefusal("suspended", "Your account is suspended; you cannot vote.")
+    if correction.author_id == user.pk:
+        return VoteRefusal("own", "You cannot vote on your own correction.")
+    if correction.is_gold:
+        return VoteRefusal(
+            "gold", "Corrections of gold-standard photos are scored against the true colours, not voted on."
+        )
+    if correction.status != CorrectionStatus.PENDING:
+        return VoteRefusal(
+            "decided", f"Voting is closed: this correction is {correction.get_status_display().lower()}."
+        )
+    if correction.hidden_at is not None or correction.photo.hidden_at is not None:
+        return VoteRefusal("hidden", "This correction or its photo is hidden by a moderator; votes are closed.")
+    if correction.result_file is None:
+        return VoteRefusal("not_rendered", "This correction is still rendering; vote once you can see it.")
+    return None
+
+
+def can_vote(user, correction: Correction) -> tuple[bool, str]:
+    """Whether ``user`` may vote now, and why not (shown instead of the form)."""
+    refusal = vote_refusal(user, correction)
+    return (True, "") if refusal is None else (False, refusal.message)
