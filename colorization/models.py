@@ -109,8 +109,8 @@ class Photo(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def get_absolute_url(self) -> str:
-        return reverse("photo-detail", args=[self.pk])
+    # get_absolute_url comes from settings.ABSOLUTE_URL_OVERRIDES: a photo's page is the site's
+    # (community's) photo page, a route this app does not define.
 
     @property
     def era(self) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
 
 from colorization.engine.defaults import DEFAULT_RENDER_SIZE, PRECISIONS, SWEEP_RENDER_SIZES
 from colorization.eras import parse_era_buckets
@@ -77,6 +78,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# A photo's page is the site's photo page, which the community app serves (it shows the
+# community's versions, corrections and comments); colorization knows no community route names.
+ABSOLUTE_URL_OVERRIDES = {"colorization.photo": lambda photo: reverse("photo-detail", args=[photo.pk])}
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 

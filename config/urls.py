@@ -9,7 +9,7 @@ from config.health import healthz
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("api/v1/", include("community.api.urls")),  # first: it extends colorization's photo detail
+    path("api/v1/", include("community.api.urls")),  # photos/<id>/: colorization's PhotoDetail, extended
     path("api/v1/", include("colorization.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

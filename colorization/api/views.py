@@ -118,7 +118,10 @@ class PhotoListCreate(generics.ListCreateAPIView):
 
 
 class PhotoDetail(generics.RetrieveUpdateAPIView):
-    """A photo with its drafts; its owner (or staff) may correct the metadata. The file itself never changes."""
+    """A photo with its drafts; its owner (or staff) may correct the metadata. The file itself never changes.
+
+    Not routed here: the community app serves ``photos/<id>/`` with a subclass that adds its versions.
+    """
 
     serializer_class = PhotoDetailSerializer
     permission_classes = [IsOwnerOrStaffOrReadOnly]

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 
 from colorization.images import ImageRejected
 from colorization.services import photo_upload
-from community.services import role_set
+from community.accounts.services import role_set
 
 SHARED_BW = settings.BASE_DIR.parent / "shared" / "data" / "bw"
 STREET_WORDS = re.compile(r"street|broadway|bank|detroit|hotel|avenue", re.I)
