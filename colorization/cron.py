@@ -1,71 +1,58 @@
-"""A small crontab matcher (minute hour day-of-month month day-of-week, UTC), for the fine-tuning schedule.
+"""The fine-tuning schedule's crontab (minute hour day-of-month month day-of-week, UTC), read by Celery's crontab.
 
-Supports ``*``, numbers, ranges ``a-b``, lists ``a,b`` and steps ``*/n`` or ``a-b/n``; day of week
-0-7 with 0 and 7 meaning Sunday. Pure functions, no Django.
+Celery parses the fields (``*``, numbers, names, ranges ``a-b``, lists ``a,b``, steps ``*/n`` and
+``a-b/n``) and computes the next firing. Two rules of the schedule's own are kept on top: a range
+must not run backwards (Celery would wrap it around), and day of week 7 is Sunday, like 0.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
-_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+from celery.schedules import ParseException, crontab, crontab_parser
+
+# (name, how many values, the first): Celery's parser takes the same pair. Day of week reads 0-7.
+_FIELDS = (("minute", 60, 0), ("hour", 24, 0), ("day of month", 31, 1), ("month", 12, 1), ("day of week", 8, 0))
+_RANGE = re.compile(r"(\d+)-(\d+)")
 
 
 class CrontabError(ValueError):
     pass
 
 
-def _parse_field(text: str, name: str, low: int, high: int) -> set[int]:
-    values: set[int] = set()
-    for part in text.split(","):
-        body, _, step_text = part.partition("/")
-        try:
-            step = int(step_text) if step_text else 1
-            if body == "*":
-                start, stop = low, high
-            elif "-" in body:
-                a, b = body.split("-", 1)
-                start, stop = int(a), int(b)
-            else:
-                start = stop = int(body)
-                if step_text:
-                    stop = high
-        except ValueError:
-            raise CrontabError(f"{name}: {part!r} is not a number, range, list or step") from None
-        if step < 1 or not (low <= start <= high and low <= stop <= high) or start > stop:
-            raise CrontabError(f"{name}: {part!r} is outside {low}-{high}")
-        values.update(range(start, stop + 1, step))
-    return values
+def _parse_field(text: str, name: str, count: int, first: int) -> set[int]:
+    for start, stop in _RANGE.findall(text):
+        if int(start) > int(stop):
+            raise CrontabError(f"{name}: the range {start}-{stop} runs backwards")
+    try:
+        return crontab_parser(count, first).parse(text)
+    except (ValueError, ParseException) as exc:
+        raise CrontabError(f"{name}: {text!r} is not valid ({exc})") from None
 
 
-def parse_crontab(text: str) -> list[set[int]]:
+def parse_crontab(text: str) -> crontab:
     fields = text.split()
     if len(fields) != 5:
         raise CrontabError("write five fields: minute hour day-of-month month day-of-week (e.g. '0 3 * * *')")
-    parsed = [_parse_field(f, *spec) for f, spec in zip(fields, _FIELDS, strict=True)]
-    if 7 in parsed[4]:
-        parsed[4].add(0)
-    return parsed
-
-
-def matches(parsed: list[set[int]], when: datetime) -> bool:
-    minute, hour, dom, month, dow = parsed
-    return (
-        when.minute in minute
-        and when.hour in hour
-        and when.day in dom
-        and when.month in month
-        and (when.isoweekday() % 7) in dow
-    )
+    parsed = [_parse_field(field, *spec) for field, spec in zip(fields, _FIELDS, strict=True)]
+    minute, hour, day_of_month, month, _ = fields
+    try:
+        return crontab(
+            minute=minute,
+            hour=hour,
+            day_of_week={day % 7 for day in parsed[4]},  # 7 is Sunday, as 0 is
+            day_of_month=day_of_month,
+            month_of_year=month,
+        )
+    except ValueError as exc:  # a date that never comes, such as 31 February
+        raise CrontabError(str(exc)) from None
 
 
 def fired_between(text: str, after: datetime, until: datetime) -> datetime | None:
-    """The last minute in (after, until] that the crontab matches (looking back at most 8 days)."""
-    parsed = parse_crontab(text)
+    """The first minute in (after, until] that the crontab fires at (looking back at most 8 days), else None."""
+    schedule = parse_crontab(text)
     after = max(after, until - timedelta(days=8))
-    t = until.replace(second=0, microsecond=0)
-    while t > after:
-        if matches(parsed, t):
-            return t
-        t -= timedelta(minutes=1)
-    return None
+    start, delta, _ = schedule.remaining_delta(after, tz=UTC)
+    fires_at = start + delta
+    return fires_at if fires_at <= until else None

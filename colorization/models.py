@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from colorization.cron import CrontabError, parse_crontab
 from colorization.eras import era_label
 
 
@@ -396,10 +398,6 @@ class TrainingRun(models.Model):
 
 
 def validate_crontab(value: str) -> None:
-    from django.core.exceptions import ValidationError
-
-    from colorization.cron import CrontabError, parse_crontab
-
     try:
         parse_crontab(value)
     except CrontabError as exc:
