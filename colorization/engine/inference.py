@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from .checkpoint import CheckpointError, load_model, model_sha256
 from .color import lab_to_srgb8
-from .defaults import DEFAULT_BLEND, DEFAULT_DECODE, DEFAULT_RENDER_SIZE
+from .defaults import DEFAULT_BLEND, DEFAULT_DECODE, DEFAULT_GLOBAL_SHIFT, DEFAULT_RENDER_SIZE
 from .global_hints import GlobalHint, no_hint
 from .hints import HintRaster, Hints, parse_hints, rasterize
 from .imageio import LumaImage
@@ -158,6 +158,7 @@ class Colorizer:
         decode: str = DEFAULT_DECODE,
         blend: float = DEFAULT_BLEND,
         propagate_hints: bool = True,
+        global_shift: float = DEFAULT_GLOBAL_SHIFT,
         precision: str | None = None,
     ):
         self.device = resolve_device(device)
@@ -171,6 +172,9 @@ class Colorizer:
         self.decode = _check_decode(decode)
         self.blend = blend
         self.propagate_hints = propagate_hints
+        if not 0 <= global_shift <= 1:
+            raise ValueError(f"global_shift must be in [0, 1], got {global_shift}")
+        self.global_shift = global_shift
 
     @classmethod
     def load(
@@ -281,8 +285,10 @@ class Colorizer:
         results = []
         for i, job in enumerate(jobs):
             ab = ab_all[i, :, : job.h, : job.w].contiguous()
-            if job.global_hint is not None and not self.model.config.global_hints:
-                ab = _shift_mean(ab, job.global_hint)
+            if job.global_hint is not None:
+                # A network without the branch cannot use the hint at all: its mean colour is imposed.
+                shift = self.global_shift if self.model.config.global_hints else 1.0
+                ab = _shift_mean(ab, job.global_hint, shift) if shift > 0 else ab
             if propagate and job.has_hints:
                 ab = propagate_hint_residual(ab, job.L.to(ab.device), job.hint_ab.to(ab.device), job.mask.to(ab.device))
             results.append(ab * saturation if saturation != 1 else ab)
@@ -423,12 +429,15 @@ class Colorizer:
         return colours
 
 
-def _shift_mean(ab: torch.Tensor, global_hint: GlobalHint) -> torch.Tensor:
-    """A network without the global-hint branch (base v4 and its fine-tunes) cannot be given a photo's
-    overall colours, so the hint's mean colour is imposed afterwards: the prediction is moved so its mean
-    ab is the hint's. It uses only the first moment of the hint; the branch learns to use all of it."""
+def _shift_mean(ab: torch.Tensor, global_hint: GlobalHint, strength: float = 1.0) -> torch.Tensor:
+    """Move the prediction's mean ab ``strength`` of the way to the hint's mean colour.
+
+    A network without the global-hint branch (base v4 and its fine-tunes) gets the whole shift: it is
+    all such a network can take from the hint. With the branch, the network uses the whole
+    distribution and ``Colorizer.global_shift`` (chosen by measurement) says how much of the shift
+    is added after it."""
     target = torch.tensor(global_hint.mean_ab(), dtype=ab.dtype, device=ab.device)[:, None, None]
-    return ab - ab.mean(dim=(1, 2), keepdim=True) + target
+    return ab + strength * (target - ab.mean(dim=(1, 2), keepdim=True))
 
 
 def _check_decode(decode: str) -> str:

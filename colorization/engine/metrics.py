@@ -8,6 +8,7 @@ input's own scores as the baseline, so "gain over grey" is visible.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import zlib
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from .color import rgb_to_lab, rgb_to_lightness
+from .global_hints import GlobalHint
 from .hints import HintRaster
 from .imageio import rgb_to_lightness_u8
 from .training import find_images, simulate_hints
@@ -194,6 +196,7 @@ def evaluate_folder(
     blend: float | None = None,
     propagate_hints: bool | None = None,
     log: Callable[[str], None] | None = None,
+    global_hint: Callable[[str, np.ndarray], GlobalHint | None] | None = None,
 ) -> dict:
     """Grey each colour photo, colorize it with k simulated hints per k in ``hints``, compare with the truth.
 
@@ -216,6 +219,7 @@ def evaluate_folder(
         propagate_hints=propagate_hints,
         log=log,
         total=len(paths),
+        global_hint=global_hint,
     )
 
 
@@ -231,11 +235,13 @@ def evaluate_images(
     log: Callable[[str], None] | None = None,
     total: int | None = None,
     keep_outputs: Callable[[str], bool] | None = None,
+    global_hint: Callable[[str, np.ndarray], GlobalHint | None] | None = None,
 ) -> dict:
     """``evaluate_folder`` over in-memory ``(name, rgb uint8)`` pairs (e.g. a bucket's holdout examples).
 
     The hint seed depends on the name, so the same photos give the same numbers for every model
     compared. ``keep_outputs(name)`` true: the 0-hint output is returned under ``"outputs"``.
+    ``global_hint(name, truth)``: the global colour hint each photo gets (at every hint count), or None.
     """
     from .color import lab_to_srgb8
     from .inference import DEFAULT_RENDER_SIZE  # here to keep metrics importable alone
@@ -258,8 +264,12 @@ def evaluate_images(
         grey = lab_to_srgb8(np.stack((L, np.zeros_like(L), np.zeros_like(L)), -1))
         add(base, psnr=psnr(grey, truth), ssim=ssim(grey, truth), ciede2000=float(ciede2000(_lab(grey), lab).mean()))
         ab = np.moveaxis(lab[..., 1:], -1, 0)
+        given = global_hint(name, truth) if global_hint is not None else None
         for k in ks:
             raster = simulate_eval_hints(ab, k, seed + zlib.crc32(name.encode()) + k) if k else None
+            if given is not None:
+                empty = (np.zeros_like(ab, dtype=np.float32), np.zeros((1, *ab.shape[1:]), np.float32))
+                raster = dataclasses.replace(raster, global_hint=given) if raster else HintRaster(*empty, given)
             out = colorizer.colorize(
                 L, raster, render_size=render_size, decode=decode, blend=blend, propagate_hints=propagate_hints
             )

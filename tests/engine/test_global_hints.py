@@ -260,3 +260,25 @@ def test_a_network_without_the_branch_moves_its_mean_colour_to_the_hint(colorize
 
     mean_ab = rgb_to_lab(lab, dim=-1)[..., 1:].mean(dim=(0, 1))
     assert mean_ab.tolist() == pytest.approx([15.0, -20.0], abs=2.5)  # gamut mapping and 8 bits move it a little
+
+
+def test_global_shift_adds_the_hints_mean_after_a_network_with_the_branch(tmp_path, make_luminance):
+    from colorization.engine.color import rgb_to_lab
+    from colorization.engine.inference import Colorizer
+
+    torch.manual_seed(7)
+    model = ColorNet(GROWN)
+    save_checkpoint(model, tmp_path / "grown0.safetensors")  # the branch still at zero: only the shift acts
+    colorizer = Colorizer(model, "cpu", precision="fp32", global_shift=1.0)
+    L = make_luminance(40, 56, seed=2)
+    doc = {"global": {"tint": {"color": "#3060d0", "strength": 0.4}}}
+    out = colorizer.colorize(L, doc, render_size=48)
+    mean = rgb_to_lab(torch.from_numpy(out).double() / 255, dim=-1)[..., 1:].mean(dim=(0, 1))
+    from colorization.engine.hints import parse_hints
+
+    target = parse_hints(doc, 56, 40).global_hint().mean_ab()
+    assert mean.tolist() == pytest.approx(list(target), abs=2.5)
+    colorizer.global_shift = 0.0
+    assert np.array_equal(colorizer.colorize(L, doc, render_size=48), colorizer.colorize(L, render_size=48))
+    with pytest.raises(ValueError, match="global_shift"):
+        Colorizer(model, "cpu", global_shift=1.5)
