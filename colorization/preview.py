@@ -90,6 +90,7 @@ def hints_for_preview(hints: Hints, photo: Photo, small: LumaImage) -> Hints:
     return Hints(
         tuple(PointHint(*at(p.x, p.y), p.color, p.size * k) for p in hints.points),
         tuple(StrokeHint(tuple(at(x, y) for x, y in s.points), s.color, s.width * k) for s in hints.strokes),
+        hints.global_colours,  # the whole photo's colours: the same at any size
     )
 
 

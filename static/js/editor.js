@@ -3,6 +3,7 @@
 
 import { loadImage, PreviewClient, suggestColours } from "./editor/api.js";
 import { setupEvidence, setupSubmission } from "./editor/forms.js";
+import { setupGlobal } from "./editor/global.js";
 import { HintStore } from "./editor/hints.js";
 import { setupReference } from "./editor/reference.js";
 import { Stage } from "./editor/view.js";
@@ -362,7 +363,7 @@ function renderHintList() {
 function updateButtons() {
   $("undo").disabled = !store.canUndo;
   $("redo").disabled = !store.canRedo;
-  $("clear-all").disabled = store.isEmpty;
+  $("clear-all").disabled = !store.hasLocal;
 }
 
 store.onChange((kind) => {
@@ -599,11 +600,36 @@ compare.addEventListener("input", () => {
 
 // -- panels and forms
 
-setupReference({
+const reference = setupReference({
   input: $("reference-file"),
   canvas: $("reference-canvas"),
   clearButton: $("reference-clear"),
+  regionButton: $("reference-region"),
+  wholeButton: $("reference-whole"),
   onPick: (colour) => useColour(colour),
+  onOpen: () => ($("global-use-reference").disabled = false),
+  announce,
+});
+
+setupGlobal({
+  store,
+  reference,
+  elements: {
+    useReference: $("global-use-reference"),
+    swatchList: $("global-palette"),
+    addColour: $("global-add-colour"),
+    addSuggestions: $("global-add-suggestions"),
+    tintColour: $("global-tint-colour"),
+    tintStrength: $("global-tint-strength"),
+    tintStrengthValue: $("global-tint-strength-value"),
+    useTint: $("global-use-tint"),
+    saturation: $("global-saturation"),
+    saturationValue: $("global-saturation-value"),
+    clearButton: $("global-clear"),
+    summary: $("global-summary"),
+  },
+  currentColour: () => colourInput.value,
+  suggestions: () => [...document.querySelectorAll("#suggestions [data-colour]")].map((b) => b.dataset.colour),
   announce,
 });
 

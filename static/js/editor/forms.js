@@ -103,7 +103,7 @@ export function setupSubmission({ form, config, hints, readEvidence, onSubmitted
     event.preventDefault();
     if (hints.isEmpty) {
       clearErrors();
-      showError({ fields: { hints: "Place at least one colour hint or brush stroke first." } });
+      showError({ fields: { hints: "Place at least one colour hint or brush stroke, or set an overall colour, first." } });
       return;
     }
     const body = { ...base(), hints: hints.toJSON(), note: form.note.value, evidence: readEvidence() };

@@ -9,7 +9,8 @@ export class HintStore {
     this.width = width;
     this.height = height;
     this.limits = limits;
-    this.state = { points: [], strokes: [] };
+    // global: the photo's overall colours ({palette|tint, saturation, source}) or null
+    this.state = { points: [], strokes: [], global: initial?.global ? clone(initial.global) : null };
     for (const p of initial?.points || []) this.state.points.push(this.#point(p));
     for (const s of initial?.strokes || []) this.state.strokes.push({ ...s, points: s.points.map((q) => [...q]) });
     this.undoStack = [];
@@ -108,8 +109,16 @@ export class HintStore {
     return this.state.strokes;
   }
 
+  get global() {
+    return this.state.global;
+  }
+
   get isEmpty() {
-    return !this.state.points.length && !this.state.strokes.length;
+    return !this.state.points.length && !this.state.strokes.length && !this.state.global;
+  }
+
+  get hasLocal() {
+    return this.state.points.length > 0 || this.state.strokes.length > 0;
   }
 
   find(id) {
@@ -118,10 +127,12 @@ export class HintStore {
 
   // The JSON the API takes: no ids, whole pixels.
   toJSON() {
-    return {
+    const out = {
       points: this.state.points.map(({ x, y, color, size }) => ({ x, y, color, size })),
       strokes: this.state.strokes.map(({ points, color, width }) => ({ points, color, width })),
     };
+    if (this.state.global) out.global = clone(this.state.global);
+    return out;
   }
 
   // The point under (x, y) in original pixels, within `slack` original pixels; topmost first.
@@ -135,6 +146,16 @@ export class HintStore {
   }
 
   // -- editing (each is one undo step unless inside begin() ... commit())
+
+  // The overall colour: a {palette: [{color, weight}], saturation, source} or {tint: {color, strength}, ...}
+  // object, or null to clear it.
+  setGlobal(value) {
+    const next = value ? clone(value) : null;
+    if (JSON.stringify(next) === JSON.stringify(this.state.global)) return;
+    this.#mutate(() => {
+      this.state.global = next;
+    }, "global");
+  }
 
   addPoint(x, y, color, size) {
     if (this.state.points.length >= this.limits.max_points) {
@@ -224,7 +245,7 @@ export class HintStore {
   }
 
   clear() {
-    if (this.isEmpty) return;
+    if (!this.hasLocal) return;
     this.#mutate(() => {
       this.state.points = [];
       this.state.strokes = [];
