@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .color import rgb_to_lab
+from .color import lab_to_srgb8, rgb_to_lab
 from .network import AB_SCALE, NetworkConfig, ab_to_bins
 
 SMOOTH_SIGMA = 6.0  # ab units of the Gaussian that spreads each colour over neighbouring bins
@@ -152,12 +152,35 @@ def palette_from_rgb(
     if rgb.size == 0:
         raise ValueError("the reference region is empty")
     step = max(1, int(math.sqrt(rgb.shape[0] * rgb.shape[1] / 65536)))
-    small = np.ascontiguousarray(rgb[::step, ::step, :3])
+    small = np.array(rgb[::step, ::step, :3])  # a writable copy, at most ~65k pixels
     lab = rgb_to_lab(torch.from_numpy(small).permute(2, 0, 1).float().div(255))
     ab = lab[1:].reshape(2, -1).T.contiguous()
     centres, weights = kmeans_palette(ab, colours, torch.Generator().manual_seed(seed))
     order = torch.argsort(weights, descending=True)
     return centres[order].numpy(), weights[order].numpy()
+
+
+def palette_document(
+    rgb: np.ndarray, colours: int = REFERENCE_PALETTE_COLOURS, box: tuple[int, int, int, int] | None = None
+) -> list[dict]:
+    """A reference photograph's palette as the hints document writes it: ``[{"color": "#rrggbb",
+    "weight": w}, ...]``, heaviest first. Each colour is its cluster's mean Lab, so the sRGB code is
+    a colour the photo really shows (and within gamut: only its chroma is read back)."""
+    if box is not None:
+        left, top, right, bottom = box
+        rgb = rgb[top:bottom, left:right]
+    ab, weights = palette_from_rgb(rgb, colours)
+    step = max(1, int(math.sqrt(rgb.shape[0] * rgb.shape[1] / 65536)))
+    small = np.array(rgb[::step, ::step, :3])  # a writable copy, at most ~65k pixels
+    lab = rgb_to_lab(torch.from_numpy(small).permute(2, 0, 1).float().div(255)).reshape(3, -1).T
+    nearest = torch.cdist(lab[:, 1:], torch.from_numpy(ab).float()).argmin(dim=1)
+    out = []
+    for i, (a, b) in enumerate(ab):
+        members = lab[nearest == i]
+        L = float(members[:, 0].mean()) if len(members) else 50.0
+        r, g, bl = lab_to_srgb8(np.array([[L, a, b]], np.float32))[0].tolist()
+        out.append({"color": f"#{r:02x}{g:02x}{bl:02x}", "weight": round(float(weights[i]), 4)})
+    return out
 
 
 def simulate_global_hints(ab: torch.Tensor, config: NetworkConfig, generator: torch.Generator) -> torch.Tensor:

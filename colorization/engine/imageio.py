@@ -195,13 +195,9 @@ def _lightness(im: Image.Image) -> tuple[np.ndarray, int]:
     return rgb_to_lightness_u8(np.asarray(_to_srgb(im))), 8
 
 
-def read_luminance(source: str | os.PathLike | BinaryIO, max_pixels: int | None = None) -> LumaImage:
-    """Open an image file (path or binary file object) and return its CIE L*.
-
-    EXIF orientation is applied and multi-page files give their first page. Raises
-    ``ImageReadError`` with a clear message for non-images, truncated files and
-    images over ``max_pixels`` (Pillow's decompression-bomb guard also applies).
-    """
+def _decode(source: str | os.PathLike | BinaryIO, max_pixels: int | None, convert):
+    """Open an image file, check its size, take its first page with EXIF orientation applied and
+    return ``convert(image)``, turning every way a file can be unreadable into ``ImageReadError``."""
     try:
         with warnings.catch_warnings():
             # Without an explicit limit, Pillow's bomb warning (> ~89 MP) is treated as a refusal;
@@ -215,8 +211,7 @@ def read_luminance(source: str | os.PathLike | BinaryIO, max_pixels: int | None 
                     )
                 im.seek(0)
                 mode = im.mode
-                im = ImageOps.exif_transpose(im)  # also loads the pixels
-                L, depth = _lightness(im)
+                return convert(ImageOps.exif_transpose(im), mode)  # exif_transpose also loads the pixels
     except (ImageReadError, FileNotFoundError):
         raise
     except UnidentifiedImageError as exc:
@@ -225,7 +220,36 @@ def read_luminance(source: str | os.PathLike | BinaryIO, max_pixels: int | None 
         raise ImageReadError(f"image is too large to process safely: {exc}") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageReadError(f"the image file is damaged or truncated ({exc})") from exc
-    return LumaImage(np.ascontiguousarray(L, dtype=np.float32), depth, mode)
+
+
+def read_luminance(source: str | os.PathLike | BinaryIO, max_pixels: int | None = None) -> LumaImage:
+    """Open an image file (path or binary file object) and return its CIE L*.
+
+    EXIF orientation is applied and multi-page files give their first page. Raises
+    ``ImageReadError`` with a clear message for non-images, truncated files and
+    images over ``max_pixels`` (Pillow's decompression-bomb guard also applies).
+    """
+
+    def convert(im: Image.Image, mode: str) -> LumaImage:
+        L, depth = _lightness(im)
+        return LumaImage(np.ascontiguousarray(L, dtype=np.float32), depth, mode)
+
+    return _decode(source, max_pixels, convert)
+
+
+def read_rgb(source: str | os.PathLike | BinaryIO, max_pixels: int | None = None) -> np.ndarray:
+    """A colour image file -> sRGB uint8 (H,W,3) (ICC profiles applied, transparency over white), with
+    ``read_luminance``'s checks: for reference photographs, whose colours are what matters."""
+
+    def convert(im: Image.Image, mode: str) -> np.ndarray:
+        if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info):
+            arr = np.asarray(im.convert("RGBA"))
+            return np.clip(np.rint(_over_white(arr[..., :3], arr[..., 3])), 0, 255).astype(np.uint8)
+        if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+            im = im.convert("L")
+        return np.ascontiguousarray(np.asarray(_to_srgb(im), dtype=np.uint8))
+
+    return _decode(source, max_pixels, convert)
 
 
 # --- writing ---------------------------------------------------------------------------------------

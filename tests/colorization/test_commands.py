@@ -119,6 +119,87 @@ def test_batch_colorize_reports_failures_and_keeps_going(tiny_model, tmp_path):
     assert (dst / "a.png").exists()
 
 
+def _mean_ab(path) -> np.ndarray:
+    from colorization.engine.color import rgb_to_lab
+
+    rgb = torch.from_numpy(np.asarray(Image.open(path).convert("RGB"))).double() / 255
+    return rgb_to_lab(rgb, dim=-1)[..., 1:].mean(dim=(0, 1)).numpy()
+
+
+def _flat(path, rgb) -> None:
+    Image.new("RGB", (40, 30), rgb).save(path)
+
+
+def test_colorize_takes_a_reference_photograph_or_a_palette(tiny_model, photo, tmp_path):
+    plain, out, boxed, palette = (tmp_path / f"{n}.png" for n in ("plain", "ref", "boxed", "palette"))
+    reference = tmp_path / "plate.jpg"
+    two = Image.new("RGB", (80, 40), (40, 80, 210))
+    two.paste((200, 60, 40), (40, 0, 80, 40))  # right half red
+    two.save(reference)
+    call_command("colorize", str(photo), str(plain), "--model", str(tiny_model))
+    call_command("colorize", str(photo), str(out), "--model", str(tiny_model), "--reference", str(reference))
+    call_command(
+        "colorize", str(photo), str(boxed), "--model", str(tiny_model), "--reference", str(reference),
+        "--reference-box", "0,0,40,40",
+    )  # fmt: skip
+    call_command("colorize", str(photo), str(palette), "--model", str(tiny_model), "--palette", "#2850d2:1")
+    # The tiny model has no global-hint branch, so it takes the hint's mean colour.
+    assert _mean_ab(boxed)[1] < _mean_ab(out)[1] - 10  # the blue half alone is bluer than the whole
+    assert _mean_ab(palette)[1] < -30
+    assert np.abs(lightness(palette) - lightness(photo)).max() < 0.5  # the original's lightness, always
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--palette", "#zzzzzz:1"], "global.palette\\[0\\].color"),
+        (["--palette", "#aabbcc:-1"], "must not be negative"),
+        (["--palette", "#aabbcc:x"], "is not a weight"),
+        (["--palette", "#aabbcc:0"], "add up to zero"),
+        (["--reference-box", "0,0,5,5"], "needs --reference"),
+        (["--reference", "missing.jpg"], "reference missing.jpg"),
+        (["--reference", "REF", "--palette", "#aabbcc"], "not both"),
+        (["--reference", "REF", "--reference-box", "0,0,500,500"], "outside the reference"),
+        (["--reference", "REF", "--reference-box", "5,5,1,1"], "left < right"),
+    ],
+)
+def test_colorize_explains_bad_global_hints(tiny_model, photo, tmp_path, extra, message):
+    _flat(tmp_path / "ref.png", (10, 200, 30))
+    extra = [str(tmp_path / "ref.png") if v == "REF" else v for v in extra]
+    with pytest.raises(CommandError, match=message):
+        call_command("colorize", str(photo), str(tmp_path / "out.png"), "--model", str(tiny_model), *extra)
+
+
+def test_batch_colorize_takes_the_reference_with_each_inputs_stem(tiny_model, tmp_path):
+    src, refs, out = tmp_path / "in", tmp_path / "refs", tmp_path / "out"
+    src.mkdir()
+    refs.mkdir()
+    for name in ("a", "b"):
+        (src / f"{name}.jpg").write_bytes(images.jpeg(64, 48, seed=1))
+    _flat(refs / "a.webp", (30, 60, 220))  # any image extension
+    _flat(refs / "unrelated.png", (220, 30, 30))
+    call_command(
+        "colorize", "--input-dir", str(src), "--output-dir", str(out), "--reference-dir", str(refs),
+        "--model", str(tiny_model),
+    )  # fmt: skip
+    assert _mean_ab(out / "a.png")[1] < _mean_ab(out / "b.png")[1] - 20  # a took its blue reference, b none
+
+
+def test_evaluate_model_reports_with_and_without_global_hints(tiny_model, tmp_path, capsys):
+    folder = tmp_path / "val"
+    folder.mkdir()
+    for n in range(2):
+        images.colour_photo(56, 40, seed=n).save(folder / f"c{n}.png")
+    call_command(
+        "evaluate_model", "--images", str(folder), "--model", str(tiny_model), "--hints", "0", "--json",
+        "--render-size", "64", "--global-hints",
+    )  # fmt: skip
+    result = json.loads(capsys.readouterr().out)
+    without, given = result["hints"]["0"], result["with_global_hints"]["hints"]["0"]
+    assert given["psnr"] > without["psnr"]  # the photo's own mean colour beats a random network's guess
+    assert given["delta_L_max"] <= 0.5
+
+
 def test_colorize_refuses_an_unknown_model(photo, tmp_path):
     with pytest.raises(CommandError, match="no model with the slug"):
         call_command("colorize", str(photo), str(tmp_path / "o.png"), "--model", "nonexistent")

@@ -1,6 +1,9 @@
 """Measure a model on colour photographs: each is greyed, colorized with k simulated hints, compared.
 
-manage.py evaluate_model --images DIR [--model SLUG|PATH] [--hints 0,10,50] [--json]
+manage.py evaluate_model --images DIR [--model SLUG|PATH] [--hints 0,10,50] [--global-hints] [--json]
+
+--global-hints also measures every photo with a global colour hint made from its own colours (its
+16-colour palette, as the editor's reference photograph gives it), beside the run without.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from colorization.engine.checkpoint import CheckpointError
+from colorization.engine.global_hints import GlobalHint, palette_from_rgb
 from colorization.engine.inference import DECODES, DEFAULT_RENDER_SIZE, Colorizer
 from colorization.engine.metrics import evaluate_folder
 from colorization.model_registry import UnknownModel, model_identity, resolve_model
@@ -40,6 +44,9 @@ class Command(BaseCommand):
         parser.add_argument("--decode", choices=DECODES, help="override the model's decoding")
         parser.add_argument("--blend", type=float, help="weight of the annealed mean when decoding by blend")
         parser.add_argument("--no-propagation", action="store_true", help="turn off hint residual propagation")
+        parser.add_argument(
+            "--global-hints", action="store_true", help="also measure with each photo's own palette as a global hint"
+        )
         parser.add_argument("--json", action="store_true", help="print the results as JSON")
 
     def handle(self, *args, **opts):
@@ -53,8 +60,9 @@ class Command(BaseCommand):
             )
         except (UnknownModel, CheckpointError) as exc:
             raise CommandError(str(exc)) from None
-        try:
-            result = evaluate_folder(
+
+        def run(global_hint=None) -> dict:
+            return evaluate_folder(
                 colorizer,
                 opts["images"],
                 hints=counts,
@@ -64,7 +72,16 @@ class Command(BaseCommand):
                 blend=opts["blend"],
                 propagate_hints=False if opts["no_propagation"] else None,
                 log=None if opts["json"] else lambda line: self.stderr.write(line, ending="\r"),
+                global_hint=global_hint,
             )
+
+        try:
+            result = run()
+            if opts["global_hints"]:
+                result["with_global_hints"] = {
+                    "global_hint": "each photo's own 16-colour palette",
+                    "hints": run(lambda name, truth: GlobalHint.from_palette(*palette_from_rgb(truth)))["hints"],
+                }
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         slug, version = model_identity(colorizer.metadata, colorizer.sha256)
@@ -84,9 +101,12 @@ class Command(BaseCommand):
             f"CIEDE2000 {base['ciede2000']:.2f}",
             "hints  PSNR    gain    SSIM    CIEDE2000  colourfulness  max|ΔL|",
         ]
-        for k, m in result["hints"].items():
-            lines.append(
-                f"{k:>5}  {m['psnr']:6.2f}  {m['psnr_gain_over_grey']:+5.2f}  {m['ssim']:.4f}  "
-                f"{m['ciede2000']:9.2f}  {m['colourfulness_ratio']:13.3f}  {m['delta_L_max']:.3f}"
-            )
+        for label, per_k in (("", result["hints"]), ("+global", result.get("with_global_hints", {}).get("hints", {}))):
+            for k, m in per_k.items():
+                lines.append(
+                    f"{k + label:>5}  {m['psnr']:6.2f}  {m['psnr_gain_over_grey']:+5.2f}  {m['ssim']:.4f}  "
+                    f"{m['ciede2000']:9.2f}  {m['colourfulness_ratio']:13.3f}  {m['delta_L_max']:.3f}"
+                )
+        if "with_global_hints" in result:
+            lines.append("+global: with a global colour hint made from each photo's own 16-colour palette")
         return "\n".join(lines)
