@@ -6,11 +6,19 @@ from colorization.models import (
     Draft,
     DraftStatus,
     FinetuneSchedule,
+    Job,
     ModelStatus,
     Photo,
     TrainingExample,
     TrainingRun,
 )
+
+
+def _job_fields_last(model) -> list[str]:
+    """All fields, read-only, with the worker's bookkeeping (the fields from Job) at the end."""
+    job = {f.name for f in Job._meta.fields}
+    names = [f.name for f in model._meta.fields]
+    return [n for n in names if n not in job] + [n for n in names if n in job]
 
 
 @admin.register(Photo)
@@ -42,7 +50,7 @@ class DraftAdmin(admin.ModelAdmin):
     list_filter = ("status", "model_slug", "queue")
     search_fields = ("photo__title", "error")
     list_select_related = ("photo",)
-    readonly_fields = [f.name for f in Draft._meta.fields]
+    readonly_fields = _job_fields_last(Draft)
     actions = ["retry_failed"]
 
     @admin.action(description="Retry the selected failed drafts (as new drafts)")
@@ -111,7 +119,7 @@ class ColorModelAdmin(admin.ModelAdmin):
 class TrainingRunAdmin(admin.ModelAdmin):
     list_display = ("id", "genre", "era", "status", "parent", "candidate", "steps", "queued_at", "finished_at")
     list_filter = ("status", "genre", "era", "trigger")
-    readonly_fields = [f.name for f in TrainingRun._meta.fields]
+    readonly_fields = _job_fields_last(TrainingRun)
     exclude = ("examples",)
 
     def has_add_permission(self, request) -> bool:

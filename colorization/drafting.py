@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
-import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from PIL import Image
 
@@ -125,27 +123,13 @@ def draft_enqueue(draft_id: int, queue: str | None = None) -> bool:
 # --- the worker's side -----------------------------------------------------------------------------
 
 
-def _worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def draft_claim(draft_id: int) -> bool:
     """Take a queued draft (or one whose worker stopped sending heartbeats). Exactly one caller wins."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.CHROMA_DRAFT_STALE_SECONDS)
-    claimable = Q(status=DraftStatus.QUEUED) | Q(status=DraftStatus.RUNNING, heartbeat_at__lt=stale)
-    return (
-        Draft.objects.filter(claimable, pk=draft_id).update(
-            status=DraftStatus.RUNNING,
-            progress=STAGES["claimed"][0],
-            stage=STAGES["claimed"][1],
-            started_at=now,
-            heartbeat_at=now,
-            attempts=F("attempts") + 1,
-            worker=_worker_name(),
-            error="",
-        )
-        == 1
+    return Draft.claim(
+        draft_id,
+        stale_seconds=settings.CHROMA_DRAFT_STALE_SECONDS,
+        progress=STAGES["claimed"][0],
+        stage=STAGES["claimed"][1],
     )
 
 
@@ -190,9 +174,7 @@ def _claim_companions(lead: Draft, limit: int, multiple: int) -> list[int]:
 
 def _progress(draft_ids: list[int], stage: str) -> None:
     progress, label = STAGES[stage]
-    Draft.objects.filter(pk__in=draft_ids, status=DraftStatus.RUNNING).update(
-        progress=progress, stage=label, heartbeat_at=timezone.now()
-    )
+    Draft.heartbeat(draft_ids, progress=progress, stage=label)
 
 
 def result_keys(draft: Draft) -> dict[str, str]:

@@ -20,7 +20,6 @@ import json
 import logging
 import math
 import shutil
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -287,27 +286,9 @@ def finetune_tick(now=None) -> dict:
 # -- running ------------------------------------------------------------------------------------
 
 
-def _worker_name() -> str:
-    return f"{socket.gethostname()}:{__import__('os').getpid()}"
-
-
 def training_run_claim(run_id: int) -> bool:
     """Take a queued run (or a running one whose worker died) for this process; False if another has it."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.CHROMA_TRAINING_STALE_SECONDS)
-    from django.db.models import F
-
-    claimable = Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RUNNING, heartbeat_at__lt=stale)
-    return bool(
-        TrainingRun.objects.filter(claimable, pk=run_id).update(
-            status=RunStatus.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            worker=_worker_name(),
-            attempts=F("attempts") + 1,
-            error="",
-        )
-    )
+    return TrainingRun.claim(run_id, stale_seconds=settings.CHROMA_TRAINING_STALE_SECONDS)
 
 
 def staging_dir(run_id: int) -> Path:
@@ -333,9 +314,7 @@ class _Beat:
         now = time.monotonic()
         if force or now - self.last >= self.every:
             self.last = now
-            TrainingRun.objects.filter(pk=self.run_id, status=RunStatus.RUNNING).update(
-                heartbeat_at=timezone.now(), progress=text[:120]
-            )
+            TrainingRun.heartbeat([self.run_id], progress=text[:120])
 
 
 def gate(parent: dict, candidate: dict, config: dict) -> tuple[bool, str, dict]:

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import os
+import socket
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 
 from colorization.cron import CrontabError, parse_crontab
 from colorization.eras import era_label
@@ -119,6 +124,58 @@ class Photo(models.Model):
         return era_label(self.year_from, self.year_to)
 
 
+def worker_name() -> str:
+    """This process, as a job's ``worker`` records it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Job(models.Model):
+    """A row a worker claims and keeps alive: a ``Draft`` to render, a ``TrainingRun`` to train.
+
+    The concrete model has a ``status`` field with "queued" and "running" among its values.
+    A worker takes a job with a conditional update (``claim``): exactly one caller changes the row,
+    so nothing is done twice at once, and no lock is held. While it works it sends ``heartbeat``s;
+    a running job whose heartbeat is older than the stale limit may be claimed again.
+    """
+
+    QUEUED = "queued"
+    RUNNING = "running"
+
+    worker = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def claim(cls, pk: int, *, stale_seconds: float, **changes) -> bool:
+        """Take a queued job (or a running one whose worker stopped sending heartbeats) for this process.
+
+        ``changes``: more columns to set in the same update. True only for the one caller that won.
+        """
+        now = timezone.now()
+        stale = now - timedelta(seconds=stale_seconds)
+        claimable = Q(status=cls.QUEUED) | Q(status=cls.RUNNING, heartbeat_at__lt=stale)
+        claimed = cls.objects.filter(claimable, pk=pk).update(
+            status=cls.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+            worker=worker_name(),
+            error="",
+            **changes,
+        )
+        return claimed == 1
+
+    @classmethod
+    def heartbeat(cls, pks: list[int], **changes) -> int:
+        """Mark running jobs alive now (with ``changes``, such as progress); returns how many were."""
+        return cls.objects.filter(pk__in=pks, status=cls.RUNNING).update(heartbeat_at=timezone.now(), **changes)
+
+
 class DraftStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -131,7 +188,7 @@ class DraftPurpose(models.TextChoices):
     CORRECTION = "correction", "Render of a volunteer's correction"
 
 
-class Draft(models.Model):
+class Draft(Job):
     """One automatic colorization of a photo, recording exactly what produced it.
 
     Re-running the same request (model file, hints, render size, saturation) gives
@@ -163,14 +220,10 @@ class Draft(models.Model):
     image_jpeg = models.FileField(max_length=300, blank=True)
     thumbnail = models.FileField(max_length=300, blank=True)
 
-    attempts = models.PositiveSmallIntegerField(default=0)
     queue = models.CharField(max_length=20, default="gpu")
-    worker = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    # worker, attempts, started_at, heartbeat_at, finished_at: from Job.
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -333,7 +386,7 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class TrainingRun(models.Model):
+class TrainingRun(Job):
     """One fine-tuning of a bucket's model on its training examples, with the evaluation that decides."""
 
     genre = models.CharField(max_length=40, blank=True)
@@ -357,12 +410,8 @@ class TrainingRun(models.Model):
     train_count = models.PositiveIntegerField(default=0)
     holdout_count = models.PositiveIntegerField(default=0)
     progress = models.CharField(max_length=120, blank=True)
-    worker = models.CharField(max_length=200, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     queued_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    # worker, attempts, started_at, heartbeat_at, finished_at: from Job.
     train_seconds = models.FloatField(null=True, blank=True)
     eval_seconds = models.FloatField(null=True, blank=True)
     cpu_seconds = models.FloatField(null=True, blank=True)
