@@ -174,7 +174,12 @@ def editor(request, pk: int):
         "base_label": label,
         "base_draft": base_draft.pk if base_draft else None,
         "base_correction": base_correction.pk if base_correction else None,
-        "hints": {"points": hints.get("points", []), "strokes": hints.get("strokes", [])},
+        # "Build on this correction" starts from all its hints, its overall colour included.
+        "hints": {
+            "points": hints.get("points", []),
+            "strokes": hints.get("strokes", []),
+            **({"global": hints["global"]} if hints.get("global") else {}),
+        },
         "preview": _preview_settings(photo, base_draft, base_correction),
         "limits": {
             "point_sizes": list(POINT_SIZES),

@@ -41,3 +41,32 @@ def photo_comments(context, photo):
 def is_moderator(context) -> bool:
     request = context.get("request")
     return permissions.is_moderator(getattr(request, "user", None))
+
+
+@register.filter
+def overall_colour(hints) -> dict | None:
+    """A correction's global colour hint (the hints document's "global" member), ready to show:
+    swatches with their share in percent, or a tint, the saturation, and where it came from."""
+    member = hints.get("global") if isinstance(hints, dict) else None
+    if not isinstance(member, dict):
+        return None
+    out: dict = {"saturation": member.get("saturation", 1.0)}
+    if "tint" in member:
+        out["tint"] = {"color": member["tint"]["color"], "percent": round(100 * member["tint"]["strength"])}
+    else:
+        total = sum(p["weight"] for p in member.get("palette", [])) or 1
+        out["swatches"] = [
+            {"color": p["color"], "percent": round(100 * p["weight"] / total)} for p in member.get("palette", [])
+        ]
+    source = member.get("source") or {}
+    if source.get("kind") == "reference":
+        region = " (a region of it)" if source.get("box") else ""
+        name = source.get("name", "unnamed")
+        out["source"] = f"the palette of a reference photograph, “{name}”{region}; the file itself was not uploaded"
+    elif source.get("kind") == "suggestions":
+        out["source"] = "the model's suggested colours"
+    elif source.get("kind") == "palette":
+        out["source"] = "a palette chosen by hand"
+    elif source.get("kind") == "tint" or "tint" in member:
+        out["source"] = "a tint"
+    return out
