@@ -87,8 +87,9 @@ def main() -> None:
     from PIL import Image
 
     from colorization import finetuning, model_registry
+    from colorization.engine.color import lab_to_srgb8
     from colorization.engine.imageio import rgb_to_lightness_u8
-    from colorization.engine.inference import Colorizer, lab_to_srgb8
+    from colorization.engine.inference import Colorizer
     from colorization.engine.metrics import evaluate_images, load_truth
     from colorization.engine.training import find_images
     from colorization.models import FinetuneSchedule, RunStatus, Split, TrainingExample, TrainingRun

@@ -33,9 +33,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from PIL import Image, ImageOps
 
-from colorization.engine.color import rgb_to_lab
+from colorization.engine.color import lab_to_srgb8, rgb_to_lab
 from colorization.engine.imageio import LumaImage, read_luminance
-from colorization.engine.inference import lab_to_srgb8
 from colorization.images import ImageRejected, inspect_image, to_display_rgb
 from colorization.models import Photo
 

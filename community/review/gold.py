@@ -23,8 +23,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from PIL import Image, ImageOps
 
+from colorization.engine.color import lab_to_srgb8
 from colorization.engine.imageio import rgb_to_lightness_u8
-from colorization.engine.inference import lab_to_srgb8
 from colorization.engine.metrics import mean_ciede2000, psnr
 from colorization.images import EXTENSIONS
 from colorization.services import inspect_upload, photo_upload
@@ -59,9 +59,17 @@ def grey_derivative(rgb: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def gold_create(*, moderator, file: BinaryIO, filename: str = "", metadata: dict, note: str = "") -> GoldCreated:
-    """Make a gold-standard photo from a COLOUR photograph. Safe to repeat with the same file."""
-    permissions.require_moderator(moderator, "Only moderators create gold-standard photos.")
+def gold_create(
+    *, moderator, file: BinaryIO, filename: str = "", metadata: dict, note: str = "", rate_limited: bool = True
+) -> GoldCreated:
+    """Make a gold-standard photo from a COLOUR photograph. Safe to repeat with the same file.
+
+    The greyscale photo is an upload like any other (``photo_upload``'s limit); ``gold_import``,
+    an operator's command, passes ``rate_limited=False``.
+    """
+    permissions.require_active_moderator(
+        moderator, "create gold-standard photos", "Only moderators create gold-standard photos."
+    )
     info = inspect_upload(file)  # limits, real image, decodes fully (raises ImageRejected)
     existing = GoldStandard.objects.filter(truth_sha256=info.sha256).select_related("photo").first()
     if existing is not None:
@@ -82,6 +90,7 @@ def gold_create(*, moderator, file: BinaryIO, filename: str = "", metadata: dict
                 file=ContentFile(grey, name="grey.png"),
                 filename=(filename or "gold")[-200:] + " (greyscale)",
                 metadata=metadata,
+                rate_limited=rate_limited,
             )
             if not result.created:
                 raise ValidationError({"image": f"Its greyscale version is already photo {result.photo.pk}."})
