@@ -22,7 +22,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from colorization.engine.inference import DEFAULT_MODEL_PATH, Colorizer  # noqa: E402
+from colorization.engine.inference import DEFAULT_MODEL_PATH, Colorizer, RenderOptions  # noqa: E402
 from colorization.engine.metrics import evaluate_folder  # noqa: E402
 
 VAL = ROOT.parent / "shared" / "data" / "val"
@@ -44,7 +44,12 @@ def main() -> None:
     rows = []
     for folder, (decode, blend), size in itertools.product(args.folders, DECODINGS, sizes):
         result = evaluate_folder(
-            colorizer, folder, hints=(0, 10, 50), render_size=size, limit=args.limit, decode=decode, blend=blend
+            colorizer,
+            folder,
+            hints=(0, 10, 50),
+            render_size=size,
+            limit=args.limit,
+            options=RenderOptions(decode=decode, blend=blend),
         )
         h = result["hints"]
         row = {

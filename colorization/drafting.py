@@ -214,7 +214,7 @@ class RenderReport:
 def drafts_render(lead_id: int) -> RenderReport:
     """Make the lead draft (already claimed) and any compatible waiting drafts, in one forward pass."""
     from colorization.engine.imageio import encode
-    from colorization.engine.inference import Colorizer
+    from colorization.engine.inference import Colorizer, RenderOptions
 
     lead = Draft.objects.select_related("photo").get(pk=lead_id)
     _progress([lead.pk], "model")
@@ -244,7 +244,9 @@ def drafts_render(lead_id: int) -> RenderReport:
 
     _progress([d.pk for d in ready], "colorize")
     started = time.perf_counter()
-    rgbs = colorizer.colorize_batch(items, render_size=lead.render_size, saturation=lead.saturation)
+    rgbs = colorizer.colorize_batch(
+        items, render_size=lead.render_size, options=RenderOptions(saturation=lead.saturation)
+    )
     outputs = {draft.pk: rgb for draft, rgb in zip(ready, rgbs, strict=True)}
     seconds = time.perf_counter() - started
 

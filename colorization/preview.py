@@ -27,7 +27,7 @@ from django.core.files.storage import default_storage
 
 from colorization.engine.hints import HintError, Hints, PointHint, StrokeHint, parse_hints
 from colorization.engine.imageio import LumaImage, encode, read_luminance
-from colorization.engine.inference import Colorizer, working_size
+from colorization.engine.inference import Colorizer, RenderOptions, working_size
 from colorization.model_registry import ModelRef, UnknownModel, model_ref, route_model
 from colorization.models import Photo
 
@@ -131,7 +131,11 @@ def preview_render(
     colorizer = Colorizer.load(ref.path, settings.COLORIZE_DEVICE, settings.COLORIZE_PRECISION)
     # Network at render_size, chroma guided up to the preview grid by its L* (like a draft).
     rgb = colorizer.preview(
-        small, hints_for_preview(parsed, photo, small), size=size, render_size=render_size, saturation=saturation
+        small,
+        hints_for_preview(parsed, photo, small),
+        size=size,
+        render_size=render_size,
+        options=RenderOptions(saturation=saturation),
     )
     meta = {
         "description": (

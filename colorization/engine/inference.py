@@ -50,6 +50,31 @@ PREVIEW_SIZE = 512
 DECODES = ("regression", "annealed", "blend")
 
 ImageLike = LumaImage | np.ndarray
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How an image is rendered apart from its hints; ``None`` means the colorizer's own setting.
+
+    ``saturation`` scales the final chroma (0 grey, 1 the model's own, up to 2); ``decode`` and
+    ``blend`` choose how the network's two heads become chroma (see ``DEFAULT_DECODE``);
+    ``propagate_hints`` turns the hint residual propagation on or off.
+    """
+
+    saturation: float = 1.0
+    decode: str | None = None
+    blend: float | None = None
+    propagate_hints: bool | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.saturation <= 2:
+            raise ValueError(f"saturation must be in [0, 2], got {self.saturation}")
+        if self.decode is not None:
+            _check_decode(self.decode)
+        if self.blend is not None and not 0 <= self.blend <= 1:
+            raise ValueError(f"blend must be in [0, 1], got {self.blend}")
+
+
 HintsLike = Hints | HintRaster | tuple[np.ndarray, np.ndarray] | dict | None
 
 
@@ -264,22 +289,13 @@ class Colorizer:
         return F.interpolate(ab, size=size, mode="bilinear", align_corners=False)
 
     @torch.inference_mode()
-    def predict_ab(
-        self,
-        jobs: Sequence[_Job],
-        saturation: float = 1.0,
-        decode: str | None = None,
-        blend: float | None = None,
-        propagate_hints: bool | None = None,
-    ) -> list[torch.Tensor]:
+    def predict_ab(self, jobs: Sequence[_Job], options: RenderOptions | None = None) -> list[torch.Tensor]:
         """Working-resolution ab (2,h,w) for each job, after decoding, hint propagation and saturation."""
-        decode = _check_decode(decode or self.decode)
-        blend = self.blend if blend is None else float(blend)
-        if not 0 <= blend <= 1:
-            raise ValueError(f"blend must be in [0, 1], got {blend}")
-        if not 0 <= saturation <= 2:
-            raise ValueError(f"saturation must be in [0, 2], got {saturation}")
-        propagate = self.propagate_hints if propagate_hints is None else propagate_hints
+        options = options or RenderOptions()
+        decode = options.decode or self.decode
+        blend = self.blend if options.blend is None else options.blend
+        propagate = self.propagate_hints if options.propagate_hints is None else options.propagate_hints
+        saturation = options.saturation
         ab_half, logits = self._forward(jobs)
         ab_all = self._decode(ab_half, logits, decode, blend)
         results = []
@@ -302,27 +318,21 @@ class Colorizer:
         image: ImageLike,
         hints: HintsLike = None,
         render_size: int = DEFAULT_RENDER_SIZE,
-        saturation: float = 1.0,
-        decode: str | None = None,
-        blend: float | None = None,
-        propagate_hints: bool | None = None,
+        options: RenderOptions | None = None,
     ) -> np.ndarray:
         """A LumaImage (or L* array (H,W)) -> sRGB uint8 (H,W,3) whose L* is the input's.
 
         ``hints``: hints JSON (dict, validated against the image size), parsed ``Hints``, or a
         full-resolution ``HintRaster``.
         """
-        return self.colorize_batch([(image, hints)], render_size, saturation, decode, blend, propagate_hints)[0]
+        return self.colorize_batch([(image, hints)], render_size, options)[0]
 
     @torch.inference_mode()
     def colorize_batch(
         self,
         items: Sequence[tuple[ImageLike, HintsLike]],
         render_size: int = DEFAULT_RENDER_SIZE,
-        saturation: float = 1.0,
-        decode: str | None = None,
-        blend: float | None = None,
-        propagate_hints: bool | None = None,
+        options: RenderOptions | None = None,
     ) -> list[np.ndarray]:
         """Several (image, hints) in ONE forward pass; results as from ``colorize``.
 
@@ -336,7 +346,7 @@ class Colorizer:
         if not items:
             return []
         jobs = [self._job(image, hints, render_size) for image, hints in items]
-        abs_ = self.predict_ab(jobs, saturation, decode, blend, propagate_hints)
+        abs_ = self.predict_ab(jobs, options)
         out = []
         for job, ab in zip(jobs, abs_, strict=True):
             coef = chroma_model(ab, job.L.to(ab.device))
@@ -350,10 +360,7 @@ class Colorizer:
         hints: HintsLike = None,
         size: int = PREVIEW_SIZE,
         render_size: int = DEFAULT_RENDER_SIZE,
-        saturation: float = 1.0,
-        decode: str | None = None,
-        blend: float | None = None,
-        propagate_hints: bool | None = None,
+        options: RenderOptions | None = None,
     ) -> np.ndarray:
         """The editor's live preview: uint8 RGB at most ``size`` px on the long side, made as the full render is.
 
@@ -365,7 +372,7 @@ class Colorizer:
         """
         image = _as_luma(image)
         job = self._job(image, hints, min(render_size, size))
-        ab = self.predict_ab([job], saturation, decode, blend, propagate_hints)[0]
+        ab = self.predict_ab([job], options)[0]
         coef = chroma_model(ab, job.L.to(ab.device))
         w, h = working_size(image.width, image.height, size)
         L_preview = image.L if (w, h) == image.size else _cached_L(image, "preview", w, h)[0].numpy()

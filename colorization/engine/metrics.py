@@ -192,9 +192,7 @@ def evaluate_folder(
     render_size: int | None = None,
     limit: int | None = None,
     seed: int = 0,
-    decode: str | None = None,
-    blend: float | None = None,
-    propagate_hints: bool | None = None,
+    options=None,
     log: Callable[[str], None] | None = None,
     global_hint: Callable[[str, np.ndarray], GlobalHint | None] | None = None,
 ) -> dict:
@@ -214,9 +212,7 @@ def evaluate_folder(
         hints=hints,
         render_size=render_size,
         seed=seed,
-        decode=decode,
-        blend=blend,
-        propagate_hints=propagate_hints,
+        options=options,
         log=log,
         total=len(paths),
         global_hint=global_hint,
@@ -229,9 +225,7 @@ def evaluate_images(
     hints: Iterable[int] = (0, 10, 50),
     render_size: int | None = None,
     seed: int = 0,
-    decode: str | None = None,
-    blend: float | None = None,
-    propagate_hints: bool | None = None,
+    options=None,
     log: Callable[[str], None] | None = None,
     total: int | None = None,
     keep_outputs: Callable[[str], bool] | None = None,
@@ -242,6 +236,7 @@ def evaluate_images(
     The hint seed depends on the name, so the same photos give the same numbers for every model
     compared. ``keep_outputs(name)`` true: the 0-hint output is returned under ``"outputs"``.
     ``global_hint(name, truth)``: the global colour hint each photo gets (at every hint count), or None.
+    ``options``: an ``inference.RenderOptions`` (decoding, blend, propagation), default the colorizer's.
     """
     from .color import lab_to_srgb8
     from .inference import DEFAULT_RENDER_SIZE  # here to keep metrics importable alone
@@ -270,9 +265,7 @@ def evaluate_images(
             if given is not None:
                 empty = (np.zeros_like(ab, dtype=np.float32), np.zeros((1, *ab.shape[1:]), np.float32))
                 raster = dataclasses.replace(raster, global_hint=given) if raster else HintRaster(*empty, given)
-            out = colorizer.colorize(
-                L, raster, render_size=render_size, decode=decode, blend=blend, propagate_hints=propagate_hints
-            )
+            out = colorizer.colorize(L, raster, render_size=render_size, options=options)
             if k == 0 and keep_outputs is not None and keep_outputs(name):
                 outputs[name] = out
             dl_max, dl_mean = lightness_change(out, L)
@@ -303,9 +296,11 @@ def evaluate_images(
     result = {
         "images": n + 1,
         "render_size": render_size,
-        "decode": decode or colorizer.decode,
-        "blend": colorizer.blend if blend is None else blend,
-        "propagate_hints": colorizer.propagate_hints if propagate_hints is None else propagate_hints,
+        "decode": (options and options.decode) or colorizer.decode,
+        "blend": colorizer.blend if options is None or options.blend is None else options.blend,
+        "propagate_hints": (
+            colorizer.propagate_hints if options is None or options.propagate_hints is None else options.propagate_hints
+        ),
         "model_sha256": getattr(colorizer, "sha256", None),
         "precision": getattr(colorizer, "precision", None),
         "baseline_grey": baseline,

@@ -122,7 +122,7 @@ def test_batch_colorize_reports_failures_and_keeps_going(tiny_model, tmp_path):
 def _mean_ab(path) -> np.ndarray:
     from colorization.engine.color import rgb_to_lab
 
-    rgb = torch.from_numpy(np.asarray(Image.open(path).convert("RGB"))).double() / 255
+    rgb = torch.from_numpy(np.array(Image.open(path).convert("RGB"))).double() / 255
     return rgb_to_lab(rgb, dim=-1)[..., 1:].mean(dim=(0, 1)).numpy()
 
 

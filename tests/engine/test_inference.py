@@ -16,7 +16,7 @@ from colorization.engine.checkpoint import CheckpointError, load_model
 from colorization.engine.color import rgb_to_lab, rgb_to_lightness
 from colorization.engine.hints import HintRaster, color_to_ab
 from colorization.engine.imageio import LumaImage, encode, read_luminance
-from colorization.engine.inference import Colorizer, working_size
+from colorization.engine.inference import Colorizer, RenderOptions, working_size
 
 
 def lab_of(rgb: np.ndarray) -> np.ndarray:
@@ -42,7 +42,7 @@ def test_output_shape_and_type(colorizer, make_luminance):
 def test_luminance_is_preserved_up_to_8_bit_rounding(colorizer, make_luminance, saturation):
     L = make_luminance(120, 200, seed=3)
     hints = {"points": [{"x": 20, "y": 30, "color": "#ff00ff", "size": 9}], "strokes": []}
-    out = colorizer.colorize(L, hints, render_size=64, saturation=saturation)
+    out = colorizer.colorize(L, hints, render_size=64, options=RenderOptions(saturation=saturation))
     assert max_lightness_error(out, L) <= 0.5
 
 
@@ -63,8 +63,8 @@ def test_a_hint_recolours_its_region_and_not_the_other(colorizer):
 def test_without_propagation_the_network_alone_sees_the_hint(colorizer):
     L = two_regions()
     hints = {"points": [{"x": 30, "y": 48, "color": "#1f5f9f", "size": 5}]}
-    plain = colorizer.colorize(L, hints, propagate_hints=False)
-    assert not np.array_equal(plain, colorizer.colorize(L, propagate_hints=False))
+    plain = colorizer.colorize(L, hints, options=RenderOptions(propagate_hints=False))
+    assert not np.array_equal(plain, colorizer.colorize(L, options=RenderOptions(propagate_hints=False)))
 
 
 def test_a_full_resolution_hint_raster_is_accepted(colorizer):
@@ -193,15 +193,17 @@ def test_strips_and_chunks_do_not_change_the_result(colorizer, make_luminance, m
 
 def test_decode_modes_and_saturation(colorizer, make_luminance):
     L = make_luminance(40, 60)
-    outs = {d: colorizer.colorize(L, decode=d) for d in inference.DECODES}
+    outs = {d: colorizer.colorize(L, options=RenderOptions(decode=d)) for d in inference.DECODES}
     assert all(o.shape == (40, 60, 3) for o in outs.values())
     assert not np.array_equal(outs["regression"], outs["annealed"])
-    grey = colorizer.colorize(L, saturation=0)
+    grey = colorizer.colorize(L, options=RenderOptions(saturation=0))
     assert np.abs(grey.astype(int) - grey[..., :1]).max() <= 1
     with pytest.raises(ValueError, match="decode must be one of"):
-        colorizer.colorize(L, decode="median")
+        RenderOptions(decode="median")
     with pytest.raises(ValueError, match="saturation must be in"):
-        colorizer.colorize(L, saturation=2.5)
+        RenderOptions(saturation=2.5)
+    with pytest.raises(ValueError, match="blend must be in"):
+        RenderOptions(blend=1.5)
 
 
 def test_preview_is_small(colorizer, make_luminance):
@@ -240,8 +242,10 @@ def test_preview_of_an_image_already_at_preview_size_is_its_render(colorizer, ma
     """The web preview passes the photo's L* at ≤ 512 px: the result is then exactly ``colorize`` of it."""
     image = LumaImage(make_luminance(240, 320))
     hints = {"points": [{"x": 40, "y": 60, "color": "#2255cc", "size": 6}]}
-    preview = colorizer.preview(image, hints, size=320, render_size=96, saturation=1.3)
-    np.testing.assert_array_equal(preview, colorizer.colorize(image, hints, render_size=96, saturation=1.3))
+    preview = colorizer.preview(image, hints, size=320, render_size=96, options=RenderOptions(saturation=1.3))
+    np.testing.assert_array_equal(
+        preview, colorizer.colorize(image, hints, render_size=96, options=RenderOptions(saturation=1.3))
+    )
 
 
 def test_suggest_returns_distinct_hex_colours(colorizer, make_luminance):

@@ -23,7 +23,7 @@ from colorization.engine.checkpoint import CheckpointError, sha256_of
 from colorization.engine.global_hints import palette_document
 from colorization.engine.hints import HintError, parse_global
 from colorization.engine.imageio import FORMATS, ImageReadError, encode, read_luminance, read_rgb
-from colorization.engine.inference import DEFAULT_RENDER_SIZE, Colorizer
+from colorization.engine.inference import DEFAULT_RENDER_SIZE, Colorizer, RenderOptions
 from colorization.model_registry import UnknownModel, model_identity, resolve_model
 
 INPUT_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".heic", ".heif"}
@@ -142,7 +142,8 @@ class Command(BaseCommand):
             raise ValueError(f"unknown output format {dst.suffix!r}; use one of {', '.join(sorted(FORMATS))}")
         started = time.perf_counter()
         image = read_luminance(src)
-        rgb = colorizer.colorize(image, hints, render_size=opts["render_size"], saturation=opts["saturation"])
+        options = RenderOptions(saturation=opts["saturation"])
+        rgb = colorizer.colorize(image, hints, render_size=opts["render_size"], options=options)
         metadata = {**self.identity, "original_sha256": sha256_of(src)}
         data = encode(rgb, fmt, metadata)
         dst.parent.mkdir(parents=True, exist_ok=True)

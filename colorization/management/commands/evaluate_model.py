@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from colorization.engine.checkpoint import CheckpointError
 from colorization.engine.global_hints import GlobalHint, palette_from_rgb
-from colorization.engine.inference import DECODES, DEFAULT_RENDER_SIZE, Colorizer
+from colorization.engine.inference import DECODES, DEFAULT_RENDER_SIZE, Colorizer, RenderOptions
 from colorization.engine.metrics import evaluate_folder
 from colorization.model_registry import UnknownModel, model_identity, resolve_model
 
@@ -61,6 +61,13 @@ class Command(BaseCommand):
         except (UnknownModel, CheckpointError) as exc:
             raise CommandError(str(exc)) from None
 
+        try:
+            options = RenderOptions(
+                decode=opts["decode"], blend=opts["blend"], propagate_hints=False if opts["no_propagation"] else None
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+
         def run(global_hint=None) -> dict:
             return evaluate_folder(
                 colorizer,
@@ -68,9 +75,7 @@ class Command(BaseCommand):
                 hints=counts,
                 render_size=opts["render_size"],
                 limit=opts["limit"],
-                decode=opts["decode"],
-                blend=opts["blend"],
-                propagate_hints=False if opts["no_propagation"] else None,
+                options=options,
                 log=None if opts["json"] else lambda line: self.stderr.write(line, ending="\r"),
                 global_hint=global_hint,
             )

@@ -15,7 +15,7 @@ from PIL import Image
 
 from colorization.engine.color import rgb_to_lab
 from colorization.engine.imageio import read_luminance
-from colorization.engine.inference import Colorizer
+from colorization.engine.inference import Colorizer, RenderOptions
 from colorization.tasks import colorize_draft
 from community.models import Correction
 
@@ -58,7 +58,10 @@ def test_a_global_hint_alone_is_a_correction_and_its_render_is_reproduced_from_w
     with default_storage.open(draft.photo.original.name) as f:
         luminance = read_luminance(f)
     again = Colorizer.load(tiny_base_model, "cpu", "fp32").colorize(
-        luminance, stored, render_size=correction.render.render_size, saturation=correction.render.saturation
+        luminance,
+        stored,
+        render_size=correction.render.render_size,
+        options=RenderOptions(saturation=correction.render.saturation),
     )
     assert np.array_equal(again, image)
     with default_storage.open(draft.image.name) as f:
