@@ -279,6 +279,9 @@ class TrainingExample(models.Model):
     genre = models.CharField(max_length=40)
     era_bucket = models.CharField(max_length=20, blank=True)  # "" when the photo is undated
     split = models.CharField(max_length=8, choices=Split.choices)
+    # The global colour hint the accepted colours were made with (the hints document's "global"
+    # member), kept with the example so its provenance and render can be traced; null if none.
+    global_hint = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_reason = models.CharField(max_length=300, blank=True)

@@ -43,8 +43,12 @@ def _example_png(file: BinaryIO) -> tuple[bytes, int, int]:
     return out.getvalue(), rgb.width, rgb.height
 
 
-def training_example_add(*, photo: Photo, image: BinaryIO, source: str, contributor=None) -> TrainingExample:
+def training_example_add(
+    *, photo: Photo, image: BinaryIO, source: str, contributor=None, global_hint: dict | None = None
+) -> TrainingExample:
     """Store ``image`` (the photo's L* with accepted chroma, any size) as a training example.
+
+    ``global_hint``: the global colour hint the colours were made with, kept with the example.
 
     Idempotent per ``source``: a second call returns the first example (restored if it had been
     withdrawn). Earlier active examples of the same photo are withdrawn, so each photo trains
@@ -74,6 +78,7 @@ def training_example_add(*, photo: Photo, image: BinaryIO, source: str, contribu
                 genre=photo.genre,
                 era_bucket=photo_era_bucket(photo),
                 split=split_for(photo),
+                global_hint=global_hint,
             )
     except IntegrityError:
         # A concurrent call for the same source won; it wrote the same bytes under the same key.

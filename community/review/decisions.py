@@ -291,7 +291,13 @@ def correction_training_example_add(correction_id: int, *, reraise: tuple[type[B
         if result is None:
             raise FileNotFoundError("the accepted correction has no colour image")
         with default_storage.open(result.name, "rb") as image:
-            training_example_add(photo=correction.photo, image=image, source=source, contributor=correction.author)
+            training_example_add(
+                photo=correction.photo,
+                image=image,
+                source=source,
+                contributor=correction.author,
+                global_hint=(correction.hints or {}).get("global"),
+            )
     except Exception as exc:
         attempts = correction.training_attempts + 1
         delay = min(TRAINING_RETRY_MAX_SECONDS, 60 * 2 ** min(attempts, 10))

@@ -114,3 +114,20 @@ def test_the_correction_page_shows_the_overall_colour_and_build_on_keeps_it(clie
         re.search(r'<script id="editor-config" type="application/json">(.*?)</script>', editor).group(1)
     )
     assert config["hints"]["global"]["palette"][0]["color"] == "#2f5fb0"
+
+
+def test_an_accepted_correction_keeps_its_global_hint_in_the_training_example(
+    api, other_user, draft, moderator, django_capture_on_commit_callbacks
+):
+    from colorization.models import TrainingExample
+    from community.review import decisions
+
+    correction = Correction.objects.get(pk=submit(api(other_user), draft, {"global": GLOBAL}).json()["id"])
+    colorize_draft.apply(args=[correction.render_id])
+    with django_capture_on_commit_callbacks(execute=True):
+        decisions.correction_decide(
+            correction_id=correction.pk, moderator=moderator, decision="accept", reason="Matches the plate"
+        )
+    example = TrainingExample.objects.get(source=f"correction:{correction.pk}")
+    assert example.global_hint["palette"][0]["color"] == "#2f5fb0"
+    assert example.global_hint["source"]["name"] == "regiment-plate.jpg"
