@@ -128,38 +128,56 @@ def inspect_image(
             raise ImageRejected(
                 f"The image has more than {max_pixels:,} pixels, the limit.", status=413, code="too_many_pixels"
             ) from None
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageRejected(f"The image file is damaged and cannot be read ({exc}).", code="corrupt") from None
+        except Exception as exc:  # noqa: BLE001 - see _damaged
+            raise ImageRejected(_damaged(exc), code="corrupt") from None
     with im:
-        width, height = im.size
-        if width * height > max_pixels:
-            raise ImageRejected(
-                f"The image is {width}×{height} = {width * height:,} pixels; the limit is {max_pixels:,}.",
-                status=413,
-                code="too_many_pixels",
-            )
-        if min(width, height) < min_side:
-            raise ImageRejected(
-                f"The image is {width}×{height} pixels; both sides must be at least {min_side} pixels.",
-                code="too_small",
-            )
-        image_format = im.format or "unknown"
-        frames = getattr(im, "n_frames", 1)
         try:
-            im.seek(0)
-            im.load()  # decode everything now: truncated files fail here, not in a worker
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            return _inspect_open(im, f, size, digest, max_pixels, min_side, thumbnail_size)
+        except ImageRejected:
+            raise
+        except Image.DecompressionBombError:
             raise ImageRejected(
-                f"The image file is truncated or damaged and cannot be decoded ({exc}).", code="corrupt"
+                f"The image has more than {max_pixels:,} pixels, the limit.", status=413, code="too_many_pixels"
             ) from None
-        bit_depth = _bit_depth(im)
-        orientation = im.getexif().get(0x0112, 1)
-        if orientation in _ROTATED_ORIENTATIONS:
-            width, height = height, width
-        try:
-            rgb = to_display_rgb(ImageOps.exif_transpose(im))
-        except (OSError, ValueError) as exc:
-            raise ImageRejected(f"The image uses a pixel format we cannot read ({exc}).", status=415) from None
+        except Exception as exc:  # noqa: BLE001 - see _damaged
+            raise ImageRejected(_damaged(exc), code="corrupt") from None
+
+
+# Pillow's decoders meet hostile bytes with whatever their code trips over: OSError and
+# SyntaxError mostly, but also TypeError ("Missing dimensions" for a TIFF whose next page lies
+# past the end of the file), struct.error, IndexError, KeyError, ZeroDivisionError, EOFError...
+# None of them is our bug, and each one means the same thing to the uploader: a damaged file.
+def _damaged(exc: Exception) -> str:
+    return f"The image file is truncated or damaged and cannot be decoded ({type(exc).__name__}: {exc})."[:500]
+
+
+def _inspect_open(
+    im: Image.Image, f: BinaryIO, size: int, digest: str, max_pixels: int, min_side: int, thumbnail_size: int
+) -> InspectedImage:
+    width, height = im.size
+    if width * height > max_pixels:
+        raise ImageRejected(
+            f"The image is {width}×{height} = {width * height:,} pixels; the limit is {max_pixels:,}.",
+            status=413,
+            code="too_many_pixels",
+        )
+    if min(width, height) < min_side:
+        raise ImageRejected(
+            f"The image is {width}×{height} pixels; both sides must be at least {min_side} pixels.",
+            code="too_small",
+        )
+    image_format = im.format or "unknown"
+    frames = getattr(im, "n_frames", 1)
+    im.seek(0)
+    im.load()  # decode everything now: truncated files fail here, not in a worker
+    bit_depth = _bit_depth(im)
+    orientation = im.getexif().get(0x0112, 1)
+    if orientation in _ROTATED_ORIENTATIONS:
+        width, height = height, width
+    try:
+        rgb = to_display_rgb(ImageOps.exif_transpose(im))
+    except (OSError, ValueError) as exc:
+        raise ImageRejected(f"The image uses a pixel format we cannot read ({exc}).", status=415) from None
     is_colour = _looks_colour(rgb)
     thumb = rgb.copy()
     thumb.thumbnail((thumbnail_size, thumbnail_size), Image.Resampling.LANCZOS)
@@ -180,3 +198,21 @@ def inspect_image(
 
 
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "TIFF": "tif", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "HEIF": "heic"}
+MIME_TYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "TIFF": "image/tiff",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "BMP": "image/bmp",
+    "HEIF": "image/heic",
+}
+_SUFFIXES = {"JPEG": (".jpg", ".jpeg", ".jpe"), "TIFF": (".tif", ".tiff"), "HEIF": (".heic", ".heif", ".hif")}
+
+
+def download_name(filename: str, image_format: str) -> str:
+    """The uploader's file name with a suffix that says what the bytes are (``page.html`` -> ``page.html.png``)."""
+    extension = EXTENSIONS.get(image_format, "bin")
+    if filename.lower().endswith(_SUFFIXES.get(image_format, (f".{extension}",))):
+        return filename
+    return f"{filename}.{extension}"

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 
 from colorization.images import EXTENSIONS, ImageRejected, InspectedImage, inspect_image
 from colorization.models import Licence, Photo
+from colorization.text import text_problems, validate_text
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ def validate_metadata(metadata: dict) -> dict:
         raise ValidationError({field: "Unknown field." for field in sorted(unknown)})
     cleaned = dict(metadata)
     errors: dict[str, str] = {}
+    for field, message in text_problems({k: v for k, v in cleaned.items() if isinstance(v, str)}):
+        errors[field] = message
     title = (cleaned.get("title") or "").strip()
     if not title:
         errors["title"] = "A title is required."
@@ -88,6 +91,12 @@ def validate_metadata(metadata: dict) -> dict:
     return cleaned
 
 
+def validate_filename(filename: str) -> str:
+    """The uploader's file name as stored (the last 255 characters); the text rule applies to it."""
+    validate_text(filename or "", "image")
+    return (filename or "")[-255:]
+
+
 def inspect_upload(file: BinaryIO) -> InspectedImage:
     """Check a file against the configured upload limits (raises ``ImageRejected``)."""
     return inspect_image(
@@ -108,8 +117,9 @@ def photo_upload(*, owner, file: BinaryIO, filename: str = "", metadata: dict) -
     again if the database row cannot be created.
     """
     cleaned = validate_metadata(metadata)
+    stored_name = validate_filename(filename)
     info = inspect_upload(file)
-    existing = Photo.objects.filter(original_sha256=info.sha256).first()
+    existing = _existing_upload(info.sha256, owner)
     if existing is not None:
         return UploadResult(existing, created=False)
 
@@ -120,7 +130,7 @@ def photo_upload(*, owner, file: BinaryIO, filename: str = "", metadata: dict) -
                 owner=owner,
                 original=written[0],
                 thumbnail=written[1],
-                original_filename=(filename or "")[-255:],
+                original_filename=stored_name,
                 original_sha256=info.sha256,
                 original_bytes=info.size_bytes,
                 image_format=info.format,
@@ -134,7 +144,7 @@ def photo_upload(*, owner, file: BinaryIO, filename: str = "", metadata: dict) -
     except IntegrityError:
         # Someone uploaded the same bytes at the same moment: theirs won; the
         # content-addressed files are the same ones, so nothing is removed.
-        existing = Photo.objects.filter(original_sha256=info.sha256).first()
+        existing = _existing_upload(info.sha256, owner)
         if existing is None:
             raise
         return UploadResult(existing, created=False)
@@ -144,6 +154,24 @@ def photo_upload(*, owner, file: BinaryIO, filename: str = "", metadata: dict) -
         raise
     logger.info("photo %s uploaded by %s (%s, %dx%d)", photo.pk, owner, info.format, info.width, info.height)
     return UploadResult(photo, created=True)
+
+
+def _existing_upload(sha256: str, uploader) -> Photo | None:
+    """The photo these bytes already belong to, if the uploader may see it.
+
+    A duplicate answer tells only what the uploader is allowed to see: the bytes of a hidden
+    photo are refused (409) without its id, title or owner.
+    """
+    existing = Photo.objects.filter(original_sha256=sha256).first()
+    if existing is None:
+        return None
+    if not Photo.objects.visible_to(uploader).filter(pk=existing.pk).exists():
+        raise ImageRejected(
+            "This exact file is already here, in a photo that is not public; it cannot be uploaded again.",
+            status=409,
+            code="duplicate_not_public",
+        )
+    return existing
 
 
 def _store_files(file: BinaryIO, info: InspectedImage) -> tuple[str, str]:

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.InputMiddleware",  # control characters refused everywhere; JSON errors under /api/
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -142,6 +143,8 @@ WHITENOISE_USE_FINDERS = DEBUG  # serve from the app folders in development, no 
 MEDIA_URL = env.string("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(env.string("MEDIA_ROOT", str(VAR_DIR / "media")))
 
+# Media URLs (local storage and S3) are signed and expire after one to two of these windows.
+CHROMA_MEDIA_URL_SECONDS = env.integer("CHROMA_MEDIA_URL_SECONDS", 3600, minimum=60, maximum=7 * 24 * 3600)
 # Storage: local files under var/media, or S3 (any S3-compatible service) when
 # AWS_STORAGE_BUCKET_NAME is set. Everything goes through django.core.files.storage.
 AWS_STORAGE_BUCKET_NAME = env.string("AWS_STORAGE_BUCKET_NAME")
@@ -151,12 +154,15 @@ if AWS_STORAGE_BUCKET_NAME:
     AWS_ACCESS_KEY_ID = env.string("AWS_ACCESS_KEY_ID")
     AWS_SECRET_ACCESS_KEY = env.string("AWS_SECRET_ACCESS_KEY")
     AWS_S3_CUSTOM_DOMAIN = env.string("AWS_S3_CUSTOM_DOMAIN")
+    # Signed URLs are what keeps a hidden photo's files private (colorization/media.py): keep it on.
     AWS_QUERYSTRING_AUTH = env.boolean("AWS_QUERYSTRING_AUTH", True)
+    AWS_QUERYSTRING_EXPIRE = 2 * CHROMA_MEDIA_URL_SECONDS
     AWS_S3_FILE_OVERWRITE = False
     AWS_DEFAULT_ACL = None
     _default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
 else:
-    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    # URLs signed with an expiry and served by colorization.media.media_serve (hidden photos stay hidden).
+    _default_storage = {"BACKEND": "colorization.media.SignedFileSystemStorage"}
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {

@@ -1,9 +1,9 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from colorization.media import media_serve
 from config.health import healthz
 
 urlpatterns = [
@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("colorization.urls")),
 ]
 
-if settings.DEBUG and not settings.AWS_STORAGE_BUCKET_NAME:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if not settings.AWS_STORAGE_BUCKET_NAME and settings.MEDIA_URL.startswith("/"):
+    # Local storage: every file through its signed, expiring URL (colorization/media.py), in production too.
+    urlpatterns.append(path(f"{settings.MEDIA_URL.strip('/')}/<path:key>", media_serve, name="media"))

@@ -23,7 +23,7 @@ def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "default": {"BACKEND": "colorization.media.SignedFileSystemStorage"},
     }
     return tmp_path / "media"
 

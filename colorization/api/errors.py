@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -10,6 +11,17 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from colorization.images import ImageRejected
+
+TOO_LARGE = (RequestDataTooBig, TooManyFilesSent, TooManyFieldsSent)
+
+
+def too_large_message(exc: Exception) -> str:
+    if isinstance(exc, TooManyFilesSent):
+        return f"Too many files in one request; the limit is {settings.DATA_UPLOAD_MAX_NUMBER_FILES}."
+    if isinstance(exc, TooManyFieldsSent):
+        return f"Too many fields in one request; the limit is {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}."
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return f"The request's fields (files aside) are larger than the limit of {limit / 1e6:.0f} MB."
 
 
 class UnsupportedImage(exceptions.APIException):
@@ -22,17 +34,26 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
 def _from_image_rejected(exc: ImageRejected) -> exceptions.APIException:
     if exc.status == 413:
         return PayloadTooLarge(exc.message, exc.code)
     if exc.status == 415:
         return UnsupportedImage(exc.message, exc.code)
+    if exc.status == 409:
+        return Conflict(exc.message, exc.code)
     return exceptions.ValidationError({"image": [exc.message]}, exc.code)
 
 
 def exception_handler(exc, context):
     if isinstance(exc, ImageRejected):
         exc = _from_image_rejected(exc)
+    elif isinstance(exc, TOO_LARGE):  # raised while DRF parses the body
+        exc = PayloadTooLarge(too_large_message(exc))
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

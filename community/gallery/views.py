@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import PurePosixPath
 
 from django import forms
 from django.conf import settings
@@ -22,7 +21,9 @@ from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 
+from colorization.images import MIME_TYPES, download_name
 from colorization.models import DraftPurpose, DraftStatus, Licence, Photo
+from colorization.text import submitted_id
 from community.gallery.collections import (
     collection_create,
     collection_for_reading,
@@ -148,8 +149,14 @@ def _download_name(photo: Photo, suffix: str) -> str:
 def download_original(request, pk: int):
     """The original exactly as uploaded (same bytes, same sha256), under its own file name."""
     photo = get_object_or_404(Photo.objects.visible_to(request.user), pk=pk)
-    name = photo.original_filename or _download_name(photo, PurePosixPath(photo.original.name).suffix)
-    return FileResponse(default_storage.open(photo.original.name, "rb"), as_attachment=True, filename=name)
+    # The type follows the format detected from the bytes at upload, never the uploader's file name.
+    name = download_name(photo.original_filename or _download_name(photo, ""), photo.image_format)
+    return FileResponse(
+        default_storage.open(photo.original.name, "rb"),
+        as_attachment=True,
+        filename=name,
+        content_type=MIME_TYPES.get(photo.image_format, "application/octet-stream"),
+    )
 
 
 def download_colour(request, pk: int, fmt: str):
@@ -161,10 +168,10 @@ def download_colour(request, pk: int, fmt: str):
     corrections = Correction.objects.visible_to(request.user).filter(photo=photo).select_related("render", "photo")
     drafts = photo.drafts.filter(purpose=DraftPurpose.DRAFT, status=DraftStatus.DONE)
     correction = draft = None
-    if request.GET.get("correction", "").isdigit():
-        correction = get_object_or_404(corrections, pk=int(request.GET["correction"]))
-    elif request.GET.get("draft", "").isdigit():
-        draft = get_object_or_404(drafts, pk=int(request.GET["draft"]))
+    if request.GET.get("correction"):
+        correction = get_object_or_404(corrections, pk=submitted_id(request.GET["correction"], "correction"))
+    elif request.GET.get("draft"):
+        draft = get_object_or_404(drafts, pk=submitted_id(request.GET["draft"], "draft"))
     else:
         shown = shown_version(list(drafts), list(corrections.filter(status=CorrectionStatus.ACCEPTED)))
         if shown is None:

@@ -29,6 +29,7 @@ from colorization.images import EXTENSIONS
 from colorization.manual import manual_colorization_check
 from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
 from colorization.storage import storage_replace
+from colorization.text import validate_text
 from community.gallery.page_cache import pages_invalidate_on_commit
 from community.models import Correction, CorrectionKind, Evidence, GoldStandard
 from community.review.permissions import require_active
@@ -68,12 +69,15 @@ def evidence_clean(items) -> list[dict]:
             parsed = urlparse(url)
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 raise ValidationError({"evidence": f"evidence[{i}] url must be an http(s) address, got {url!r}."})
-        cleaned.append({"text": text, "url": url, "archive_reference": reference})
+        item = {"text": text, "url": url, "archive_reference": reference}
+        validate_text(item, f"evidence[{i}]")
+        cleaned.append(item)
     return cleaned
 
 
 def _note_clean(note: str) -> str:
     note = (note or "").strip()
+    validate_text(note, "note")
     if len(note) > MAX_NOTE:
         raise ValidationError({"note": f"The note is {len(note)} characters; at most {MAX_NOTE}."})
     return note

@@ -23,6 +23,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from colorization.models import Photo
+from colorization.text import validate_text
 from colorization.training_data import training_example_add, training_example_withdraw
 from community.gallery.entries import gallery_entry_update
 from community.gallery.page_cache import pages_invalidate_on_commit
@@ -98,6 +99,7 @@ def vote_cast(*, correction_id: int, voter, value, comment: str = "", evidence=N
     profile = permissions.require_active(voter, "vote")
     value = _clean_value(value)
     comment = (comment or "").strip()
+    validate_text(comment, "comment")
     if len(comment) > MAX_COMMENT:
         raise ValidationError({"comment": f"The comment is {len(comment)} characters; at most {MAX_COMMENT}."})
     evidence = evidence_clean(evidence) if evidence is not None else None

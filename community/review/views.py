@@ -27,6 +27,7 @@ from colorization.engine.hints import MAX_POINTS, MAX_STROKE_POINTS, MAX_STROKES
 from colorization.images import ImageRejected
 from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
 from colorization.preview import MIN_RENDER_SIZE, PREVIEW_MAX_SIDE
+from colorization.text import submitted_id
 from community.accounts.services import profile_for
 from community.models import (
     Comment,
@@ -260,10 +261,14 @@ def decide(request, pk: int):
 def comment_create(request):
     photo = correction = None
     if request.POST.get("correction"):
-        correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=request.POST["correction"])
+        correction = get_object_or_404(
+            Correction.objects.visible_to(request.user), pk=submitted_id(request.POST["correction"], "correction")
+        )
         default = correction.get_absolute_url()
     else:
-        photo = get_object_or_404(Photo.objects.visible_to(request.user), pk=request.POST.get("photo") or 0)
+        photo = get_object_or_404(
+            Photo.objects.visible_to(request.user), pk=submitted_id(request.POST.get("photo"), "photo")
+        )
         default = photo.get_absolute_url()
     try:
         comment = comments.comment_add(
@@ -422,7 +427,7 @@ def hide(request):
     if model is None:
         messages.error(request, "Hide a photo, a correction or a comment.")
         return _back(request, "moderation-queue")
-    obj = get_object_or_404(model, pk=request.POST.get("pk") or 0)
+    obj = get_object_or_404(model, pk=submitted_id(request.POST.get("pk"), "pk"))
     hidden = request.POST.get("hidden", "1") == "1"
     try:
         moderation.content_hide(
@@ -456,8 +461,9 @@ def suspend(request, username: str):
 def audit_log(request):
     permissions.require_moderator(request.user)
     actions = ModerationAction.objects.select_related("moderator")
-    if request.GET.get("target_type") and request.GET.get("target_id", "").isdigit():
-        actions = actions.filter(target_type=request.GET["target_type"], target_id=int(request.GET["target_id"]))
+    if request.GET.get("target_type") and request.GET.get("target_id"):
+        target_id = submitted_id(request.GET["target_id"], "target_id")
+        actions = actions.filter(target_type=request.GET["target_type"], target_id=target_id)
     page = Paginator(actions, 100).get_page(request.GET.get("page"))
     return render(request, "community/review/audit_log.html", {"actions": page})
 

@@ -1,0 +1,73 @@
+"""Files in local storage are reached only through short-lived signed URLs.
+
+A hidden photo's original, thumbnail and renders must not be readable by whoever guesses (or
+remembers) their key. Every page and API answer that shows a file asks the storage for its URL,
+and only does so after checking that the reader may see the photo; so the storage signs each URL
+(HMAC with ``SECRET_KEY``) with an expiry, and ``media_serve`` serves a key only with a valid,
+unexpired signature. Expiry falls on a window boundary (``CHROMA_MEDIA_URL_SECONDS``): a file's URL
+stays the same for a while, so browsers and the page cache keep working, and a link that leaks
+stops working within two windows. On S3 the same holds through django-storages' query-string
+authentication (``AWS_QUERYSTRING_AUTH``, expiring after ``AWS_QUERYSTRING_EXPIRE``).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.http import FileResponse, Http404, HttpResponseForbidden
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.views.decorators.http import require_safe
+
+_SALT = "chroma.media"
+
+
+def _window() -> int:
+    return settings.CHROMA_MEDIA_URL_SECONDS
+
+
+def signature(key: str, expires: int) -> str:
+    return salted_hmac(_SALT, f"{key}\n{expires}", algorithm="sha256").hexdigest()[:32]
+
+
+def signed_query(key: str, *, now: float | None = None) -> str:
+    window = _window()
+    now = time.time() if now is None else now
+    expires = (int(now) // window + 2) * window  # valid between one and two windows from now
+    return urlencode({"e": expires, "s": signature(key, expires)})
+
+
+def signature_valid(key: str, expires: str, sig: str, *, now: float | None = None) -> bool:
+    if not expires.isascii() or not expires.isdigit() or len(expires) > 12:
+        return False
+    now = time.time() if now is None else now
+    return int(expires) >= now and constant_time_compare(sig, signature(key, int(expires)))
+
+
+class SignedFileSystemStorage(FileSystemStorage):
+    """Local storage whose URLs carry an expiring signature that ``media_serve`` checks."""
+
+    def url(self, name: str | None) -> str:
+        base = super().url(name)
+        return f"{base}?{signed_query(name or '')}"
+
+
+@require_safe
+def media_serve(request, key: str):
+    """A file of local storage, for a URL that ``SignedFileSystemStorage.url`` made."""
+    if not signature_valid(key, request.GET.get("e", ""), request.GET.get("s", "")):
+        return HttpResponseForbidden(
+            "This file link is not signed or has expired. Open the page that shows the file again.",
+            content_type="text/plain; charset=utf-8",
+        )
+    if not default_storage.exists(key):
+        raise Http404("No such file.")
+    content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"  # keys are ours, never the uploader's
+    response = FileResponse(default_storage.open(key, "rb"), content_type=content_type)
+    response["Cache-Control"] = f"private, max-age={_window()}"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
