@@ -30,6 +30,7 @@ from colorization.engine.imageio import LumaImage, encode, read_luminance
 from colorization.engine.inference import Colorizer, RenderOptions, working_size
 from colorization.model_registry import ModelRef, UnknownModel, model_ref, route_model
 from colorization.models import Photo
+from colorization.ratelimit import rate_limit
 
 PREVIEW_MAX_SIDE = 512
 MIN_RENDER_SIZE = 64
@@ -107,6 +108,7 @@ def _render_size(render_size: int | None, size: int) -> int:
 def preview_render(
     *,
     photo: Photo,
+    viewer,
     hints: dict | None,
     model: str | None = None,
     saturation: float = 1.0,
@@ -116,8 +118,10 @@ def preview_render(
     """A PNG of the photo colorized with ``hints`` at ≤ ``size`` px (with the AI disclosure embedded).
 
     ``render_size`` is the network's working resolution (default: the drafts' default,
-    never above ``size``); the editor sends the render size of the draft it corrects.
+    never above ``size``); the editor sends the render size of the draft it corrects. Each
+    preview counts against ``CHROMA_PREVIEW_RATE`` for ``viewer``, shared with ``suggest_colours``.
     """
+    rate_limit(user=viewer, scope="previews", rate=settings.CHROMA_PREVIEW_RATE)
     if not MIN_RENDER_SIZE <= size <= PREVIEW_MAX_SIDE:
         raise ValidationError(
             {"size": f"Choose a preview size between {MIN_RENDER_SIZE} and {PREVIEW_MAX_SIDE} pixels."}
@@ -152,6 +156,7 @@ def preview_render(
 def suggest_colours(
     *,
     photo: Photo,
+    viewer,
     x: int,
     y: int,
     hints: dict | None = None,
@@ -159,7 +164,11 @@ def suggest_colours(
     k: int = 6,
     render_size: int | None = None,
 ):
-    """The most likely colours at original pixel (x, y), from the model's class distribution."""
+    """The most likely colours at original pixel (x, y), from the model's class distribution.
+
+    Counts against ``CHROMA_PREVIEW_RATE`` for ``viewer``, as a preview does.
+    """
+    rate_limit(user=viewer, scope="previews", rate=settings.CHROMA_PREVIEW_RATE)
     if not (0 <= x < photo.width and 0 <= y < photo.height):
         raise ValidationError({"x": f"({x}, {y}) is outside the photo, which is {photo.width}×{photo.height} pixels."})
     parsed = _hints(photo, hints)

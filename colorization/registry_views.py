@@ -13,9 +13,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from colorization import charts, drafting, finetuning, model_registry
+from colorization import charts, finetuning, model_registry, services
 from colorization.model_registry import UnknownModel
 from colorization.models import ColorModel, ModelStatus, Photo, TrainingRun
+from colorization.ratelimit import RateLimited
 
 HINTS = ("0", "10", "50")
 
@@ -169,9 +170,13 @@ def photo_recolorize(request, pk: int):
     if photo is None:
         raise Http404("No such photo.")
     try:
-        draft = drafting.draft_request(photo=photo, requested_by=request.user)
+        draft = services.draft_ask(photo=photo, requested_by=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    except RateLimited as exc:
+        from colorization.views import rate_limited_page
+
+        return rate_limited_page(request, exc, photo.get_absolute_url())
     else:
         messages.success(request, f"A new draft with model {draft.model_slug} v{draft.model_version} is on its way.")
     return redirect(photo)

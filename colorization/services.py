@@ -1,4 +1,8 @@
-"""Write operations on photos. Views, API and commands call these; they hold the rules."""
+"""Write operations on photos. Views, API and commands call these; they hold the rules.
+
+Each write first asks ``access.require_writer`` (signed in, not suspended) and counts its limit
+(``ratelimit``), so the API, the forms and the commands refuse alike.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,15 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from colorization.access import require_writer
 from colorization.images import EXTENSIONS, ImageRejected, InspectedImage, inspect_image
-from colorization.models import Licence, Photo
+from colorization.models import Draft, DraftStatus, Licence, Photo
+from colorization.ratelimit import rate_limit
 from colorization.text import text_problems, validate_text
 
 logger = logging.getLogger(__name__)
@@ -108,14 +114,24 @@ def inspect_upload(file: BinaryIO) -> InspectedImage:
     )
 
 
-def photo_upload(*, owner, file: BinaryIO, filename: str = "", metadata: dict) -> UploadResult:
+def photo_upload(
+    *, owner, file: BinaryIO, filename: str = "", metadata: dict, rate_limited: bool = True
+) -> UploadResult:
     """Store an original untouched (content-addressed, with its sha256) and create its Photo.
 
     Uploading bytes that are already here returns the existing photo with
     ``created=False`` instead of making a duplicate. Nothing is left half-saved:
     files are written first under keys derived from their content, and removed
     again if the database row cannot be created.
+
+    Every upload counts against ``CHROMA_UPLOAD_RATE`` per owner (``RateLimited`` above it),
+    checked before anything is read or stored; the operators' batch commands (``import_photos``,
+    ``gold_import``, ``demo_setup``), run from a shell, pass ``rate_limited=False``. A suspended
+    owner is refused either way.
     """
+    require_writer(owner, "upload photos")
+    if rate_limited:
+        rate_limit(user=owner, scope="uploads", rate=settings.CHROMA_UPLOAD_RATE)
     cleaned = validate_metadata(metadata)
     stored_name = validate_filename(filename)
     info = inspect_upload(file)
@@ -207,7 +223,11 @@ def _after_upload(photo: Photo) -> None:
         logger.error("no draft for photo %s: %s", photo.pk, "; ".join(exc.messages))
 
 
-def photo_update(*, photo: Photo, metadata: dict) -> Photo:
+def photo_update(*, photo: Photo, editor, metadata: dict) -> Photo:
+    """Correct a photo's metadata: its owner or staff, not suspended."""
+    require_writer(editor, "edit photos")
+    if photo.owner_id != editor.pk and not editor.is_staff:
+        raise PermissionDenied("Only the photo's owner can edit its details.")
     current = {field: getattr(photo, field) for field in METADATA_FIELDS}
     current.update(metadata)
     cleaned = validate_metadata(current)
@@ -218,4 +238,61 @@ def photo_update(*, photo: Photo, metadata: dict) -> Photo:
     return photo
 
 
-__all__ = ["ImageRejected", "UploadResult", "photo_update", "photo_upload", "validate_metadata"]
+# --- drafts people ask for ------------------------------------------------------------------------
+# ``drafting.draft_request`` is the machinery (validate, create, enqueue after commit); the upload's
+# first draft and a correction's render call it under their own service's checks and limits. A
+# person asking for a draft -- the API, the photo page's forms, "re-colorize with the newest model",
+# a retry -- comes through these three, which check the writer and count CHROMA_DRAFT_RATE.
+
+
+def _draft_gate(requested_by, cost: int = 1) -> None:
+    require_writer(requested_by, "ask for drafts")
+    rate_limit(user=requested_by, scope="drafts", rate=settings.CHROMA_DRAFT_RATE, cost=cost)
+
+
+def draft_ask(
+    *,
+    photo: Photo,
+    requested_by,
+    model: str | None = None,
+    render_size: int | None = None,
+    saturation: float = 1.0,
+    hints: dict | None = None,
+) -> Draft:
+    """One more draft of ``photo`` (model routed when ``model`` is None)."""
+    from colorization.drafting import draft_request
+
+    _draft_gate(requested_by)
+    return draft_request(
+        photo=photo, requested_by=requested_by, model=model, render_size=render_size, saturation=saturation, hints=hints
+    )
+
+
+def drafts_ask_sweep(*, photo: Photo, requested_by, model: str | None = None, saturation: float = 1.0) -> list[Draft]:
+    """Drafts at each of ``CHROMA_SWEEP_RENDER_SIZES``; each counts as a draft request."""
+    from colorization.drafting import drafts_request_sweep
+
+    _draft_gate(requested_by, cost=len(settings.CHROMA_SWEEP_RENDER_SIZES))
+    return drafts_request_sweep(photo=photo, requested_by=requested_by, model=model, saturation=saturation)
+
+
+def draft_ask_retry(*, draft: Draft, requested_by) -> Draft:
+    """A failed draft again, with the same settings: a draft request like any other."""
+    from colorization.drafting import draft_retry
+
+    if draft.status != DraftStatus.FAILED:
+        raise ValidationError({"status": "Only a failed draft can be retried."})
+    _draft_gate(requested_by)
+    return draft_retry(draft=draft, requested_by=requested_by)
+
+
+__all__ = [
+    "ImageRejected",
+    "UploadResult",
+    "draft_ask",
+    "draft_ask_retry",
+    "drafts_ask_sweep",
+    "photo_update",
+    "photo_upload",
+    "validate_metadata",
+]

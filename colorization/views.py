@@ -10,12 +10,20 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from colorization import drafting, services
+from colorization import services
 from colorization.forms import PhotoUploadForm
 from colorization.images import ACCEPTED_DESCRIPTION, ImageRejected
-from colorization.models import Draft, DraftStatus, Photo
+from colorization.models import Draft, Photo
+from colorization.ratelimit import RateLimited
 
 GALLERY_PAGE_SIZE = 24
+
+
+def rate_limited_page(request, exc: RateLimited, back: str = "/"):
+    """A form over its limit: a 429 page that says which limit and when to come back; nothing was saved."""
+    response = render(request, "429.html", {"message": exc.message, "back": back}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def home(request):
@@ -31,18 +39,18 @@ def draft_create(request, pk: int):
     try:
         saturation = float(request.POST.get("saturation", "1"))
         if "sweep" in request.POST:
-            drafting.drafts_request_sweep(photo=photo, requested_by=request.user, saturation=saturation)
+            services.drafts_ask_sweep(photo=photo, requested_by=request.user, saturation=saturation)
             messages.success(request, "Three drafts at different render sizes are on their way; compare them below.")
         else:
             render_size = int(request.POST.get("render_size") or settings.CHROMA_DEFAULT_RENDER_SIZE)
-            drafting.draft_request(
-                photo=photo, requested_by=request.user, render_size=render_size, saturation=saturation
-            )
+            services.draft_ask(photo=photo, requested_by=request.user, render_size=render_size, saturation=saturation)
             messages.success(request, "A new draft is on its way.")
     except ValueError:
         messages.error(request, "The render size and saturation must be numbers.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    except RateLimited as exc:
+        return rate_limited_page(request, exc, photo.get_absolute_url())
     return redirect(photo)
 
 
@@ -52,10 +60,13 @@ def draft_retry(request, pk: int):
     draft = get_object_or_404(
         Draft.objects.filter(photo__in=Photo.objects.visible_to(request.user)).select_related("photo"), pk=pk
     )
-    if draft.status != DraftStatus.FAILED:
-        messages.error(request, "Only a failed draft can be retried.")
+    try:
+        services.draft_ask_retry(draft=draft, requested_by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except RateLimited as exc:
+        return rate_limited_page(request, exc, draft.photo.get_absolute_url())
     else:
-        drafting.draft_retry(draft=draft, requested_by=request.user)
         messages.success(request, "The draft is queued again.")
     return redirect(draft.photo)
 
@@ -76,11 +87,16 @@ def upload(request):
     if request.method == "POST" and form.is_valid():
         metadata = {k: v for k, v in form.cleaned_data.items() if k != "images"}
         done, failed = [], []
+        limited = None
         for image in form.cleaned_data["images"]:
             item = dict(metadata)
             item["title"] = metadata["title"] or Path(image.name).stem.replace("_", " ")[:300]
             try:
                 result = services.photo_upload(owner=request.user, file=image, filename=image.name, metadata=item)
+            except RateLimited as exc:
+                failed.append(f"{image.name}: not uploaded. {exc.message}")
+                limited = exc
+                break
             except ImageRejected as exc:
                 failed.append(f"{image.name}: {exc.message}")
                 continue
@@ -93,19 +109,27 @@ def upload(request):
                 messages.success(request, f"Uploaded “{result.photo.title}”.")
             else:
                 messages.info(request, f"“{result.photo.title}” was already here; nothing was duplicated.")
+        if limited is not None:  # the same page, with what was and was not uploaded, as a 429
+            for text in failed:
+                form.add_error(None, text)
+            for result in done:
+                messages.success(request, f"Uploaded “{result.photo.title}”.")
+            response = render(request, "colorization/upload.html", _upload_context(form), status=429)
+            response["Retry-After"] = str(limited.retry_after)
+            return response
         for text in failed:
             messages.error(request, text)
         if len(done) == 1 and not failed:
             return redirect(done[0].photo)
         if done and not failed:
             return redirect("my-photos")
-    return render(
-        request,
-        "colorization/upload.html",
-        {
-            "form": form,
-            "accepted": ACCEPTED_DESCRIPTION,
-            "max_mb": settings.CHROMA_MAX_UPLOAD_BYTES // 1_000_000,
-            "max_mp": settings.CHROMA_MAX_IMAGE_PIXELS // 1_000_000,
-        },
-    )
+    return render(request, "colorization/upload.html", _upload_context(form))
+
+
+def _upload_context(form) -> dict:
+    return {
+        "form": form,
+        "accepted": ACCEPTED_DESCRIPTION,
+        "max_mb": settings.CHROMA_MAX_UPLOAD_BYTES // 1_000_000,
+        "max_mp": settings.CHROMA_MAX_IMAGE_PIXELS // 1_000_000,
+    }

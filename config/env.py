@@ -118,3 +118,21 @@ def device(name: str) -> str | None:
     if value is not None and not _DEVICE.fullmatch(value):
         raise ImproperlyConfigured(f"{name}={value!r} is not a device; use cpu, cuda, cuda:N or mps")
     return value
+
+
+_META_NAME = re.compile(r"HTTP_[A-Z0-9_]+")
+
+
+def proxy_header(name: str, default: tuple[str, str] | None) -> tuple[str, str] | None:
+    """Django's ``SECURE_PROXY_SSL_HEADER`` from ``HTTP_X_FORWARDED_PROTO,https``; ``none`` turns it off."""
+    value = raw(name)
+    if value is None or value == "":
+        return default
+    if value.strip().lower() == "none":
+        return None
+    header, _, expected = (part.strip() for part in value.partition(","))
+    if not _META_NAME.fullmatch(header) or not expected:
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: use the request.META name and the value, such as HTTP_X_FORWARDED_PROTO,https (or none)"
+        )
+    return header, expected

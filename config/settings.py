@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
@@ -68,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # before the page cache, so cached pages carry the policy too
     "config.middleware.InputMiddleware",  # control characters refused everywhere; JSON errors under /api/
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -287,20 +290,30 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "colorization.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {
-        "uploads": env.rate("CHROMA_UPLOAD_RATE", "120/hour"),
-        "token": "20/minute",
-        "drafts": env.rate("CHROMA_DRAFT_RATE", "60/hour"),
-        # The editor re-renders on every edit (debounced): generous, but bounded.
-        "previews": env.rate("CHROMA_PREVIEW_RATE", "1200/hour"),
-        "corrections": env.rate("CHROMA_CORRECTION_RATE", "120/hour"),
-    },
 }
+# One limit per action and person, counted by the services (colorization/ratelimit.py), so the API
+# and the forms share it. Draft requests include retries, re-colorizing and sweeps (3 each).
+CHROMA_UPLOAD_RATE = env.rate("CHROMA_UPLOAD_RATE", "120/hour")
+CHROMA_DRAFT_RATE = env.rate("CHROMA_DRAFT_RATE", "60/hour")
+# The editor re-renders on every edit (debounced): generous, but bounded. Suggestions count too.
+CHROMA_PREVIEW_RATE = env.rate("CHROMA_PREVIEW_RATE", "1200/hour")
+CHROMA_CORRECTION_RATE = env.rate("CHROMA_CORRECTION_RATE", "120/hour")
+# Sign-in (page and API token) per username and per address; password-reset mail per address given.
+CHROMA_LOGIN_RATE = env.rate("CHROMA_LOGIN_RATE", "10/hour")
+CHROMA_LOGIN_ADDRESS_RATE = env.rate("CHROMA_LOGIN_ADDRESS_RATE", "100/hour")
+CHROMA_PASSWORD_RESET_RATE = env.rate("CHROMA_PASSWORD_RESET_RATE", "5/hour")
+# Trusted reverse proxies in front of the app: the client address is read that many hops from the
+# right of X-Forwarded-For (0: REMOTE_ADDR).
+CHROMA_NUM_PROXIES = env.integer("CHROMA_NUM_PROXIES", 0, minimum=0, maximum=5)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Chroma Commons API",
     "DESCRIPTION": "Upload historical photographs, follow their AI colorization and the community's corrections.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "colorization.api.schema.add_error_responses",  # the JSON errors each operation can answer
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -316,11 +329,48 @@ SPECTACULAR_SETTINGS = {
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# HTTPS. Production defaults are strict (a year of HSTS with subdomains, redirect to HTTPS behind a
+# TLS proxy that sets X-Forwarded-Proto); preload is opt-in because leaving the browsers' preload
+# list takes months. /healthz stays reachable over plain HTTP for the probes.
+SECURE_PROXY_SSL_HEADER = env.proxy_header(
+    "SECURE_PROXY_SSL_HEADER", ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+)
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", False)
 if PRODUCTION:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", True)
-    SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 0, minimum=0)
+
+# Content-Security-Policy (django-csp): scripts only from this site (ES modules under static/js;
+# json_script blocks are data, not scripts); style attributes allowed for progress bars and
+# swatches; images and fetches also from the media host when media is elsewhere (S3).
+_media_origins = []
+if "://" in MEDIA_URL:
+    _media_origins.append(urlsplit(MEDIA_URL)._replace(path="", query="", fragment="").geturl())
+if AWS_STORAGE_BUCKET_NAME:
+    if AWS_S3_CUSTOM_DOMAIN:
+        _media_origins.append(f"https://{AWS_S3_CUSTOM_DOMAIN}")
+    elif AWS_S3_ENDPOINT_URL:
+        _media_origins.append(AWS_S3_ENDPOINT_URL.rstrip("/"))
+    else:
+        _media_origins.append("https://*.amazonaws.com")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:", *_media_origins],
+        "connect-src": [SELF, *_media_origins],
+        "font-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -1,18 +1,22 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from colorization.media import media_serve
+from community.accounts.views import LoginView, PasswordResetView
 from config.health import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Sign-in and password reset with their limits; Django's other account pages as they are.
+    path("accounts/login/", LoginView.as_view(), name="login"),
+    path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("community.api.urls")),  # photos/<id>/: colorization's PhotoDetail, extended
     path("api/v1/", include("colorization.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("", include("community.urls")),
     path("", include("colorization.urls")),

@@ -11,10 +11,10 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
-from colorization import drafting, preview, services
+from colorization import preview, services
 from colorization.api.errors import PayloadTooLarge
+from colorization.api.limits import ServiceLimits
 from colorization.api.serializers import (
     DraftRequestSerializer,
     DraftSerializer,
@@ -26,7 +26,8 @@ from colorization.api.serializers import (
     SuggestRequestSerializer,
     SuggestResponseSerializer,
 )
-from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
+from colorization.models import Draft, DraftPurpose, Photo
+from colorization.ratelimit import client_address, credentials_limit
 
 
 class IsOwnerOrStaffOrReadOnly(permissions.BasePermission):
@@ -70,21 +71,17 @@ class PhotoFilter(django_filters.FilterSet):
         return queryset
 
 
-class PhotoListCreate(generics.ListCreateAPIView):
+class PhotoListCreate(ServiceLimits, generics.ListCreateAPIView):
     """Browse photos (public) and upload one (signed in; multipart with the file in ``image``)."""
 
     serializer_class = PhotoSerializer
     filterset_class = PhotoFilter
     parser_classes = [MultiPartParser, FormParser]
-    throttle_scope = "uploads"
 
     def get_permissions(self):
         if self.request.method == "POST":
             return [permissions.IsAuthenticated()]
         return [permissions.AllowAny()]
-
-    def get_throttles(self):
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
 
     def get_queryset(self):
         return Photo.objects.visible_to(self.request.user).select_related("owner")
@@ -97,6 +94,7 @@ class PhotoListCreate(generics.ListCreateAPIView):
             400: OpenApiResponse(description="Bad metadata, or a damaged image"),
             413: OpenApiResponse(description="The file is larger than the byte or pixel limit"),
             415: OpenApiResponse(description="Not an image format we read"),
+            429: OpenApiResponse(description="Over CHROMA_UPLOAD_RATE (the upload form shares the limit)"),
         },
     )
     def post(self, request, *args, **kwargs):
@@ -139,7 +137,7 @@ class PhotoDetail(generics.RetrieveUpdateAPIView):
         photo = self.get_object()
         update = PhotoMetadataSerializer(data=request.data, partial=True)
         update.is_valid(raise_exception=True)
-        services.photo_update(photo=photo, metadata=dict(update.validated_data))
+        services.photo_update(photo=photo, editor=request.user, metadata=dict(update.validated_data))
         return Response(PhotoDetailSerializer(photo, context={"request": request}).data)
 
     @extend_schema(exclude=True)
@@ -147,14 +145,11 @@ class PhotoDetail(generics.RetrieveUpdateAPIView):
         return self.patch(request, *args, **kwargs)
 
 
-class PhotoSubresource:
-    """A photo's list of things (drafts, corrections): anyone reads, signed-in users add, throttled by scope."""
+class PhotoSubresource(ServiceLimits):
+    """A photo's list of things (drafts, corrections): anyone reads, signed-in users add (limited by the services)."""
 
     def get_permissions(self):
         return [permissions.IsAuthenticated()] if self.request.method == "POST" else [permissions.AllowAny()]
-
-    def get_throttles(self):
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
 
     def photo(self) -> Photo:
         return generics.get_object_or_404(Photo.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
@@ -165,7 +160,6 @@ class PhotoDrafts(PhotoSubresource, generics.ListCreateAPIView):
 
     serializer_class = DraftSerializer
     parser_classes = [JSONParser, FormParser, MultiPartParser]
-    throttle_scope = "drafts"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request kwargs
@@ -179,12 +173,12 @@ class PhotoDrafts(PhotoSubresource, generics.ListCreateAPIView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         if data["sweep"]:
-            drafts = drafting.drafts_request_sweep(
+            drafts = services.drafts_ask_sweep(
                 photo=photo, requested_by=request.user, model=data.get("model"), saturation=data["saturation"]
             )
         else:
             drafts = [
-                drafting.draft_request(
+                services.draft_ask(
                     photo=photo,
                     requested_by=request.user,
                     model=data.get("model"),
@@ -206,41 +200,35 @@ class DraftDetail(generics.RetrieveAPIView):
         return Draft.objects.filter(photo__in=Photo.objects.visible_to(self.request.user))
 
 
-class DraftRetry(generics.GenericAPIView):
-    """Ask again for a failed draft, with the same settings."""
+class DraftRetry(ServiceLimits, generics.GenericAPIView):
+    """Ask again for a failed draft, with the same settings (a draft request: ``CHROMA_DRAFT_RATE``)."""
 
     serializer_class = DraftSerializer
-    throttle_scope = "drafts"
-    throttle_classes = [ScopedRateThrottle]
 
     def get_queryset(self):
         return Draft.objects.filter(photo__in=Photo.objects.visible_to(self.request.user)).select_related("photo")
 
     @extend_schema(request=None, responses={201: DraftSerializer})
     def post(self, request, *args, **kwargs):
-        draft = self.get_object()
-        if draft.status != DraftStatus.FAILED:
-            from rest_framework.exceptions import ValidationError
-
-            raise ValidationError({"status": ["Only a failed draft can be retried."]})
-        retry = drafting.draft_retry(draft=draft, requested_by=request.user)
+        retry = services.draft_ask_retry(draft=self.get_object(), requested_by=request.user)
         return Response(DraftSerializer(retry, context={"request": request}).data, status=201)
 
 
-class TokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token."""
+class TokenView(ServiceLimits, ObtainAuthToken):
+    """Exchange a username and password for an API token (the login page's limits: per address and username)."""
 
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "token"
     permission_classes = [permissions.AllowAny]
 
+    def post(self, request, *args, **kwargs):
+        username = request.data.get("username", "") if hasattr(request.data, "get") else ""
+        credentials_limit(scope="login", address=client_address(request), identity=str(username))
+        return super().post(request, *args, **kwargs)
 
-class _PhotoAction(generics.GenericAPIView):
-    """Shared by the editor's endpoints: a visible photo, signed-in users, JSON in."""
+
+class _PhotoAction(ServiceLimits, generics.GenericAPIView):
+    """Shared by the editor's endpoints: a visible photo, signed-in users, JSON in (``CHROMA_PREVIEW_RATE``)."""
 
     parser_classes = [JSONParser]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "previews"
 
     def photo(self) -> Photo:
         return generics.get_object_or_404(Photo.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
@@ -285,6 +273,7 @@ class PhotoPreview(_PhotoAction):
         data = params.validated_data
         png, ref = preview.preview_render(
             photo=photo,
+            viewer=request.user,
             hints=data.get("hints"),
             model=data.get("model"),
             saturation=data["saturation"],
@@ -311,6 +300,7 @@ class PhotoSuggest(_PhotoAction):
         data = params.validated_data
         colours, ref = preview.suggest_colours(
             photo=photo,
+            viewer=request.user,
             x=data["x"],
             y=data["y"],
             hints=data.get("hints"),

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from colorization.access import require_writer
 from community.models import HistorianRequest, Profile, Role, VerificationStatus
 
 
@@ -35,7 +36,18 @@ def user_register(*, username: str, email: str, password: str):
     return user
 
 
+def profile_update(*, user, display_name: str, affiliation: str, bio: str) -> Profile:
+    """A person edits their own public profile (not while suspended)."""
+    require_writer(user, "edit your profile")
+    profile = profile_for(user)
+    profile.display_name, profile.affiliation, profile.bio = display_name.strip(), affiliation.strip(), bio.strip()
+    profile.full_clean(exclude=["user"])
+    profile.save(update_fields=["display_name", "affiliation", "bio"])
+    return profile
+
+
 def historian_request_submit(*, user, statement: str, evidence_url: str = "") -> HistorianRequest:
+    require_writer(user, "ask for verification")
     statement = statement.strip()
     if len(statement) < 20:
         raise ValidationError({"statement": "Describe your credentials in at least a sentence (20 characters)."})
@@ -49,6 +61,7 @@ def historian_request_submit(*, user, statement: str, evidence_url: str = "") ->
 
 
 def historian_request_decide(*, request: HistorianRequest, moderator, approve: bool, reason: str = "") -> None:
+    require_writer(moderator, "decide verification requests")
     if not profile_for(moderator).is_moderator:
         raise PermissionDenied("Only moderators decide verification requests.")
     if request.user_id == moderator.pk:

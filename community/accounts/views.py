@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from colorization.models import Photo
+from colorization.ratelimit import RateLimited, client_address, credentials_limit
 from community.accounts import services
 from community.accounts.forms import DecisionForm, HistorianRequestForm, ProfileForm, SignupForm
 from community.models import (
@@ -20,6 +22,40 @@ from community.models import (
 )
 from community.review.permissions import require_moderator
 from community.review.reputation import leaderboard as leaderboard_query
+
+
+class _CredentialsLimited:
+    """Django's sign-in and password-reset pages with ``credentials_limit``: over it, the form comes
+    back with the reason, status 429 and Retry-After, and the password is not even checked."""
+
+    limit_scope = ""
+    identity_field = ""
+
+    def post(self, request, *args, **kwargs):
+        try:
+            credentials_limit(
+                scope=self.limit_scope,
+                address=client_address(request),
+                identity=request.POST.get(self.identity_field, ""),
+            )
+        except RateLimited as exc:
+            # An unbound form: past the limit nothing is authenticated and no mail is sent.
+            kwargs = {k: v for k, v in self.get_form_kwargs().items() if k not in ("data", "files")}
+            kwargs["initial"] = {self.identity_field: request.POST.get(self.identity_field, "")[:254]}
+            form = self.get_form_class()(**kwargs)
+            form.add_error(None, exc.message)
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        return super().post(request, *args, **kwargs)
+
+
+class LoginView(_CredentialsLimited, auth_views.LoginView):
+    limit_scope, identity_field = "login", "username"
+
+
+class PasswordResetView(_CredentialsLimited, auth_views.PasswordResetView):
+    limit_scope, identity_field = "password-reset", "email"
 
 
 @require_http_methods(["GET", "POST"])
@@ -75,9 +111,13 @@ def profile_edit(request):
     profile = services.profile_for(request.user)
     form = ProfileForm(request.POST or None, instance=profile)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Your profile is saved.")
-        return redirect("profile", username=request.user.username)
+        try:
+            services.profile_update(user=request.user, **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+        else:
+            messages.success(request, "Your profile is saved.")
+            return redirect("profile", username=request.user.username)
     return render(request, "community/profile_edit.html", {"form": form})
 
 
@@ -93,6 +133,8 @@ def historian_request(request):
                 statement=form.cleaned_data["statement"],
                 evidence_url=form.cleaned_data["evidence_url"],
             )
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
@@ -126,8 +168,8 @@ def verification_decide(request, pk: int):
             approve=form.cleaned_data["decision"] == "approve",
             reason=form.cleaned_data["reason"],
         )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
     else:
         ModerationAction.objects.create(
             moderator=request.user,

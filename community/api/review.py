@@ -8,10 +8,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from colorization.api.errors import error_response
+from colorization.ratelimit import RateLimited
 from community.api.serializers import CorrectionSerializer, EvidenceSerializer
 from community.api.views import corrections_visible_to
 from community.models import Vote
-from community.review import decisions, throttle
+from community.review import decisions
 
 
 class VoteSerializer(serializers.ModelSerializer):
@@ -47,7 +48,7 @@ class DecisionInputSerializer(serializers.Serializer):
 
 
 def _review_error(exc: Exception) -> Response:
-    if isinstance(exc, throttle.RateLimited):
+    if isinstance(exc, RateLimited):
         response = error_response(exc.message, "throttled", status.HTTP_429_TOO_MANY_REQUESTS)
         response["Retry-After"] = str(exc.retry_after)
         return response
@@ -99,7 +100,7 @@ class CorrectionVotes(generics.ListAPIView):
                 comment=data.get("comment", ""),
                 evidence=data.get("evidence"),
             )
-        except (decisions.ReviewConflict, throttle.RateLimited) as exc:
+        except (decisions.ReviewConflict, RateLimited) as exc:
             return _review_error(exc)
         fresh = corrections_visible_to(request.user).get(pk=correction.pk)
         body = {

@@ -45,7 +45,6 @@ class PhotoCorrections(PhotoSubresource, generics.ListCreateAPIView):
 
     serializer_class = CorrectionSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
-    throttle_scope = "corrections"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request kwargs

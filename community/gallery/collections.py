@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
 
+from colorization.access import require_writer
 from colorization.models import Photo
 from community.gallery.page_cache import pages_invalidate
 from community.models import Collection, CollectionItem
@@ -32,7 +33,15 @@ def _unique_slug(owner, title: str, exclude_pk: int | None = None) -> str:
     return slug
 
 
+def _require_curator(collection: Collection, curator) -> None:
+    """Only the collection's owner changes it, and only while they may write."""
+    require_writer(curator, "change collections")
+    if collection.owner_id != curator.pk:
+        raise PermissionDenied("Only the person who made a collection changes it.")
+
+
 def collection_create(*, owner, title: str, description: str = "", is_public: bool = True) -> Collection:
+    require_writer(owner, "make collections")
     title = title.strip()
     if not title:
         raise ValidationError({"title": "Give the collection a title."})
@@ -47,7 +56,8 @@ def collection_create(*, owner, title: str, description: str = "", is_public: bo
     return collection
 
 
-def collection_update(*, collection: Collection, title: str, description: str, is_public: bool) -> Collection:
+def collection_update(*, collection: Collection, curator, title: str, description: str, is_public: bool) -> Collection:
+    _require_curator(collection, curator)
     title = title.strip()
     if not title:
         raise ValidationError({"title": "Give the collection a title."})
@@ -59,8 +69,9 @@ def collection_update(*, collection: Collection, title: str, description: str, i
     return collection
 
 
-def collection_photo_add(*, collection: Collection, photo: Photo, note: str = "") -> CollectionItem:
+def collection_photo_add(*, collection: Collection, curator, photo: Photo, note: str = "") -> CollectionItem:
     """Add a photo at the end; adding it again changes nothing."""
+    _require_curator(collection, curator)
     with transaction.atomic():
         Collection.objects.select_for_update().filter(pk=collection.pk).first()  # serialize positions
         existing = CollectionItem.objects.filter(collection=collection, photo=photo).first()
@@ -80,14 +91,16 @@ def collection_photo_add(*, collection: Collection, photo: Photo, note: str = ""
     return item
 
 
-def collection_photo_remove(*, collection: Collection, photo_id: int) -> bool:
+def collection_photo_remove(*, collection: Collection, curator, photo_id: int) -> bool:
+    _require_curator(collection, curator)
     deleted, _ = CollectionItem.objects.filter(collection=collection, photo_id=photo_id).delete()
     pages_invalidate()
     return bool(deleted)
 
 
-def collection_photo_move(*, collection: Collection, photo_id: int, direction: str) -> None:
+def collection_photo_move(*, collection: Collection, curator, photo_id: int, direction: str) -> None:
     """Swap a photo with its neighbour ("up" = earlier, "down" = later)."""
+    _require_curator(collection, curator)
     if direction not in ("up", "down"):
         raise ValidationError("Move a photo up or down.")
     with transaction.atomic():

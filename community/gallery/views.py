@@ -199,6 +199,13 @@ def download_colour(request, pk: int, fmt: str):
 # --- collections -------------------------------------------------------------------------------------
 
 
+def _reason(exc: Exception) -> str:
+    """A service's refusal, for a form error or a message."""
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or "You cannot do that."
+
+
 def _collection_for_editing(request, pk: int) -> Collection:
     collection = collection_for_reading(request, pk)
     if collection.owner_id != request.user.pk:
@@ -234,14 +241,14 @@ def collection_new(request):
     if request.method == "POST" and form.is_valid():
         try:
             collection = collection_create(owner=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, _reason(exc))
         else:
             photo_id = request.POST.get("photo", "")
             if photo_id.isdigit():
                 photo = Photo.objects.visible_to(request.user).filter(pk=int(photo_id)).first()
                 if photo is not None:
-                    collection_photo_add(collection=collection, photo=photo)
+                    collection_photo_add(collection=collection, curator=request.user, photo=photo)
             messages.success(request, f"Collection “{collection.title}” created.")
             return redirect("collection-detail", collection.pk)
     return render(request, "community/collections/form.html", {"form": form, "collection": None})
@@ -255,9 +262,9 @@ def collection_edit(request, pk: int):
     form = CollectionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            collection_update(collection=collection, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
+            collection_update(collection=collection, curator=request.user, **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, _reason(exc))
         else:
             messages.success(request, "Collection saved.")
             return redirect("collection-detail", collection.pk)
@@ -298,9 +305,11 @@ def collection_item_add(request, pk: int):
         messages.error(request, "That photograph does not exist or is not visible to you.")
         return redirect("collection-detail", collection.pk)
     try:
-        collection_photo_add(collection=collection, photo=photo, note=request.POST.get("note", ""))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        collection_photo_add(
+            collection=collection, curator=request.user, photo=photo, note=request.POST.get("note", "")
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _reason(exc))
     else:
         messages.success(request, f"Added “{photo.title}” to “{collection.title}”.")
     return redirect(photo)
@@ -310,8 +319,11 @@ def collection_item_add(request, pk: int):
 @require_POST
 def collection_item_remove(request, pk: int, photo_id: int):
     collection = _collection_for_editing(request, pk)
-    if collection_photo_remove(collection=collection, photo_id=photo_id):
-        messages.success(request, "Removed from the collection.")
+    try:
+        if collection_photo_remove(collection=collection, curator=request.user, photo_id=photo_id):
+            messages.success(request, "Removed from the collection.")
+    except PermissionDenied as exc:
+        messages.error(request, _reason(exc))
     return redirect("collection-detail", collection.pk)
 
 
@@ -320,9 +332,11 @@ def collection_item_remove(request, pk: int, photo_id: int):
 def collection_item_move(request, pk: int, photo_id: int):
     collection = _collection_for_editing(request, pk)
     try:
-        collection_photo_move(collection=collection, photo_id=photo_id, direction=request.POST.get("direction", ""))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        collection_photo_move(
+            collection=collection, curator=request.user, photo_id=photo_id, direction=request.POST.get("direction", "")
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _reason(exc))
     return redirect("collection-detail", collection.pk)
 
 

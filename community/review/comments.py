@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
+from colorization.ratelimit import rate_limit
 from community.gallery.entries import gallery_entry_update
 from community.models import Comment
 from community.review import notifications
 from community.review.permissions import is_moderator, require_active
-from community.review.throttle import rate_limit
 
 MAX_BODY = 5000
 

@@ -28,6 +28,7 @@ from colorization.engine.imageio import encode
 from colorization.images import EXTENSIONS
 from colorization.manual import manual_colorization_check
 from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
+from colorization.ratelimit import rate_limit
 from colorization.storage import storage_replace
 from colorization.text import validate_text
 from community.gallery.page_cache import pages_invalidate_on_commit
@@ -136,6 +137,7 @@ def correction_create(
 ) -> Correction:
     """A hints correction: saved at once, rendered at full resolution by a worker."""
     require_active(author, "submit corrections")
+    rate_limit(user=author, scope="corrections", rate=settings.CHROMA_CORRECTION_RATE)
     base_draft, base_correction = _resolve_base(photo, base_draft, base_correction)
     if base_draft is None and base_correction is None:
         raise ValidationError({"base_draft": "Say which draft (base_draft) or correction (base_correction) you fix."})
@@ -196,6 +198,7 @@ def correction_create_manual(
 ) -> Correction:
     """A manual colorization: checked against the original's luminance, its chroma kept, the upload kept."""
     require_active(author, "submit corrections")
+    rate_limit(user=author, scope="corrections", rate=settings.CHROMA_CORRECTION_RATE)
     base_draft, base_correction = _resolve_base(photo, base_draft, base_correction)
     note = _note_clean(note)
     evidence = evidence_clean(evidence)

@@ -23,6 +23,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from colorization.models import Photo
+from colorization.ratelimit import rate_limit
 from colorization.text import validate_text
 from colorization.training_data import training_example_add, training_example_withdraw
 from community.gallery.entries import gallery_entry_update
@@ -38,7 +39,6 @@ from community.models import (
 from community.review import notifications, permissions, reputation
 from community.review.rule import Tally, rule, vote_weight
 from community.review.signals import correction_decided
-from community.review.throttle import rate_limit
 
 logger = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from colorization.models import Photo
+from colorization.ratelimit import rate_limit
 from colorization.training_data import training_example_withdraw
 from community.accounts.services import profile_for
 from community.gallery.entries import gallery_entry_update
@@ -29,7 +30,6 @@ from community.models import (
 )
 from community.review.permissions import require_active, require_active_moderator
 from community.review.signals import content_hidden
-from community.review.throttle import rate_limit
 
 KINDS = {"photo": Photo, "correction": Correction, "comment": Comment}
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 
+from colorization.access import require_writer
 from community.accounts.services import profile_for
 from community.models import Correction, CorrectionStatus, Profile
 
@@ -23,14 +24,20 @@ def is_moderator(user) -> bool:
     return profile_for(user).is_moderator
 
 
+def suspension_refusal(user, doing: str) -> str | None:
+    """The write check community adds to ``colorization.access`` (registered in ``CommunityConfig.ready``)."""
+    if profile_for(user).is_suspended:
+        return f"Your account is suspended; you cannot {doing}."
+    return None
+
+
 def require_active(user, doing: str) -> Profile:
-    """A signed-in, not suspended person; ``doing`` completes "Sign in to …" in the refusal."""
-    if user is None or not user.is_authenticated:
-        raise PermissionDenied(f"Sign in to {doing}.")
-    profile = profile_for(user)
-    if profile.is_suspended:
-        raise PermissionDenied(f"Your account is suspended; you cannot {doing}.")
-    return profile
+    """A signed-in, not suspended person (``colorization.access.require_writer``), and their profile.
+
+    ``doing`` completes "Sign in to …" in the refusal.
+    """
+    require_writer(user, doing)
+    return profile_for(user)
 
 
 def require_moderator(user, message: str = "Only moderators can see this page.") -> None:

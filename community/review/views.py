@@ -27,6 +27,7 @@ from colorization.engine.hints import MAX_POINTS, MAX_STROKE_POINTS, MAX_STROKES
 from colorization.images import ImageRejected
 from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
 from colorization.preview import MIN_RENDER_SIZE, PREVIEW_MAX_SIDE
+from colorization.ratelimit import RateLimited
 from colorization.text import submitted_id
 from community.accounts.services import profile_for
 from community.models import (
@@ -38,7 +39,7 @@ from community.models import (
     ReportStatus,
     Vote,
 )
-from community.review import comments, decisions, gold, moderation, notifications, permissions, queues, rule, throttle
+from community.review import comments, decisions, gold, moderation, notifications, permissions, queues, rule
 from community.review.comments import comments_visible_to
 from community.review.corrections import MAX_EVIDENCE, MAX_NOTE, render_settings_for
 
@@ -53,13 +54,13 @@ def _back(request, default: str) -> HttpResponseRedirect:
 def _say(request, exc: Exception) -> None:
     if isinstance(exc, ValidationError):
         messages.error(request, " ".join(exc.messages))
-    elif isinstance(exc, decisions.ReviewConflict | throttle.RateLimited):
+    elif isinstance(exc, decisions.ReviewConflict | RateLimited):
         messages.error(request, exc.message)
     else:
         messages.error(request, str(exc) or "You cannot do that.")
 
 
-ACTION_ERRORS = (ValidationError, PermissionDenied, decisions.ReviewConflict, throttle.RateLimited)
+ACTION_ERRORS = (ValidationError, PermissionDenied, decisions.ReviewConflict, RateLimited)
 
 
 # --- the correction page and the editor -------------------------------------------------------------

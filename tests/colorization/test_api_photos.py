@@ -178,10 +178,8 @@ def test_the_openapi_schema_and_docs_are_served(client):
     assert b"swagger" in docs.content.lower()
 
 
-def test_uploads_are_rate_limited(api, owner, monkeypatch):
-    from rest_framework.throttling import ScopedRateThrottle
-
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"uploads": "2/hour", "token": "20/minute"})
+def test_uploads_are_rate_limited(api, owner, settings):
+    settings.CHROMA_UPLOAD_RATE = "2/hour"
     responses = [
         api(owner).post(
             "/api/v1/photos/", {"image": upload_file(images.jpeg(seed=s)), "title": "x"}, format="multipart"

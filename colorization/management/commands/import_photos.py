@@ -81,7 +81,9 @@ class Command(BaseCommand):
                 info = inspect_upload(f)
             return "duplicate" if Photo.objects.filter(original_sha256=info.sha256).exists() else "imported"
         with open(path, "rb") as f:
-            result = photo_upload(owner=user, file=File(f, name=path.name), filename=path.name, metadata=meta)
+            result = photo_upload(
+                owner=user, file=File(f, name=path.name), filename=path.name, metadata=meta, rate_limited=False
+            )
         return "imported" if result.created else "duplicate"
 
     def _rows(self, source: Path, metadata: Path | None) -> list[tuple[Path, dict]]:

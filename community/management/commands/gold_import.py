@@ -73,7 +73,12 @@ class Command(BaseCommand):
             try:
                 with open(path, "rb") as f:
                     result = gold_create(
-                        moderator=user, file=f, filename=path.name, metadata=metadata, note=f"gold_import {path.name}"
+                        moderator=user,
+                        file=f,
+                        filename=path.name,
+                        metadata=metadata,
+                        note=f"gold_import {path.name}",
+                        rate_limited=False,
                     )
             except (ImageRejected, ValidationError, PermissionDenied, OSError) as exc:
                 reason = (

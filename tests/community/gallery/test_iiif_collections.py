@@ -45,7 +45,7 @@ def photos(owner, make_photo, tiny_base_model):
 def lange(owner, photos):
     collection = collection_create(owner=owner, title="Dorothea Lange, 1936", description="FSA assignments")
     for photo in photos:
-        collection_photo_add(collection=collection, photo=photo)
+        collection_photo_add(collection=collection, curator=owner, photo=photo)
     return collection
 
 
