@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.error_pages.BrandedNotFoundMiddleware",  # the branded 404 for views' Http404, in DEBUG too
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -1,0 +1,64 @@
+"""The site's own error pages, in development too, and the API's root.
+
+With ``DEBUG`` on, Django answers an ``Http404`` raised by a view with its yellow technical page;
+a visitor (or a newcomer trying ``bin/run``) should see the branded 404 instead, exactly as in
+production. URLs that match no route still get Django's route listing in development, which is
+what a developer wants there. Under ``/api/`` the JSON error handling applies (config.middleware).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404, HttpResponseServerError
+from django.template import loader
+from django.views.decorators.csrf import requires_csrf_token
+from django.views.defaults import page_not_found
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+
+class BrandedNotFoundMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if settings.DEBUG and isinstance(exception, Http404) and not request.path.startswith("/api/"):
+            return page_not_found(request, exception)
+        return None
+
+
+@requires_csrf_token
+def server_error(request, template_name: str = "500.html"):
+    """The 500 page without a request context: the database may be what failed."""
+    return HttpResponseServerError(loader.get_template(template_name).render())
+
+
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def api_root(request, format=None):
+    """The API's entry point: where each collection lives (schema at /api/schema/, docs at /api/docs/)."""
+
+    def url(name: str, *args) -> str:
+        return reverse(name, args=args, request=request, format=format)
+
+    return Response(
+        {
+            "photos": url("api-photo-list"),
+            "photo": url("api-photo-detail", 1).replace("/1/", "/{id}/"),
+            "photo_drafts": url("api-photo-drafts", 1).replace("/1/", "/{id}/"),
+            "photo_corrections": url("api-photo-corrections", 1).replace("/1/", "/{id}/"),
+            "drafts": url("api-draft-detail", 1).replace("/1/", "/{id}/"),
+            "corrections": url("api-correction-detail", 1).replace("/1/", "/{id}/"),
+            "correction_votes": url("api-correction-votes", 1).replace("/1/", "/{id}/"),
+            "models": url("api-model-list"),
+            "training_runs": url("api-training-run-list"),
+            "auth_token": url("api-token"),
+            "schema": url("api-schema"),
+            "docs": url("api-docs"),
+        }
+    )
