@@ -171,6 +171,45 @@ def buckets_overview(schedule: FinetuneSchedule | None = None) -> list[BucketSta
 # -- enqueueing ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """A run's settings, as ``TrainingRun.config`` stores them (copied from the schedule when queued).
+
+    The defaults serve runs queued before those settings existed.
+    """
+
+    steps: int
+    minutes: float
+    batch_size: int
+    crop: int
+    lr: float
+    no_hint_fraction: float
+    margin_db: float
+    noise_db: float
+    colourfulness_tolerance: float
+    max_holdout: int
+    render_size: int
+    hints: list[int]
+    regression_loss: str = "smooth_l1"  # as the base model trained
+    ce_weight: float = 1.0
+    precision: str = "fp32"
+    members: int = 1
+    device: str = ""  # "": settings.COLORIZE_DEVICE
+    checkpoint_every_s: float = 300.0
+    log_every_s: float = 30.0
+
+    @classmethod
+    def from_run(cls, config: dict) -> FinetuneConfig:
+        """The stored JSON, typed; keys it does not know are ignored."""
+        values = {}
+        for field in dataclasses.fields(cls):
+            if field.name in config and config[field.name] is not None:
+                value = config[field.name]
+                convert = {"int": int, "float": float, "str": str}.get(field.type)
+                values[field.name] = convert(value) if convert else value
+        return cls(**values)
+
+
 def _run_config(schedule: FinetuneSchedule, overrides: dict | None = None) -> dict:
     config = {
         "steps": schedule.steps,
@@ -317,33 +356,30 @@ class _Beat:
             TrainingRun.heartbeat([self.run_id], progress=text[:120])
 
 
-def gate(parent: dict, candidate: dict, config: dict) -> tuple[bool, str, dict]:
+def gate(parent: dict, candidate: dict, config: FinetuneConfig) -> tuple[bool, str, dict]:
     """The promotion rule. ``parent``/``candidate``: evaluation results (``{"hints": {"0": {...}}}``)."""
 
     def value(result, k, key):
         return result["hints"][str(k)][key]
 
-    deltas = {f"psnr_{k}": round(value(candidate, k, "psnr") - value(parent, k, "psnr"), 4) for k in config["hints"]}
+    deltas = {f"psnr_{k}": round(value(candidate, k, "psnr") - value(parent, k, "psnr"), 4) for k in config.hints}
     c_parent = value(parent, 0, "colourfulness_ratio")
     c_cand = value(candidate, 0, "colourfulness_ratio")
     deltas["colourfulness_0"] = round(c_cand - c_parent, 4)
     reasons = []
-    if deltas["psnr_0"] < config["margin_db"]:
-        reasons.append(f"at 0 hints it gains {deltas['psnr_0']:+.2f} dB, needs +{config['margin_db']:.2f} dB")
-    for k in config["hints"]:
-        if k and deltas[f"psnr_{k}"] < -config["noise_db"]:
-            reasons.append(f"at {k} hints it loses {-deltas[f'psnr_{k}']:.2f} dB (allowed {config['noise_db']:.2f})")
-    if (
-        not (math.isnan(c_parent) or math.isnan(c_cand))
-        and deltas["colourfulness_0"] < -config["colourfulness_tolerance"]
-    ):
+    if deltas["psnr_0"] < config.margin_db:
+        reasons.append(f"at 0 hints it gains {deltas['psnr_0']:+.2f} dB, needs +{config.margin_db:.2f} dB")
+    for k in config.hints:
+        if k and deltas[f"psnr_{k}"] < -config.noise_db:
+            reasons.append(f"at {k} hints it loses {-deltas[f'psnr_{k}']:.2f} dB (allowed {config.noise_db:.2f})")
+    if not (math.isnan(c_parent) or math.isnan(c_cand)) and deltas["colourfulness_0"] < -config.colourfulness_tolerance:
         reasons.append(
             f"colourfulness ratio falls from {c_parent:.2f} to {c_cand:.2f} "
-            f"(allowed {config['colourfulness_tolerance']:.2f})"
+            f"(allowed {config.colourfulness_tolerance:.2f})"
         )
     if reasons:
         return False, "Rejected: " + "; ".join(reasons) + ".", deltas
-    gains = ", ".join(f"{deltas[f'psnr_{k}']:+.2f} dB at {k} hints" for k in config["hints"])
+    gains = ", ".join(f"{deltas[f'psnr_{k}']:+.2f} dB at {k} hints" for k in config.hints)
     return True, f"Promoted: {gains}; colourfulness ratio {c_parent:.2f} → {c_cand:.2f}.", deltas
 
 
@@ -398,61 +434,117 @@ def training_run_execute(run_id: int, *, log: Callable[[str], None] | None = Non
         raise
 
 
+@dataclass
+class _RunContext:
+    """What the steps of one run share."""
+
+    run: TrainingRun
+    config: FinetuneConfig
+    log: Callable[[str], None]
+    beat: _Beat
+    device: str
+    precision: str
+    staging: Path
+
+    @property
+    def staged(self) -> Path:
+        return self.staging / "candidate.safetensors"
+
+
+@dataclass
+class _Candidate:
+    slug: str
+    version: int
+    summary: dict
+    seconds: float
+
+
+@dataclass
+class _Evaluation:
+    results: dict[str, dict]  # role ("parent", "candidate") -> evaluate_images' result
+    outputs: dict[str, dict[str, np.ndarray]]  # sample name -> role -> image
+    examples: dict[str, TrainingExample]  # sample name -> its holdout example
+    seconds: float
+
+
 def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
-    from colorization.engine.checkpoint import average_checkpoints, load_model, read_metadata, sha256_of
-    from colorization.engine.inference import Colorizer, resolve_device
-    from colorization.engine.metrics import evaluate_images
+    from colorization.engine.inference import resolve_device
     from colorization.engine.precision import resolve_precision
-    from colorization.engine.training import TrainConfig, fit_long_side, train
 
     run = TrainingRun.objects.get(pk=run_id)
     if run.status != RunStatus.RUNNING:
         raise FinetuneError(f"run {run_id} is {run.status}, not claimed")
-    config = run.config
-    beat = _Beat(run_id)
+    config = FinetuneConfig.from_run(run.config)
     wall0, cpu0 = time.monotonic(), time.process_time()
+    device = resolve_device(config.device or settings.COLORIZE_DEVICE)
+    # training and the gate's evaluation in one format (runs queued before it was a setting: float32)
+    ctx = _RunContext(
+        run=run,
+        config=config,
+        log=log,
+        beat=_Beat(run_id),
+        device=device,
+        precision=resolve_precision(device, config.precision),
+        staging=staging_dir(run_id),
+    )
+    parent, parent_path, train_examples, holdout_examples = _select(ctx)
+    candidate = _train_candidate(ctx, parent, parent_path, train_examples)
+    evaluation = _evaluate(ctx, parent_path, holdout_examples)
+    promote = _register(ctx, parent, candidate, evaluation, cpu0)
+    _clean_staging(run_id)
+    log(
+        f"run {run_id} finished in {time.monotonic() - wall0:.0f} s: "
+        f"{candidate.slug} {'promoted' if promote else 'rejected'}"
+    )
+    return TrainingRun.objects.get(pk=run_id)
 
+
+def _select(ctx: _RunContext) -> tuple[ColorModel, Path, list[TrainingExample], list[TrainingExample]]:
+    """The parent to fine-tune (the bucket's active model, else its routing parent) and the examples."""
+    run = ctx.run
     parent = model_registry.active_model(run.genre, run.era) or model_registry.route(run.genre, run.era, skip_own=True)
     parent_path = model_registry.verified_path(parent)
     examples = bucket_examples(run.genre, run.era).order_by("id")
     train_examples = list(examples.filter(split=Split.TRAIN))
-    holdout_examples = list(examples.filter(split=Split.HOLDOUT)[: config["max_holdout"]])
+    holdout_examples = list(examples.filter(split=Split.HOLDOUT)[: ctx.config.max_holdout])
     if not train_examples or not holdout_examples:
         raise FinetuneError(
             f"the bucket has {len(train_examples)} training and {len(holdout_examples)} holdout examples; it needs both"
         )
-    TrainingRun.objects.filter(pk=run_id).update(
+    TrainingRun.objects.filter(pk=run.pk).update(
         parent=parent, train_count=len(train_examples), holdout_count=len(holdout_examples)
     )
     run.examples.set(train_examples + holdout_examples)
+    return parent, parent_path, train_examples, holdout_examples
+
+
+def _train_candidate(
+    ctx: _RunContext, parent: ColorModel, parent_path: Path, train_examples: list[TrainingExample]
+) -> _Candidate:
+    """Fine-tune the parent into the staging folder (``members`` seeds averaged); resumes a re-claimed run."""
+    from colorization.engine.checkpoint import average_checkpoints, read_metadata
+    from colorization.engine.training import TrainConfig, fit_long_side, train
+
+    run, config, beat = ctx.run, ctx.config, ctx.beat
     beat(f"reading {len(train_examples)} training examples", force=True)
-    render = int(config["render_size"])
-    train_images = fit_long_side([_read_example(e) for e in train_examples], render)
-
-    device = resolve_device(config.get("device") or settings.COLORIZE_DEVICE)
-    # training and the gate's evaluation in one format (runs queued before it was a setting: float32)
-    precision = resolve_precision(device, config.get("precision", "fp32"))
-    staging = staging_dir(run_id)
-    staging.mkdir(parents=True, exist_ok=True)
-    staged = staging / "candidate.safetensors"
+    train_images = fit_long_side([_read_example(e) for e in train_examples], config.render_size)
+    ctx.staging.mkdir(parents=True, exist_ok=True)
     train_config = TrainConfig(
-        crop=int(config["crop"]),
-        batch_size=int(config["batch_size"]),
-        lr=float(config["lr"]),
-        warmup_steps=min(50, max(1, int(config["steps"]) // 10)),
-        steps=int(config["steps"]),
-        minutes=float(config["minutes"]),
-        seed=run_id,
-        no_hint_fraction=float(config["no_hint_fraction"]),
-        # runs queued before these were settings trained as the base model did
-        regression_loss=config.get("regression_loss", "smooth_l1"),
-        ce_weight=float(config.get("ce_weight", 1.0)),
-        precision=precision,
-        checkpoint_every_s=float(config.get("checkpoint_every_s", 300)),
-        log_every_s=float(config.get("log_every_s", 30)),
+        crop=config.crop,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        warmup_steps=min(50, max(1, config.steps // 10)),
+        steps=config.steps,
+        minutes=config.minutes,
+        seed=run.pk,
+        no_hint_fraction=config.no_hint_fraction,
+        regression_loss=config.regression_loss,
+        ce_weight=config.ce_weight,
+        precision=ctx.precision,
+        checkpoint_every_s=config.checkpoint_every_s,
+        log_every_s=config.log_every_s,
     )
-
-    members = max(1, int(config.get("members", 1)))
+    members = max(1, config.members)
 
     def heartbeat_for(member: int):
         def heartbeat(step: int, progress: float) -> None:
@@ -478,7 +570,7 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
     t_train = time.monotonic()
     summaries = []
     for member in range(members):
-        path = staged if members == 1 else staging / f"member-{member}.safetensors"
+        path = ctx.staged if members == 1 else ctx.staging / f"member-{member}.safetensors"
         finished = read_metadata(path).get("summary") if members > 1 and path.is_file() else None
         if finished:  # this member finished before its worker died
             summaries.append(json.loads(finished))
@@ -489,65 +581,80 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
                 path,
                 dataclasses.replace(
                     train_config,
-                    seed=run_id + 1000 * member,
+                    seed=run.pk + 1000 * member,
                     minutes=train_config.minutes / members,
                     steps=max(1, train_config.steps // members + (member < train_config.steps % members)),
                 ),
                 init_weights=parent_path,
                 resume=True,  # a run re-claimed after its worker died continues from its last state
-                log=log,
+                log=ctx.log,
                 metadata={**metadata, "member": str(member)} if members > 1 else metadata,
-                device=device,
+                device=ctx.device,
                 heartbeat=heartbeat_for(member),
             )
         )
     summary = _merge_summaries(summaries)
     if members > 1:
         average_checkpoints(
-            [staging / f"member-{m}.safetensors" for m in range(members)],
-            staged,
+            [ctx.staging / f"member-{m}.safetensors" for m in range(members)],
+            ctx.staged,
             {**metadata, "step": str(summary["steps"]), "members": str(members), "summary": json.dumps(summary)},
         )
-    train_seconds = time.monotonic() - t_train
-    del train_images
-    TrainingRun.objects.filter(pk=run_id).update(steps=summary["steps"], loss_curve=summary["curve"])
+    seconds = time.monotonic() - t_train
+    TrainingRun.objects.filter(pk=run.pk).update(steps=summary["steps"], loss_curve=summary["curve"])
+    return _Candidate(slug=slug, version=version, summary=summary, seconds=seconds)
+
+
+def _evaluate(ctx: _RunContext, parent_path: Path, holdout_examples: list[TrainingExample]) -> _Evaluation:
+    """Parent and candidate on the bucket's holdout at each hint count; keeps a few outputs as samples."""
+    from colorization.engine.checkpoint import load_model, sha256_of
+    from colorization.engine.inference import Colorizer
+    from colorization.engine.metrics import evaluate_images
 
     t_eval = time.monotonic()
     truths = [(f"example-{e.pk}", _read_example(e)) for e in holdout_examples]
     by_name = {name: e for (name, _), e in zip(truths, holdout_examples, strict=True)}
     sample_names = {name for name, _ in truths[:SAMPLE_COUNT]}
     results, outputs = {}, {}
-    for role, path in (("parent", parent_path), ("candidate", staged)):
+    for role, path in (("parent", parent_path), ("candidate", ctx.staged)):
         # not Colorizer.load: its per-process cache would keep every evaluated candidate in memory
         net, meta = load_model(path, expected_sha256=sha256_of(path))
-        colorizer = Colorizer(net, device, sha256=meta.get("sha256"), metadata=meta, precision=precision)
+        colorizer = Colorizer(net, ctx.device, sha256=meta.get("sha256"), metadata=meta, precision=ctx.precision)
         result = evaluate_images(
             colorizer,
             truths,
-            hints=config["hints"],
-            render_size=render,
-            log=lambda s, role=role: beat(f"evaluating the {role}: {s}"),
+            hints=ctx.config.hints,
+            render_size=ctx.config.render_size,
+            log=lambda s, role=role: ctx.beat(f"evaluating the {role}: {s}"),
             total=len(truths),
             keep_outputs=lambda name: name in sample_names,
         )
         for name, rgb in result.pop("outputs").items():
             outputs.setdefault(name, {})[role] = rgb
         results[role] = result
-    eval_seconds = time.monotonic() - t_eval
-    promote, decision, deltas = gate(results["parent"], results["candidate"], config)
-    log(decision)
+    return _Evaluation(results=results, outputs=outputs, examples=by_name, seconds=time.monotonic() - t_eval)
 
-    genre, era = run.genre, run.era
-    weights, sha, size = model_registry.install_weights(staged, slug)
+
+def _register(
+    ctx: _RunContext, parent: ColorModel, candidate: _Candidate, evaluation: _Evaluation, cpu0: float
+) -> bool:
+    """Install the candidate's file, record it and the run, and promote it if it passed the gate."""
+    run, results = ctx.run, evaluation.results
+    promote, decision, deltas = gate(results["parent"], results["candidate"], ctx.config)
+    ctx.log(decision)
+    genre, era, slug, version = run.genre, run.era, candidate.slug, candidate.version
+    weights, sha, size = model_registry.install_weights(ctx.staged, slug)
     disclosure = {
         "parent": {"model": parent.slug, "model_version": str(parent.version)},
         "candidate": {"model": slug, "model_version": str(version)},
     }
-    samples = _save_samples(slug, outputs, by_name, lambda role: {**disclosure[role], "original_sha256": ""})
+    samples = _save_samples(
+        slug, evaluation.outputs, evaluation.examples, lambda role: {**disclosure[role], "original_sha256": ""}
+    )
     metrics = {
         "bucket": bucket_key(genre, era),
-        "holdout_images": len(truths),
-        "render_size": render,
+        "holdout_images": len(evaluation.examples),
+        "render_size": ctx.config.render_size,
         "parent": {"slug": parent.slug, **{k: results["parent"]["hints"][k] for k in results["parent"]["hints"]}},
         "candidate": {k: results["candidate"]["hints"][k] for k in results["candidate"]["hints"]},
         "baseline_grey": results["candidate"]["baseline_grey"],
@@ -572,7 +679,7 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
             model_registry.model_promote(model, note=decision)
         else:
             ColorModel.objects.filter(pk=model.pk).update(status=ModelStatus.REJECTED, note=decision[:300])
-        TrainingRun.objects.filter(pk=run_id).update(
+        TrainingRun.objects.filter(pk=run.pk).update(
             status=RunStatus.SUCCEEDED if promote else RunStatus.REJECTED,
             candidate=model,
             metrics={"parent": results["parent"], "candidate": results["candidate"], "deltas": deltas},
@@ -580,14 +687,12 @@ def _execute(run_id: int, log: Callable[[str], None]) -> TrainingRun:
             finished_at=now,
             heartbeat_at=now,
             progress="finished",
-            train_seconds=round(train_seconds, 1),
-            eval_seconds=round(eval_seconds, 1),
+            train_seconds=round(candidate.seconds, 1),
+            eval_seconds=round(evaluation.seconds, 1),
             cpu_seconds=round(time.process_time() - cpu0, 1),
-            device=f"{device} ({precision})",
+            device=f"{ctx.device} ({ctx.precision})",
         )
-    _clean_staging(run_id)
-    log(f"run {run_id} finished in {time.monotonic() - wall0:.0f} s: {slug} {'promoted' if promote else 'rejected'}")
-    return TrainingRun.objects.get(pk=run_id)
+    return promote
 
 
 def training_run_now(genre: str, era: str, *, trigger: str = "command", overrides=None, log=None) -> TrainingRun:

@@ -241,8 +241,25 @@ def test_a_candidate_that_does_not_beat_its_parent_is_kept_as_rejected(add_examp
     assert model_registry.route("", "1900-1919").slug == "base"
 
 
+def test_a_run_queued_before_a_setting_existed_reads_it_with_its_default():
+    stored = finetuning._run_config(FinetuneSchedule.get())
+    for key in ("regression_loss", "ce_weight", "precision", "members"):
+        del stored[key]
+    config = finetuning.FinetuneConfig.from_run({**stored, "crop": "32", "no_longer_a_setting": 1})
+    assert (config.regression_loss, config.ce_weight, config.precision, config.members) == ("smooth_l1", 1.0, "fp32", 1)
+    assert config.crop == 32 and config.device == ""
+
+
 def test_the_gate_needs_the_margin_at_0_hints_and_no_loss_beyond_noise_elsewhere():
-    config = {"hints": [0, 10, 50], "margin_db": 0.2, "noise_db": 0.05, "colourfulness_tolerance": 0.05}
+    config = finetuning.FinetuneConfig.from_run(
+        {
+            **finetuning._run_config(FinetuneSchedule.get()),
+            "hints": [0, 10, 50],
+            "margin_db": 0.2,
+            "noise_db": 0.05,
+            "colourfulness_tolerance": 0.05,
+        }
+    )
 
     def result(p0, p10, p50, colour):
         return {
