@@ -25,7 +25,7 @@ def visible_corrections(user, photo: Photo):
     return (
         Correction.objects.visible_to(user)
         .filter(photo=photo)
-        .select_related("author", "render", "base_draft", "decided_by")
+        .select_related("author", "render", "base_draft", "base_correction", "base_correction__render", "decided_by")
         .prefetch_related(
             "evidence",
             Prefetch("votes", queryset=Vote.objects.select_related("voter").prefetch_related("evidence")),

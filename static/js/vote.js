@@ -1,6 +1,7 @@
 // Votes without a page reload (progressive enhancement: without JavaScript the form posts normally).
 // The tally updates at once (optimistically) and is then replaced by the server's numbers; when a
-// vote decides the correction, the page reloads to show the decision.
+// vote decides the correction, the page reloads to show the decision. Otherwise the parts the server
+// computes (approval interval, the votes list, the card's count) are re-read from the page itself.
 
 const panel = document.getElementById("review");
 const form = document.getElementById("vote-form");
@@ -29,6 +30,21 @@ function payload(value) {
   const source = { text: field("evidence_text"), url: field("evidence_url"), archive_reference: field("evidence_archive_reference") };
   if (source.text || source.url || source.archive_reference) body.evidence = [source];
   return body;
+}
+
+// Swap in the server's current rendering of the parts a vote changes (no reload, focus stays put).
+async function refreshFromServer() {
+  const response = await fetch(window.location.href, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } });
+  if (!response.ok) return;
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  for (const selector of ["#approval-interval", "#votes-block", "[data-card-tally]"]) {
+    const current = document.querySelector(selector);
+    const replacement = fresh.querySelector(selector);
+    if (current && replacement) current.replaceWith(document.importNode(replacement, true));
+  }
+  const tally = {};
+  for (const el of fresh.querySelectorAll("#tally [data-tally]")) tally[el.dataset.tally] = Number(el.textContent);
+  setTally(tally);
 }
 
 if (panel && form) {
@@ -68,6 +84,7 @@ if (panel && form) {
         return;
       }
       feedback.textContent = `You voted ${value === 1 ? "plausible" : "not plausible"}; you can change your vote until the correction is decided.`;
+      await refreshFromServer().catch(() => {});
     } catch (error) {
       setTally(previous);
       feedback.textContent = "The network failed; your vote was not sent. Try again.";
