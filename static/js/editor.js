@@ -156,6 +156,8 @@ function setColourInput(colour) {
 
 function useColour(colour) {
   setColourInput(colour);
+  // Only the selected hint (outlined on the canvas, marked in the hint list) changes colour; switching
+  // tools clears the selection (setTool).
   const selected = store.find(selectedId);
   if (selected && selected.color !== colour) {
     store.updatePoint(selectedId, { color: colour });
@@ -210,6 +212,12 @@ function deleteSelected() {
 // -- tools
 
 function setTool(name) {
+  // A new tool starts a new action: the hint that was selected stops being the target of the
+  // colour and size controls, so picking a brush colour never recolours it behind the volunteer's back.
+  if (name !== tool && selectedId !== null) {
+    select(null);
+    announce(`${name === "point" ? "Hint" : name === "brush" ? "Brush" : "Eraser"} tool; no hint selected.`);
+  }
   tool = name;
   for (const button of document.querySelectorAll("[data-tool]")) {
     button.setAttribute("aria-checked", String(button.dataset.tool === name));

@@ -225,9 +225,10 @@ def test_the_editor_keeps_the_work_when_the_server_refuses_and_undo_redo_work(
     page.locator("#note").fill("Brick was red")
     page.locator("#evidence-rows input[data-field=url]").first.fill("https://example.org/mill")
     page.get_by_role("button", name="Submit hints for review").click()
-    error = page.locator("#evidence-error")
+    error = page.locator("#evidence-rows .evidence-row-error")  # next to its row, in plain words
     error.wait_for()
-    assert "needs a text" in error.inner_text()
+    assert "Say what the source shows" in error.inner_text()
+    assert page.locator("#evidence-rows input[data-field=url]").first.get_attribute("aria-invalid") == "true"
     assert page.locator("#note").input_value() == "Brick was red"
     assert page.locator("#hint-list .hint-row").count() == 3
     assert Correction.objects.count() == 0
