@@ -28,7 +28,7 @@ class BucketFields(serializers.Serializer):
 
 
 class ColorModelSerializer(BucketFields, serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)  # null: the root
     lineage = serializers.SerializerMethodField()
     # the run that trained it (reverse one-to-one, selected with the model); null for the base model
     training_run = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
@@ -88,7 +88,7 @@ class ColorModelDetailSerializer(ColorModelSerializer):
 
 
 class TrainingRunSerializer(BucketFields, serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)  # null: the root
     candidate = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     wall_seconds = serializers.SerializerMethodField()
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from colorization.models import Draft, Licence, Photo
@@ -10,6 +11,78 @@ def _absolute(context, url: str) -> str:
     """A storage URL as the client should use it: absolute when it is a path on this site."""
     request = context.get("request")
     return request.build_absolute_uri(url) if request and url.startswith("/") else url
+
+
+_COLOR = {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$", "example": "#7a5230"}
+HINTS_SCHEMA = {
+    "type": "object",
+    "description": "Hints in pixels of the original (origin top-left); only the chroma of a colour is used. "
+    "The optional global member sets the overall colours: a palette of up to 32 weighted colours or a tint, "
+    "a saturation (0-2), and the source it came from (recorded, not rendered). See colorization/engine/hints.py.",
+    "properties": {
+        "points": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "x": {"type": "integer"},
+                    "y": {"type": "integer"},
+                    "color": _COLOR,
+                    "size": {"type": "integer"},
+                },
+                "required": ["x", "y", "color"],
+            },
+        },
+        "strokes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "points": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+                    "color": _COLOR,
+                    "width": {"type": "integer"},
+                },
+                "required": ["points", "color"],
+            },
+        },
+        "global": {
+            "type": "object",
+            "description": "overall colours: a palette or a tint (one of them), a saturation, a source",
+            "properties": {
+                "palette": {
+                    "type": "array",
+                    "maxItems": 32,
+                    "items": {
+                        "type": "object",
+                        "properties": {"color": _COLOR, "weight": {"type": "number", "minimum": 0}},
+                        "required": ["color", "weight"],
+                    },
+                },
+                "tint": {
+                    "type": "object",
+                    "properties": {"color": _COLOR, "strength": {"type": "number", "minimum": 0, "maximum": 1}},
+                    "required": ["color", "strength"],
+                },
+                "saturation": {"type": "number", "minimum": 0, "maximum": 2, "default": 1.0},
+                "source": {"type": "object", "additionalProperties": True},
+            },
+        },
+    },
+    "example": {
+        "points": [{"x": 120, "y": 48, "color": "#7a5230", "size": 3}],
+        "strokes": [{"points": [[10, 10], [40, 12], [80, 30]], "color": "#3b5e2b", "width": 6}],
+        "global": {
+            "palette": [{"color": "#7a5230", "weight": 0.4}, {"color": "#8da0b8", "weight": 0.6}],
+            "saturation": 1.0,
+            "source": {"kind": "reference", "name": "plate-14.jpg", "box": [0, 0, 400, 300]},
+        },
+    },
+}
+
+
+@extend_schema_field(HINTS_SCHEMA)
+class HintsField(serializers.JSONField):
+    """The hints document (DESIGN.md), validated by the engine's parser in the services."""
 
 
 class PhotoSerializer(serializers.ModelSerializer):
@@ -154,14 +227,14 @@ class DraftRequestSerializer(serializers.Serializer):
     model = serializers.CharField(required=False, help_text="a model slug; default: the photo's routed model")
     render_size = serializers.IntegerField(required=False, min_value=64, max_value=4096)
     saturation = serializers.FloatField(required=False, min_value=0, max_value=2, default=1.0)
-    hints = serializers.JSONField(required=False)
+    hints = HintsField(required=False)
     sweep = serializers.BooleanField(
         required=False, default=False, help_text="make three drafts at different render sizes, to compare"
     )
 
 
 class PreviewRequestSerializer(serializers.Serializer):
-    hints = serializers.JSONField(required=False, help_text="hints in original pixels (DESIGN.md format)")
+    hints = HintsField(required=False, help_text="hints in original pixels (DESIGN.md format)")
     model = serializers.CharField(required=False, help_text="a model slug; default: the photo's routed model")
     saturation = serializers.FloatField(required=False, min_value=0, max_value=2, default=1.0)
     size = serializers.IntegerField(
@@ -179,7 +252,7 @@ class PreviewRequestSerializer(serializers.Serializer):
 class SuggestRequestSerializer(serializers.Serializer):
     x = serializers.IntegerField(min_value=0, help_text="pixel column in the original")
     y = serializers.IntegerField(min_value=0, help_text="pixel row in the original")
-    hints = serializers.JSONField(required=False)
+    hints = HintsField(required=False)
     model = serializers.CharField(required=False)
     k = serializers.IntegerField(required=False, min_value=1, max_value=12, default=6)
     render_size = serializers.IntegerField(required=False, min_value=64, max_value=512)

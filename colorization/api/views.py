@@ -11,6 +11,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from colorization import preview, services
 from colorization.api.errors import PayloadTooLarge
@@ -123,6 +124,7 @@ class PhotoDetail(generics.RetrieveUpdateAPIView):
 
     serializer_class = PhotoDetailSerializer
     permission_classes = [IsOwnerOrStaffOrReadOnly]
+    http_method_names = ["get", "patch", "head", "options"]  # metadata changes are partial: no PUT
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
@@ -140,10 +142,6 @@ class PhotoDetail(generics.RetrieveUpdateAPIView):
         services.photo_update(photo=photo, editor=request.user, metadata=dict(update.validated_data))
         return Response(PhotoDetailSerializer(photo, context={"request": request}).data)
 
-    @extend_schema(exclude=True)
-    def put(self, request, *args, **kwargs):
-        return self.patch(request, *args, **kwargs)
-
 
 class PhotoSubresource(ServiceLimits):
     """A photo's list of things (drafts, corrections): anyone reads, signed-in users add (limited by the services)."""
@@ -160,6 +158,12 @@ class PhotoDrafts(PhotoSubresource, generics.ListCreateAPIView):
 
     serializer_class = DraftSerializer
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @property
+    def pagination_class(self):
+        # The list (GET) is paginated; a POST answers the drafts it made as a plain list, and says so.
+        request = getattr(self, "request", None)
+        return None if request is not None and request.method == "POST" else api_settings.DEFAULT_PAGINATION_CLASS
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request kwargs

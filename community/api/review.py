@@ -37,7 +37,7 @@ class VoteSerializer(serializers.ModelSerializer):
 
 
 class VoteInputSerializer(serializers.Serializer):
-    value = serializers.IntegerField(help_text="1: historically plausible; -1: not")
+    value = serializers.ChoiceField(choices=[1, -1], help_text="1: historically plausible; -1: not")
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
     evidence = serializers.JSONField(required=False, help_text='[{"text": "…", "url": "…", "archive_reference": "…"}]')
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from colorization.api.serializers import DraftSerializer, PhotoDetailSerializer, _absolute
+from colorization.api.serializers import DraftSerializer, HintsField, PhotoDetailSerializer, _absolute
 from community.models import Correction, Evidence
 from community.review.permissions import is_moderator
 
@@ -102,9 +102,7 @@ class CorrectionCreateSerializer(serializers.Serializer):
 
     base_draft = serializers.IntegerField(required=False, allow_null=True)
     base_correction = serializers.IntegerField(required=False, allow_null=True)
-    hints = serializers.JSONField(
-        required=False, allow_null=True, help_text="hints in original pixels (DESIGN.md format)"
-    )
+    hints = HintsField(required=False, allow_null=True, help_text="hints in original pixels (DESIGN.md format)")
     image = serializers.FileField(required=False, help_text="a manual colorization (its chroma is used)")
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
     evidence = serializers.JSONField(required=False, help_text='[{"text": "…", "url": "…", "archive_reference": "…"}]')
