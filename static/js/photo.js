@@ -106,34 +106,71 @@ function showDraft(draft) {
   document.querySelector(".zoom-controls")?.removeAttribute("hidden");
 }
 
+// What the worker is doing, in words: queued, rendering (with percent), encoding the files.
+function stageText(draft) {
+  if (draft.status === "queued") return draft.stage && draft.stage !== "Waiting for a worker" ? `Queued: ${draft.stage.toLowerCase()}` : "Queued: waiting for a worker";
+  if (draft.status !== "running") return draft.stage;
+  if (draft.progress >= 85) return `Encoding PNG and JPEG · ${draft.progress}%`;
+  if (draft.progress >= 50) return `Rendering · ${draft.progress}%`;
+  return `Preparing: ${(draft.stage || "starting").toLowerCase()} · ${draft.progress}%`;
+}
+
+// A finished draft: swap in the server's own card (thumbnail, label, PNG / JPEG / "Correct the
+// colours" links) and version history, read from a fresh copy of this page.
+async function swapFinished(card) {
+  const response = await fetch(window.location.href, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } });
+  if (!response.ok) throw new Error(String(response.status));
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  const freshCard = fresh.querySelector(`.draft-card[data-draft="${card.dataset.draft}"]`);
+  if (freshCard && freshCard.dataset.status === "done") card.replaceWith(document.importNode(freshCard, true));
+  const timeline = document.getElementById("timeline");
+  const freshTimeline = fresh.getElementById("timeline");
+  if (timeline && freshTimeline) timeline.replaceWith(document.importNode(freshTimeline, true));
+}
+
 function render(card, draft) {
-  card.dataset.status = draft.status;
   const bar = card.querySelector("[role=progressbar]");
   if (bar) {
     bar.setAttribute("aria-valuenow", draft.progress);
+    bar.setAttribute("aria-valuetext", stageText(draft));
     bar.querySelector(".progress-bar").style.width = `${draft.progress}%`;
   }
   const stage = card.querySelector(".draft-stage");
-  if (stage) stage.textContent = draft.stage;
+  if (stage) stage.textContent = stageText(draft);
   if (draft.status === "done") {
-    const img = document.createElement("img");
-    img.src = draft.thumbnail_url;
-    img.alt = "AI-colorized draft";
-    const link = document.createElement("a");
-    link.href = draft.image_url;
-    link.append(img);
-    const label = document.createElement("p");
-    label.className = "ai-label ai-label-small";
-    label.textContent = draft.label;
-    card.querySelector(".draft-placeholder")?.replaceWith(link);
-    link.after(label);
-    bar?.remove();
     if (stage) stage.textContent = "Done";
     showDraft(draft);
-  } else if (draft.status === "failed") {
+    card.dataset.status = "finishing";
+    swapFinished(card).catch(() => {
+      // Without the fresh card, at least show the picture and its label.
+      const img = document.createElement("img");
+      img.src = draft.thumbnail_url;
+      img.alt = `Draft ${card.dataset.draft} (AI-colorized)`;
+      const link = document.createElement("a");
+      link.href = draft.image_url;
+      link.append(img);
+      const label = document.createElement("p");
+      label.className = "ai-label ai-label-small";
+      label.textContent = draft.label;
+      card.querySelector(".draft-placeholder")?.replaceWith(link);
+      link.after(label);
+      bar?.remove();
+      card.dataset.status = "done";
+    });
+    return;
+  }
+  card.dataset.status = draft.status;
+  if (draft.status === "failed") {
     bar?.remove();
     if (stage) { stage.className = "error"; stage.textContent = `${draft.error} Reload the page to try again.`; }
   }
+}
+
+for (const card of document.querySelectorAll(".draft-card[data-status=queued], .draft-card[data-status=running]")) {
+  const stage = card.querySelector(".draft-stage");
+  const bar = card.querySelector("[role=progressbar]");
+  const draft = { status: card.dataset.status, progress: Number(bar?.getAttribute("aria-valuenow") || 0), stage: stage?.textContent.trim() };
+  if (stage) stage.textContent = stageText(draft);
 }
 
 async function poll() {
@@ -145,7 +182,7 @@ async function poll() {
     } catch { /* the next round tries again */ }
   }
   if (document.querySelector(".draft-card[data-status=queued], .draft-card[data-status=running]")) {
-    setTimeout(poll, 1500);
+    setTimeout(poll, 1000);
   }
 }
 poll();

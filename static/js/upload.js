@@ -82,9 +82,6 @@ dropzone.addEventListener("drop", (event) => {
   dropzone.classList.remove("is-dragover");
   addFiles(event.dataTransfer.files);
 });
-dropzone.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" || event.key === " ") { event.preventDefault(); input.click(); }
-});
 input.addEventListener("change", () => { addFiles(input.files); });
 
 form.addEventListener("submit", async (event) => {

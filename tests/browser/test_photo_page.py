@@ -38,7 +38,7 @@ def test_the_draft_appears_without_a_reload_and_the_slider_reveals_it(
     page.wait_for_url(f"{live_server.url}/photos/*/")
     bar = page.locator(".draft-card [role=progressbar]")
     assert bar.get_attribute("aria-valuenow") == "0"
-    assert "Waiting for a worker" in page.locator(".draft-stage").inner_text()
+    assert "waiting for a worker" in page.locator(".draft-stage").inner_text().lower()
     assert page.locator("#colour-layer").is_hidden()
     page.evaluate("window.__sameDocument = true")
 
