@@ -103,17 +103,33 @@ def drafts_request_sweep(*, photo: Photo, requested_by=None, model: str | None =
     ]
 
 
+# After a failed send, this process leaves drafts for the sweeper this long instead of trying
+# again: during an outage each attempt costs up to the broker timeout, and an upload (or a sweep
+# of hundreds of drafts) must not pay it once per draft.
+BROKER_BACKOFF_SECONDS = 10.0
+_broker_down_until = 0.0
+
+
 def draft_enqueue(draft_id: int, queue: str | None = None) -> bool:
-    """Send the draft's task; if the broker is down, leave it queued for the sweeper."""
+    """Send the draft's task; if the broker is down, leave it queued for the sweeper.
+
+    A send is bounded by the broker timeouts (``CELERY_BROKER_TIMEOUT``, one attempt); after a
+    failure, sends from this process are skipped for ``BROKER_BACKOFF_SECONDS``.
+    """
+    global _broker_down_until
     from colorization.tasks import colorize_draft
 
     draft = Draft.objects.filter(pk=draft_id).only("queue").first()
     if draft is None:
         return False
     queue = queue or draft.queue
+    if time.monotonic() < _broker_down_until:
+        logger.warning("broker down a moment ago; draft %s waits for the sweeper", draft_id)
+        return False
     try:
         colorize_draft.apply_async(args=[draft_id], queue=queue, retry=False)
     except Exception as exc:  # noqa: BLE001 - kombu raises many types; an upload must not fail for it
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
         logger.warning("could not enqueue draft %s (%s); the sweeper will retry", draft_id, exc)
         return False
     Draft.objects.filter(pk=draft_id).update(enqueued_at=timezone.now(), queue=queue)
@@ -131,6 +147,11 @@ def draft_claim(draft_id: int) -> bool:
         progress=STAGES["claimed"][0],
         stage=STAGES["claimed"][1],
     )
+
+
+def draft_claim_wait(draft_id: int) -> float | None:
+    """After a lost claim: seconds until the draft's current holder counts as dead, or None if it is not running."""
+    return Draft.seconds_until_claimable(draft_id, stale_seconds=settings.CHROMA_DRAFT_STALE_SECONDS)
 
 
 def _padded_shape(width: int, height: int, render_size: int, multiple: int) -> tuple[int, int]:
@@ -213,6 +234,12 @@ class RenderReport:
 
 def drafts_render(lead_id: int) -> RenderReport:
     """Make the lead draft (already claimed) and any compatible waiting drafts, in one forward pass."""
+    held = [lead_id]  # the drafts this worker holds, kept alive between the stage heartbeats
+    with Draft.keep_alive(held, interval=settings.CHROMA_DRAFT_HEARTBEAT_SECONDS):
+        return _render(lead_id, held)
+
+
+def _render(lead_id: int, held: list[int]) -> RenderReport:
     from colorization.engine.imageio import encode
     from colorization.engine.inference import Colorizer, RenderOptions
 
@@ -223,6 +250,7 @@ def drafts_render(lead_id: int) -> RenderReport:
     if colorizer.sha256 != lead.model_sha256:
         raise PermanentDraftError("The model file changed since this draft was requested; request a new draft.")
     ids = [lead.pk, *_claim_companions(lead, settings.CHROMA_DRAFT_BATCH_MAX - 1, colorizer.multiple)]
+    held[:] = ids
     drafts = {d.pk: d for d in Draft.objects.select_related("photo").filter(pk__in=ids)}
     report = RenderReport(done=[], failed=[])
 

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,6 +16,8 @@ from django.utils import timezone
 
 from colorization.cron import CrontabError, parse_crontab
 from colorization.eras import era_label
+
+logger = logging.getLogger(__name__)
 
 
 class Licence(models.TextChoices):
@@ -125,8 +129,27 @@ class Photo(models.Model):
 
 
 def worker_name() -> str:
-    """This process, as a job's ``worker`` records it."""
+    """This process, as a job's ``worker`` records it: ``host:pid``."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_is_dead(name: str) -> bool:
+    """True when ``name`` (a ``worker_name``) is a process of this host that no longer runs.
+
+    A pool child killed mid-job (out of memory, a hard time limit) leaves its claim behind with a
+    recent heartbeat; when its task is redelivered on the same host, this tells the claim is an
+    orphan at once instead of after the stale window. Another host cannot tell: False.
+    """
+    host, _, pid = name.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in {"Z", "X"}  # killed, not yet reaped
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 class Job(models.Model):
@@ -159,21 +182,83 @@ class Job(models.Model):
         now = timezone.now()
         stale = now - timedelta(seconds=stale_seconds)
         claimable = Q(status=cls.QUEUED) | Q(status=cls.RUNNING, heartbeat_at__lt=stale)
-        claimed = cls.objects.filter(claimable, pk=pk).update(
-            status=cls.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            attempts=F("attempts") + 1,
-            worker=worker_name(),
-            error="",
+        changes = {
+            "status": cls.RUNNING,
+            "started_at": now,
+            "heartbeat_at": now,
+            "attempts": F("attempts") + 1,
+            "worker": worker_name(),
+            "error": "",
             **changes,
-        )
-        return claimed == 1
+        }
+        if cls.objects.filter(claimable, pk=pk).update(**changes) == 1:
+            return True
+        # Running with a fresh heartbeat: an orphan all the same if its process died on this host.
+        owner = cls.objects.filter(pk=pk, status=cls.RUNNING).values_list("worker", flat=True).first()
+        if owner and worker_is_dead(owner):
+            return cls.objects.filter(pk=pk, status=cls.RUNNING, worker=owner).update(**changes) == 1
+        return False
+
+    @classmethod
+    def seconds_until_claimable(cls, pk: int, *, stale_seconds: float) -> float | None:
+        """How long until a job running elsewhere may be claimed (its heartbeat gone stale); None if not running."""
+        beat = cls.objects.filter(pk=pk, status=cls.RUNNING).values_list("heartbeat_at", flat=True).first()
+        if beat is None:
+            return None
+        return max(0.0, (beat + timedelta(seconds=stale_seconds) - timezone.now()).total_seconds())
 
     @classmethod
     def heartbeat(cls, pks: list[int], **changes) -> int:
         """Mark running jobs alive now (with ``changes``, such as progress); returns how many were."""
         return cls.objects.filter(pk__in=pks, status=cls.RUNNING).update(heartbeat_at=timezone.now(), **changes)
+
+    @classmethod
+    def keep_alive(cls, pks: list[int], *, interval: float) -> JobKeepAlive:
+        """A context manager that sends this process's heartbeats for ``pks`` every ``interval`` seconds.
+
+        Heartbeats at stage changes alone leave long silences (a big forward pass), so the stale
+        window would have to be longer than the slowest stage; with a thread beating steadily it
+        can be a few intervals, and a dead worker's job is taken over quickly. Only rows this
+        process still holds are touched: once another worker took a job over, its beats stop.
+        ``pks`` may grow while it runs (jobs claimed later).
+        """
+        return JobKeepAlive(cls, pks, interval)
+
+
+class JobKeepAlive:
+    def __init__(self, model: type[Job], pks: list[int], interval: float):
+        self.model, self.pks, self.interval = model, pks, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="job-keep-alive", daemon=True)
+
+    def __enter__(self) -> JobKeepAlive:
+        from django.db import connection
+
+        # Inside a transaction (a task run eagerly in a test) another connection cannot see the rows.
+        if not connection.in_atomic_block:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.interval + 5)
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        me = worker_name()
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    self.model.objects.filter(pk__in=list(self.pks), status=Job.RUNNING, worker=me).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except Exception:  # a missed beat is retried; the job's own errors decide its fate
+                    logger.warning("heartbeat for %s %s failed", self.model.__name__, self.pks, exc_info=True)
+                    connection.close()
+        finally:
+            connection.close()  # this thread's own database connection
 
 
 class DraftStatus(models.TextChoices):

@@ -25,8 +25,21 @@ TRANSIENT = (DatabaseError, ConnectionError, TimeoutError)
 )
 def colorize_draft(self, draft_id: int) -> str:
     """Make a draft (and compatible waiting ones, batched). Safe to run twice: only a claim does work."""
-    if not drafting.draft_claim(draft_id):
-        return "not claimable (done, failed, or running elsewhere)"
+    try:
+        claimed = drafting.draft_claim(draft_id)
+    except TRANSIENT as exc:  # the database restarting: the message must not be dropped
+        logger.warning("draft %s: could not claim (%s); retrying", draft_id, exc)
+        raise self.retry(exc=exc, countdown=min(60, 2 * 2**self.request.retries)) from exc
+    if not claimed:
+        wait = drafting.draft_claim_wait(draft_id)
+        if wait is None:
+            return "not claimable (done or failed)"
+        # Running elsewhere with a recent heartbeat: a live worker, or a dead one on another host
+        # whose message came back. Look again once that heartbeat would be stale, rather than
+        # dropping the message and leaving a dead worker's draft to the sweeper.
+        if self.request.retries >= self.max_retries:
+            return "not claimable (running elsewhere)"
+        raise self.retry(countdown=wait + 1)
     try:
         report = drafting.drafts_render(draft_id)
     except drafting.PermanentDraftError as exc:

@@ -1,8 +1,11 @@
 """The Celery application: settings come from Django's, prefixed CELERY_."""
 
 import os
+import signal
+import sys
 
 from celery import Celery
+from celery.signals import worker_process_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -14,3 +17,22 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("gpu"), Queue("cpu"), Queue("training"), Queue("default"))
 app.conf.task_default_queue = "default"
 app.autodiscover_tasks()
+
+PR_SET_PDEATHSIG = 1
+
+
+@worker_process_init.connect
+def die_with_the_main_worker(**_) -> None:
+    """A pool child dies when its main worker process does (SIGKILL, out of memory).
+
+    An orphaned child would go on rendering and beating for a draft whose message nobody will
+    acknowledge, so another worker could not take it over; Linux kills it with its parent.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)

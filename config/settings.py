@@ -115,6 +115,12 @@ try:
     }
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django understands: {exc}") from exc
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A restarted server: a pooled connection is checked before reuse, and connecting is bounded.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.integer("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
@@ -238,7 +244,25 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 3600)}
-CELERY_BROKER_CONNECTION_TIMEOUT = 5
+# Every call to a networked broker is bounded, so a frozen or unreachable broker costs a request
+# about CELERY_BROKER_TIMEOUT seconds (connect, then each command), never a hang: one connection
+# attempt per message (kombu would otherwise retry for the whole connection timeout), and the
+# sweepers re-send what could not be sent. Workers reconnect on their own schedule.
+CELERY_BROKER_TIMEOUT = env.decimal("CELERY_BROKER_TIMEOUT", 1.0, minimum=0.1, maximum=60)
+CELERY_BROKER_CONNECTION_TIMEOUT = CELERY_BROKER_TIMEOUT
+if CELERY_BROKER_URL.startswith(("redis", "amqp")):
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        {"max_retries": 0, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+    )
+    if CELERY_BROKER_URL.startswith("redis"):
+        CELERY_BROKER_TRANSPORT_OPTIONS.update(
+            {"socket_connect_timeout": CELERY_BROKER_TIMEOUT, "socket_timeout": CELERY_BROKER_TIMEOUT}
+        )
+    else:
+        CELERY_BROKER_TRANSPORT_OPTIONS.update(
+            {"read_timeout": CELERY_BROKER_TIMEOUT, "write_timeout": CELERY_BROKER_TIMEOUT}
+        )
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
@@ -250,7 +274,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 660
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
-    "sweep-drafts": {"task": "colorization.tasks.sweep_drafts", "schedule": 30.0, "options": {"queue": "default"}},
+    "sweep-drafts": {"task": "colorization.tasks.sweep_drafts", "schedule": 5.0, "options": {"queue": "default"}},
 }
 CELERY_TASK_ROUTES = {"colorization.tasks.sweep_drafts": {"queue": "default"}}
 
@@ -271,7 +295,18 @@ CHROMA_SWEEP_RENDER_SIZES = env.integers(
     "CHROMA_SWEEP_RENDER_SIZES", list(SWEEP_RENDER_SIZES), minimum=64, maximum=4096
 )
 CHROMA_DRAFT_BATCH_MAX = env.integer("CHROMA_DRAFT_BATCH_MAX", 4, minimum=1, maximum=64)
-CHROMA_DRAFT_STALE_SECONDS = env.integer("CHROMA_DRAFT_STALE_SECONDS", 90, minimum=5)
+# A worker beats every CHROMA_DRAFT_HEARTBEAT_SECONDS while it renders; a running draft silent for
+# CHROMA_DRAFT_STALE_SECONDS belongs to a dead worker, and the sweeper (every
+# CHROMA_DRAFT_SWEEP_SECONDS) gives it to another: recovery within stale + sweep + the render.
+CHROMA_DRAFT_HEARTBEAT_SECONDS = env.decimal("CHROMA_DRAFT_HEARTBEAT_SECONDS", 2.0, minimum=0.1, maximum=60)
+CHROMA_DRAFT_STALE_SECONDS = env.integer("CHROMA_DRAFT_STALE_SECONDS", 10, minimum=2)
+if CHROMA_DRAFT_STALE_SECONDS < 3 * CHROMA_DRAFT_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        f"CHROMA_DRAFT_STALE_SECONDS={CHROMA_DRAFT_STALE_SECONDS} must be at least three heartbeats "
+        f"(CHROMA_DRAFT_HEARTBEAT_SECONDS={CHROMA_DRAFT_HEARTBEAT_SECONDS})"
+    )
+CHROMA_DRAFT_SWEEP_SECONDS = env.integer("CHROMA_DRAFT_SWEEP_SECONDS", 5, minimum=1)
+CELERY_BEAT_SCHEDULE["sweep-drafts"]["schedule"] = float(CHROMA_DRAFT_SWEEP_SECONDS)
 CHROMA_DRAFT_RESEND_SECONDS = env.integer("CHROMA_DRAFT_RESEND_SECONDS", 300, minimum=5)
 CHROMA_DRAFT_MAX_ATTEMPTS = env.integer("CHROMA_DRAFT_MAX_ATTEMPTS", 4, minimum=1)
 

@@ -67,6 +67,14 @@ def isolated_broker(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def broker_not_backed_off():
+    """A failed send makes this process skip sends for a while (colorization/drafting.py); not across tests."""
+    from colorization import drafting
+
+    drafting._broker_down_until = 0.0
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     """Throttle counters and cached pages live in the cache: start every test without them."""
     from django.core.cache import cache

@@ -39,12 +39,15 @@ class Workers:
     def __init__(self, env: dict[str, str], log_dir: Path):
         self.env, self.log_dir, self.procs = env, log_dir, []
 
-    def start(self) -> subprocess.Popen:
-        log = open(self.log_dir / f"worker{len(self.procs)}.log", "w")  # noqa: SIM115 - closed with the process
+    def start(self, queues: str = "gpu,cpu,default", beat: bool = False) -> subprocess.Popen:
+        """A worker with one pool process; ``beat`` embeds Celery beat (the sweepers) with its own schedule file."""
+        n = len(self.procs)
+        log = open(self.log_dir / f"worker{n}.log", "w")  # noqa: SIM115 - closed with the process
+        extra = ["-B", "-s", str(self.log_dir / f"beat{n}-schedule")] if beat else []
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "gpu,cpu,default",
-             "--concurrency", "1", "-l", "info", "-n", f"test{len(self.procs)}@%h", "--without-mingle",
-             "--without-gossip", "--without-heartbeat"],
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues,
+             "--concurrency", "1", "-l", "info", "-n", f"test{n}@%h", "--without-mingle",
+             "--without-gossip", "--without-heartbeat", *extra],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         self.procs.append(proc)

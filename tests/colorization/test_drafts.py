@@ -217,3 +217,66 @@ def test_an_upload_is_kept_when_no_model_is_available(api, owner, settings, tmp_
     )
     assert response.status_code == 201
     assert Draft.objects.count() == 0
+
+
+def test_a_failed_send_leaves_the_next_drafts_to_the_sweeper_without_trying(owner, make_photo, tiny_base_model, sent):
+    from kombu.exceptions import OperationalError
+
+    first, second = (make_photo(owner).drafts.get() for _ in range(2))
+    with pytest.MonkeyPatch.context() as broken:
+        broken.setattr(colorize_draft, "apply_async", lambda *a, **kw: (_ for _ in ()).throw(OperationalError("down")))
+        assert drafting.draft_enqueue(first.pk) is False
+    assert drafting.draft_enqueue(second.pk) is False  # within the back-off: no second wait on the broker
+    assert sent == []
+    drafting._broker_down_until = 0.0
+    assert drafting.draft_enqueue(second.pk) is True
+
+
+def test_a_draft_held_by_a_dead_process_of_this_host_is_claimed_at_once(owner, make_photo, tiny_base_model):
+    import socket
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    draft = make_photo(owner).drafts.get()
+    Draft.objects.filter(pk=draft.pk).update(
+        status=DraftStatus.RUNNING, worker=f"{socket.gethostname()}:{gone.pid}", heartbeat_at=timezone.now(), attempts=1
+    )
+    assert drafting.draft_claim(draft.pk)
+    draft.refresh_from_db()
+    assert (draft.status, draft.attempts) == (DraftStatus.RUNNING, 2)
+
+
+def test_a_draft_held_by_a_live_process_is_not_taken(owner, make_photo, tiny_base_model):
+    import os
+    import socket
+
+    draft = make_photo(owner).drafts.get()
+    Draft.objects.filter(pk=draft.pk).update(
+        status=DraftStatus.RUNNING, worker=f"{socket.gethostname()}:{os.getppid()}", heartbeat_at=timezone.now()
+    )
+    assert not drafting.draft_claim(draft.pk)
+
+
+def test_a_redelivered_draft_running_elsewhere_is_looked_at_again_when_its_heartbeat_would_be_stale(
+    owner, make_photo, tiny_base_model, settings, monkeypatch
+):
+    from celery.exceptions import Retry
+
+    settings.CHROMA_DRAFT_STALE_SECONDS = 10
+    draft = make_photo(owner).drafts.get()
+    Draft.objects.filter(pk=draft.pk).update(
+        status=DraftStatus.RUNNING, worker="another-host:1", heartbeat_at=timezone.now() - timedelta(seconds=4)
+    )
+    countdowns = []
+
+    def retry(**kwargs):
+        countdowns.append(kwargs["countdown"])
+        raise Retry()
+
+    monkeypatch.setattr(colorize_draft, "retry", retry)
+    with pytest.raises(Retry):
+        colorize_draft(draft.pk)
+    assert 6 < countdowns[0] <= 7.1  # the 6 s left of the stale window, and a second
+    Draft.objects.filter(pk=draft.pk).update(status=DraftStatus.DONE)
+    assert colorize_draft(draft.pk) == "not claimable (done or failed)"
