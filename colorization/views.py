@@ -27,7 +27,13 @@ def rate_limited_page(request, exc: RateLimited, back: str = "/"):
 
 
 def home(request):
-    recent = Photo.objects.visible_to(request.user).with_preview().select_related("owner")[:8]
+    # Gold-standard photos (true colours known, shown in greyscale for scoring) are test material, not news.
+    recent = (
+        Photo.objects.visible_to(request.user)
+        .filter(gold_standard__isnull=True)
+        .with_preview()
+        .select_related("owner")[:8]
+    )
     return render(request, "colorization/home.html", {"recent": recent})
 
 

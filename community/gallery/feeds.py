@@ -48,7 +48,14 @@ class AcceptedVersionsFeed(Feed):
         return item.photo.get_absolute_url()
 
     def item_guid(self, item: Correction) -> str:
-        return f"correction-{item.pk}-accepted"
+        # An absolute IRI (RFC 4287 §4.2.6), stable across domain moves: a tag URI (RFC 4151)
+        # minted from the host and the day the correction was accepted.
+        host = self.request.get_host().split(":")[0] if getattr(self, "request", None) else "chroma-commons"
+        day = (item.decided_at or item.created_at).strftime("%Y-%m-%d")
+        return f"tag:{host},{day}:correction-{item.pk}-accepted"
+
+    def item_guid_is_permalink(self, item: Correction) -> bool:
+        return False
 
     def item_pubdate(self, item: Correction):
         return item.decided_at

@@ -22,9 +22,27 @@ SHARED_BW = settings.BASE_DIR.parent / "shared" / "data" / "bw"
 STREET_WORDS = re.compile(r"street|broadway|bank|detroit|hotel|avenue", re.I)
 
 
+# Titles a visitor can read, for the shared demo photographs (file names are truncated Commons names).
+DEMO_TITLES = {
+    "Broadway_at_the_United_States_Hotel_Saratoga_Springs_NY_ca_1": "Broadway, Saratoga Springs",
+    "Broke_baby_sick_and_car_trouble_-_Dorothea_Langes_photo_of_a": "Broke, baby sick, and car trouble (Lange, 1937)",
+    "Buffalo_Bank_Buffalo_New_York_circa_1908_Erie_County_Savings": "Erie County Savings Bank, Buffalo, about 1908",
+    "Child_in_Shack_Town_by_Dorothea_Lange_1936_8b38490a": "Child in Shack Town (Dorothea Lange, 1936)",
+    "Children_Living_in_a_Camp_Between_Weedpatch_and_Lamont_Kern_": "Children in a camp near Weedpatch, California",
+    "David_Hilbert": "David Hilbert",
+    "Detroit_circa_1915": "Detroit street scene, about 1915",
+    "Dorothea_Lange_These_cotton_hoers_work_from_6_am_to_7_pm_for": "Cotton hoers at work (Dorothea Lange)",
+    "February_1936_Nipomo_Calif_Destitute_pea_pickers_living_in_t": "Destitute pea pickers, Nipomo, 1936",
+    "Helen_Keller_meeting_Charlie_Chaplin_in_1919": "Helen Keller meets Charlie Chaplin, 1919",
+    "Lincoln": "Abraham Lincoln",
+    "Old_Tom_Morris": "Old Tom Morris",
+}
+
+
 def _metadata_from_name(path: Path) -> dict:
     title = re.sub(r"[_-]+", " ", path.stem)
     title = re.sub(r"\s+[0-9a-f]{8}$", "", title).strip()
+    title = DEMO_TITLES.get(path.stem, title)
     years = [int(y) for y in re.findall(r"(18[3-9]\d|19\d\d)", path.stem)]
     genre = "street" if STREET_WORDS.search(title) else "portrait"
     return {

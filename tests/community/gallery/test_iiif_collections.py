@@ -179,6 +179,10 @@ def test_the_atom_feed_lists_newly_accepted_versions(client, photos, other_user)
         "Migrant Mother: community version accepted",
     ]
     assert entries[0].find(f"{ATOM}link").get("href") == f"http://testserver/photos/{photos[1].pk}/"
+    # Entry ids are absolute IRIs (RFC 4287): tag URIs from the host and the day of acceptance.
+    second.refresh_from_db()
+    day = second.decided_at.strftime("%Y-%m-%d")
+    assert entries[0].find(f"{ATOM}id").text == f"tag:testserver,{day}:correction-{second.pk}-accepted"
 
 
 def test_the_validator_would_catch_a_broken_manifest(client, photos):
