@@ -195,6 +195,9 @@ class FinetuneConfig:
     precision: str = "fp32"
     members: int = 1
     device: str = ""  # "": settings.COLORIZE_DEVICE
+    # Share of crops given a global colour hint simulated from their own colours, as the base model
+    # trained (only a parent with the global-hint branch uses it): the fine-tune keeps following them.
+    global_hint_fraction: float = 0.5
     checkpoint_every_s: float = 300.0
     log_every_s: float = 30.0
 
@@ -538,6 +541,7 @@ def _train_candidate(
         minutes=config.minutes,
         seed=run.pk,
         no_hint_fraction=config.no_hint_fraction,
+        global_hint_fraction=config.global_hint_fraction,
         regression_loss=config.regression_loss,
         ce_weight=config.ce_weight,
         precision=ctx.precision,

@@ -9,6 +9,7 @@ promotion does not depend on luck (the gate itself is tested in tests/colorizati
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from colorization import finetuning
@@ -134,3 +135,59 @@ def test_a_rejected_correction_never_becomes_training_data(
     correction.refresh_from_db()
     assert correction.status == CorrectionStatus.REJECTED
     assert not TrainingExample.objects.exists()
+
+
+def test_a_global_colour_hint_travels_from_a_correction_to_a_training_example_and_into_fine_tuning(
+    loop_settings, settings, tmp_path, owner, make_photo, django_capture_on_commit_callbacks
+):
+    import torch
+
+    from colorization import model_registry
+    from colorization.engine.checkpoint import load_state_dict, save_checkpoint
+    from colorization.engine.global_hints import palette_document
+    from colorization.engine.network import ColorNet, NetworkConfig
+    from community.review.corrections import correction_create
+
+    # A base model with the global-hint branch (at zero, as a freshly grown one).
+    torch.manual_seed(1)
+    base = tmp_path / "tiny-global.safetensors"
+    save_checkpoint(ColorNet(NetworkConfig(widths=(8, 8, 8, 8), global_hints=True)), base, {"slug": "base"})
+    settings.CHROMA_BASE_MODEL_PATH = str(base)
+    volunteer, voter = UserFactory(username="volunteer"), UserFactory(username="voter")
+    historian = UserFactory(username="historian")
+    role_set(user=historian, role="historian")
+
+    accepted = []
+    seed = 100
+    while len(accepted) < 4 or not {split_for(c.photo) for c in accepted} >= {Split.TRAIN, Split.HOLDOUT}:
+        seed += 1
+        colour = images.colour_photo(64, 48, seed=seed)
+        photo = make_photo(
+            owner, data=images.encode(images.luminance_of(colour), "PNG"), genre="street", year_from=1912, year_to=1912
+        )
+        draft = rendered(photo)
+        member = {"palette": palette_document(np.asarray(colour), colours=5), "source": {"kind": "reference"}}
+        correction = correction_create(
+            author=volunteer, photo=photo, base_draft=draft, hints={"global": member}, note="Plate colours"
+        )
+        colorize_draft.apply(args=[correction.render_id])
+        with django_capture_on_commit_callbacks(execute=True):
+            for person in (voter, owner, historian):
+                vote_cast(correction_id=correction.pk, voter=person, value=1)
+        correction.refresh_from_db()
+        assert correction.status == CorrectionStatus.ACCEPTED
+        accepted.append(correction)
+        assert seed < 160
+
+    # The examples keep the global hint their colours were made with.
+    for correction in accepted:
+        example = TrainingExample.objects.get(source=f"correction:{correction.pk}")
+        assert example.global_hint == correction.hints["global"]
+
+    # Fine-tuning a parent with the branch trains it with global hints simulated from the truth.
+    run = finetuning.training_run_now("street", "1900-1919", log=lambda s: None)
+    assert run.status == "succeeded", run.error
+    model = ColorModel.objects.get(pk=run.candidate_id)
+    state, config, _ = load_state_dict(model_registry.weights_path(model))
+    assert config.global_hints
+    assert state["global_hint_mlp.4.weight"].abs().sum() > 0  # the zero-initialised branch learnt
