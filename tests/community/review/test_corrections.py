@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from django.utils.html import escape
 from PIL import Image
 
 from colorization.engine.imageio import read_disclosure, read_luminance
@@ -92,7 +93,7 @@ def test_the_photo_page_shows_the_correction_history_side_by_side(api, client, o
     page = client.get(draft.photo.get_absolute_url()).content.decode()
     assert f"Correction {correction.pk}</a> by" in page
     assert "Tram livery was red" in page
-    assert correction.render.thumbnail.url in page and draft.thumbnail.url in page
+    assert escape(correction.render.thumbnail.url) in page and escape(draft.thumbnail.url) in page
     assert "AI-colorized with volunteer hints" in page
     detail = client.get(correction.get_absolute_url())
     assert detail.status_code == 200 and "Tram livery was red" in detail.content.decode()
