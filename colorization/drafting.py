@@ -27,6 +27,7 @@ from django.utils import timezone
 from PIL import Image
 
 from colorization.engine.hints import HintError, parse_hints
+from colorization.media import key_token
 from colorization.model_registry import ModelRef, UnknownModel, model_ref, route_model
 from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
 from colorization.signals import draft_finished
@@ -199,7 +200,9 @@ def _progress(draft_ids: list[int], stage: str) -> None:
 
 
 def result_keys(draft: Draft) -> dict[str, str]:
-    base = f"drafts/{draft.photo_id}/{draft.pk}"
+    """Where a draft's files live: the same keys on every run (a rerun replaces them), but with a
+    token only the server can compute, so nobody reaches a draft's files by counting ids."""
+    base = f"drafts/{draft.photo_id}/{draft.pk}-{key_token(f'draft:{draft.pk}')}"
     return {"image": f"{base}.png", "image_jpeg": f"{base}.jpg", "thumbnail": f"{base}-thumb.jpg"}
 
 

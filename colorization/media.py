@@ -47,6 +47,11 @@ def signature_valid(key: str, expires: str, sig: str, *, now: float | None = Non
     return int(expires) >= now and constant_time_compare(sig, signature(key, int(expires)))
 
 
+def key_token(name: str) -> str:
+    """An unguessable, stable part for a storage key derived from ``name`` (a draft's id, say)."""
+    return salted_hmac("chroma.media.key", name, algorithm="sha256").hexdigest()[:20]
+
+
 class SignedFileSystemStorage(FileSystemStorage):
     """Local storage whose URLs carry an expiring signature that ``media_serve`` checks."""
 

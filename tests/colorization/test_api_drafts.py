@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 from django.utils.html import escape
 
+from colorization.media import key_token
 from colorization.models import Draft, DraftStatus, Photo
 from colorization.tasks import colorize_draft
 
@@ -30,8 +31,8 @@ def test_a_draft_reads_in_the_contract_shape(api, done_photo):
     assert body["status"] == "done"
     assert body["progress"] == 100
     assert body["model"] == {"slug": "base", "version": "test"}
-    assert body["image_url"].split("?")[0].endswith(f"{draft.pk}.png")
-    assert body["image_jpeg_url"].split("?")[0].endswith(f"{draft.pk}.jpg")
+    assert body["image_url"].split("?")[0].endswith(f"{draft.pk}-{key_token(f'draft:{draft.pk}')}.png")
+    assert body["image_jpeg_url"].split("?")[0].endswith(f"{draft.pk}-{key_token(f'draft:{draft.pk}')}.jpg")
     assert body["error"] == ""
     assert body["label"] == "AI-colorized · model base vtest · colours are an estimate"
     detail = api(None).get(f"/api/v1/photos/{done_photo.pk}/").json()

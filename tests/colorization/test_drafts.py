@@ -10,7 +10,9 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from colorization import drafting
+from colorization.drafting import result_keys
 from colorization.engine.imageio import read_disclosure, read_luminance
+from colorization.media import key_token
 from colorization.models import Draft, DraftStatus
 from colorization.tasks import colorize_draft, sweep_drafts
 from tests import images
@@ -85,7 +87,16 @@ def test_running_a_draft_twice_stores_one_result(owner, make_photo, tiny_base_mo
     assert run(draft).startswith("not claimable")
     Draft.objects.filter(pk=draft.pk).update(status=DraftStatus.QUEUED)  # as if a message came back late
     run(draft)
-    assert stored(f"drafts/{photo.pk}") == first == [f"{draft.pk}-thumb.jpg", f"{draft.pk}.jpg", f"{draft.pk}.png"]
+    token = key_token(f"draft:{draft.pk}")
+    expected = [f"{draft.pk}-{token}-thumb.jpg", f"{draft.pk}-{token}.jpg", f"{draft.pk}-{token}.png"]
+    assert stored(f"drafts/{photo.pk}") == first == expected
+
+
+def test_draft_keys_are_not_guessable_from_ids(owner, make_photo):
+    draft = make_photo(owner).drafts.get()
+    keys = result_keys(draft)
+    assert f"/{draft.pk}.png" not in keys["image"]
+    assert len(keys["image"].rsplit("-", 1)[-1]) >= 20
 
 
 def test_waiting_drafts_share_one_forward_pass(owner, make_photo, tiny_base_model, sent, settings):
