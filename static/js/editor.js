@@ -241,6 +241,27 @@ $("editor").querySelector(".tool-group").addEventListener("keydown", (event) => 
   setTool(next.dataset.tool);
 });
 
+// -- panels: hide the tool and hint panels so the photograph gets the whole width (wide screens)
+
+{
+  const bar = root.querySelector(".stage-bar");
+  if (bar) {
+    const toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "button button-small button-quiet panels-toggle";
+    toggle.id = "panels-toggle";
+    toggle.setAttribute("aria-pressed", "false");
+    toggle.textContent = "Hide panels";
+    toggle.addEventListener("click", () => {
+      const hidden = root.classList.toggle("panels-hidden");
+      toggle.setAttribute("aria-pressed", String(hidden));
+      toggle.textContent = hidden ? "Show panels" : "Hide panels";
+      announce(hidden ? "Panels hidden; the photograph uses the full width." : "Panels shown.");
+    });
+    bar.append(toggle);
+  }
+}
+
 // -- drawing the overlay
 
 stage.drawOverlay = (ctx) => {

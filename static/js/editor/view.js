@@ -27,7 +27,7 @@ export class Stage {
 
   resize(fit = false) {
     const cssWidth = this.wrap.clientWidth;
-    const cssHeight = Math.round(Math.min(window.innerHeight * 0.72, Math.max(240, (cssWidth * this.height) / this.width)));
+    const cssHeight = Math.round(Math.min(window.innerHeight * 0.8, Math.max(240, (cssWidth * this.height) / this.width)));
     const ratio = window.devicePixelRatio || 1;
     for (const canvas of [this.imageCanvas, this.overlay]) {
       canvas.style.width = `${cssWidth}px`;
