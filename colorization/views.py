@@ -117,7 +117,7 @@ def upload(request):
                 messages.info(request, f"“{result.photo.title}” was already here; nothing was duplicated.")
         if limited is not None:  # the same page, with what was and was not uploaded, as a 429
             for text in failed:
-                form.add_error(None, text)
+                messages.error(request, text)
             for result in done:
                 messages.success(request, f"Uploaded “{result.photo.title}”.")
             response = render(request, "colorization/upload.html", _upload_context(form), status=429)

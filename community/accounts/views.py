@@ -43,6 +43,7 @@ class _CredentialsLimited:
             kwargs = {k: v for k, v in self.get_form_kwargs().items() if k not in ("data", "files")}
             kwargs["initial"] = {self.identity_field: request.POST.get(self.identity_field, "")[:254]}
             form = self.get_form_class()(**kwargs)
+            form.cleaned_data = {}  # add_error expects a cleaned form
             form.add_error(None, exc.message)
             response = self.render_to_response(self.get_context_data(form=form), status=429)
             response["Retry-After"] = str(exc.retry_after)
