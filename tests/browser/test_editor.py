@@ -371,7 +371,12 @@ def test_a_newer_edit_cancels_the_preview_in_flight(page, live_server, settings,
     box = overlay.bounding_box()
 
     overlay.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.5})
-    page.wait_for_function("window.__previews.length === 1")  # the first preview is in flight
+    # The first preview is in flight (polled from here: the site's Content-Security-Policy refuses
+    # the string predicates of page.wait_for_function).
+    deadline = time.monotonic() + 30
+    while page.evaluate("window.__previews.length") < 1:
+        assert time.monotonic() < deadline, "no preview started"
+        time.sleep(0.05)
     overlay.click(position={"x": box["width"] * 0.7, "y": box["height"] * 0.5})
     page.locator("#editor[data-preview-points='2']").wait_for()
     previews = page.evaluate("window.__previews")
