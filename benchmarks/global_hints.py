@@ -98,6 +98,7 @@ def run(colorizer: Colorizer, truths: dict[str, np.ndarray], condition: str, hin
         hints=hints,
         total=len(names),
         global_hint=hint_maker(condition, truths, names),
+        perceptual=False,  # PSNR and colourfulness are what the targets name
     )
     return {
         k: {"psnr": v["psnr"], "colourfulness_ratio": v["colourfulness_ratio"], "delta_L_max": v["delta_L_max"]}

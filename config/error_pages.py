@@ -13,6 +13,8 @@ from django.http import Http404, HttpResponseServerError
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.defaults import page_not_found
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -38,6 +40,7 @@ def server_error(request, template_name: str = "500.html"):
     return HttpResponseServerError(loader.get_template(template_name).render())
 
 
+@extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Where each collection of the API lives")
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def api_root(request, format=None):

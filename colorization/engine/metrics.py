@@ -230,6 +230,7 @@ def evaluate_images(
     total: int | None = None,
     keep_outputs: Callable[[str], bool] | None = None,
     global_hint: Callable[[str, np.ndarray], GlobalHint | None] | None = None,
+    perceptual: bool = True,
 ) -> dict:
     """``evaluate_folder`` over in-memory ``(name, rgb uint8)`` pairs (e.g. a bucket's holdout examples).
 
@@ -237,6 +238,7 @@ def evaluate_images(
     compared. ``keep_outputs(name)`` true: the 0-hint output is returned under ``"outputs"``.
     ``global_hint(name, truth)``: the global colour hint each photo gets (at every hint count), or None.
     ``options``: an ``inference.RenderOptions`` (decoding, blend, propagation), default the colorizer's.
+    ``perceptual=False`` leaves out SSIM and CIEDE2000 (most of the time of a small render).
     """
     from .color import lab_to_srgb8
     from .inference import DEFAULT_RENDER_SIZE  # here to keep metrics importable alone
@@ -257,7 +259,9 @@ def evaluate_images(
         L = rgb_to_lightness_u8(truth)
         lab = _lab(truth)
         grey = lab_to_srgb8(np.stack((L, np.zeros_like(L), np.zeros_like(L)), -1))
-        add(base, psnr=psnr(grey, truth), ssim=ssim(grey, truth), ciede2000=float(ciede2000(_lab(grey), lab).mean()))
+        add(base, psnr=psnr(grey, truth))
+        if perceptual:
+            add(base, ssim=ssim(grey, truth), ciede2000=float(ciede2000(_lab(grey), lab).mean()))
         ab = np.moveaxis(lab[..., 1:], -1, 0)
         given = global_hint(name, truth) if global_hint is not None else None
         for k in ks:
@@ -272,12 +276,12 @@ def evaluate_images(
             add(
                 sums[k],
                 psnr=psnr(out, truth),
-                ssim=ssim(out, truth),
-                ciede2000=float(ciede2000(_lab(out), lab).mean()),
                 colourfulness_ratio=colourfulness_ratio(out, truth),
                 delta_L_max=dl_max,
                 delta_L_mean=dl_mean,
             )
+            if perceptual:
+                add(sums[k], ssim=ssim(out, truth), ciede2000=float(ciede2000(_lab(out), lab).mean()))
         if log:
             log(f"{n + 1}/{total or '?'} {name}")
     if n < 0:
