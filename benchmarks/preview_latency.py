@@ -43,6 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--hints", default="0,2,10,50,200", help="comma-separated hint counts")
     parser.add_argument("--render-size", type=int, default=None, help="the request's render_size (default: server's)")
+    parser.add_argument(
+        "--global-hint", action="store_true", help="every request also gives an overall colour (a 16-colour palette)"
+    )
     parser.add_argument("--busy", type=int, default=0, help="background processes colorizing full-size photos")
     parser.add_argument("--torch-defaults", action="store_true", help="skip the web thread settings")
     parser.add_argument("--compare", action="store_true", help="web settings and torch defaults, fresh processes")
@@ -87,6 +90,16 @@ def photo_bytes() -> bytes:
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=92)
     return buf.getvalue()
+
+
+# A reference photograph's palette as the editor sends it (16 colours, the most the editor extracts).
+GLOBAL_HINT = {
+    "palette": [
+        {"color": f"#{(40 + 13 * k) % 256:02x}{(90 + 29 * k) % 256:02x}{(160 + 37 * k) % 256:02x}", "weight": 1 + k}
+        for k in range(16)
+    ],
+    "source": {"kind": "reference", "name": "benchmark.jpg"},
+}
 
 
 def make_hints(n: int, width: int, height: int, seed: int, moved: int) -> dict:
@@ -178,6 +191,8 @@ def measure(args: argparse.Namespace) -> dict:
             size = None
             for i in range(args.warmup + args.runs):
                 body = {"hints": make_hints(n, photo.width, photo.height, seed=n, moved=i)}
+                if args.global_hint:
+                    body["hints"]["global"] = GLOBAL_HINT
                 if args.render_size:
                     body["render_size"] = args.render_size
                 payload = json.dumps(body)
@@ -219,6 +234,7 @@ def measure(args: argparse.Namespace) -> dict:
         "busy_processes": args.busy,
         "photo_px": [photo.width, photo.height],
         "render_size": args.render_size or "server default",
+        "global_hint": bool(args.global_hint),
         "runs": args.runs,
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
         "cpus": os.cpu_count(),

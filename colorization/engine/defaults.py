@@ -12,6 +12,6 @@ DEFAULT_BLEND = 0.1  # weight of the annealed mean in the blend
 # With a global colour hint, how far a network with the global-hint branch has its output's mean
 # colour moved to the hint's after the forward pass (0: the network alone; networks without the
 # branch always get the whole shift). Chosen with benchmarks/global_hints.py.
-DEFAULT_GLOBAL_SHIFT = 0.0
+DEFAULT_GLOBAL_SHIFT = 1.0
 PRECISIONS = ("auto", "fp32", "bf16")  # the network's float format (precision.py)
 SWEEP_RENDER_SIZES = (192, 224, 320)  # the photo page's one-click comparison
