@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,6 +20,9 @@ def worker_env(media: Path, var_dir: Path | None, model: Path) -> dict[str, str]
         "DATABASE_URL": _database_url(),
         "MEDIA_ROOT": str(media),
         "CHROMA_BASE_MODEL_PATH": str(model),
+        # One site, one secret: draft file keys carry a token made with it (drafting.result_keys), and a
+        # worker with its own var folder would otherwise generate a secret of its own.
+        "SECRET_KEY": settings.SECRET_KEY,
         "OMP_NUM_THREADS": "1",
         "PYTHONUNBUFFERED": "1",
     }

@@ -15,9 +15,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def no_drafts_sent(monkeypatch):
+    """No draft is sent to a broker; the community's slow steps (the training example, e-mail), which
+    acceptance queues for a worker after its commit, run here at once, as a worker would run them."""
     from colorization.tasks import colorize_draft
+    from community.tasks import add_training_example, send_notification_email
 
     monkeypatch.setattr(colorize_draft, "apply_async", lambda *a, **k: None)
+    for task in (add_training_example, send_notification_email):
+        monkeypatch.setattr(task, "delay", lambda *args, task=task: task.apply(args=args))
 
 
 def test_a_historians_vote_accepts_the_correction_and_it_becomes_the_community_version(
