@@ -171,7 +171,7 @@ def test_gold_import_makes_gold_photos_from_a_folder_and_is_safe_to_rerun(
 def test_gold_import_reads_the_1905_1915_set(people, quiet_broker, tiny_base_model):
     from pathlib import Path
 
-    folder = Path(__file__).resolve().parents[3] / "shared" / "data" / "era" / "prokudin-gorskii-1905-1915"
+    folder = Path(__file__).resolve().parents[4] / "shared" / "data" / "era" / "prokudin-gorskii-1905-1915"
     if not folder.is_dir():
         pytest.skip(f"{folder} is not here (the shared data set)")
     out = io.StringIO()
