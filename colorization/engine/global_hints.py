@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .color import lab_to_srgb8, rgb_to_lab
-from .network import AB_SCALE, NetworkConfig, ab_to_bins
+from .network import AB_SCALE, NetworkConfig, ab_to_bins, gaussian_smoothed_prior
 
 SMOOTH_SIGMA = 6.0  # ab units of the Gaussian that spreads each colour over neighbouring bins
 MAX_PALETTE_COLOURS = 32
@@ -80,31 +80,11 @@ def no_hint(config: NetworkConfig) -> torch.Tensor:
     return torch.zeros(config.global_hint_size)
 
 
-def _gaussian_kernel(config: NetworkConfig) -> torch.Tensor:
-    s = SMOOTH_SIGMA / config.bin_size
-    radius = max(1, math.ceil(3 * s))
-    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    k = torch.exp(-0.5 * (x / s) ** 2)
-    return k / k.sum()
-
-
-def distributions(counts: torch.Tensor, config: NetworkConfig) -> torch.Tensor:
-    """Bin weights (B,Q) -> smoothed, normalized distributions (B,Q)."""
-    n = config.bins_per_axis
-    k = _gaussian_kernel(config).to(counts.device)
-    r = (k.numel() - 1) // 2
-    grid = counts.reshape(-1, 1, n, n).float()
-    grid = torch.nn.functional.conv2d(torch.nn.functional.pad(grid, (r, r, 0, 0)), k.view(1, 1, 1, -1))
-    grid = torch.nn.functional.conv2d(torch.nn.functional.pad(grid, (0, 0, r, r)), k.view(1, 1, -1, 1))
-    flat = grid.reshape(counts.shape[0], -1)
-    return flat / flat.sum(dim=1, keepdim=True).clamp(min=1e-12)
-
-
 def hint_vector(ab: torch.Tensor, weights: torch.Tensor, config: NetworkConfig) -> torch.Tensor:
     """Weighted colours ab (N,2) -> the network's global hint vector (G,)."""
     bins = ab_to_bins(ab.T.reshape(1, 2, -1, 1), config).reshape(-1)
     counts = torch.zeros(config.n_bins).index_add_(0, bins, weights.float())
-    dist = distributions(counts[None], config)[0]
+    dist = gaussian_smoothed_prior(counts, config, sigma=SMOOTH_SIGMA)
     chroma = (weights * ab.norm(dim=1)).sum() / weights.sum()
     return torch.cat((dist, (chroma / AB_SCALE).reshape(1), torch.ones(1)))
 
@@ -138,6 +118,25 @@ def kmeans_palette(ab: torch.Tensor, k: int, generator: torch.Generator) -> tupl
     return centres[keep], counts[keep] / counts[keep].sum()
 
 
+def _lab_samples(rgb: np.ndarray, box: tuple[int, int, int, int] | None) -> torch.Tensor:
+    """A photograph (H,W,3 uint8), optionally limited to ``box`` = (left, top, right, bottom) in its
+    pixels -> the Lab of at most ~65k of its pixels, (N,3)."""
+    if box is not None:
+        left, top, right, bottom = box
+        rgb = rgb[top:bottom, left:right]
+    if rgb.size == 0:
+        raise ValueError("the reference region is empty")
+    step = max(1, int(math.sqrt(rgb.shape[0] * rgb.shape[1] / 65536)))
+    small = np.array(rgb[::step, ::step, :3])  # a writable copy, at most ~65k pixels
+    return rgb_to_lab(torch.from_numpy(small).permute(2, 0, 1).float().div(255)).reshape(3, -1).T.contiguous()
+
+
+def _palette(lab: torch.Tensor, colours: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    centres, weights = kmeans_palette(lab[:, 1:].contiguous(), colours, torch.Generator().manual_seed(seed))
+    order = torch.argsort(weights, descending=True)
+    return centres[order], weights[order]
+
+
 def palette_from_rgb(
     rgb: np.ndarray,
     colours: int = REFERENCE_PALETTE_COLOURS,
@@ -146,18 +145,8 @@ def palette_from_rgb(
 ) -> tuple[np.ndarray, np.ndarray]:
     """A reference photograph (H,W,3 uint8), optionally limited to ``box`` = (left, top, right, bottom)
     in its pixels -> its palette: ab colours (k,2) and weights (k,), heaviest first. Deterministic."""
-    if box is not None:
-        left, top, right, bottom = box
-        rgb = rgb[top:bottom, left:right]
-    if rgb.size == 0:
-        raise ValueError("the reference region is empty")
-    step = max(1, int(math.sqrt(rgb.shape[0] * rgb.shape[1] / 65536)))
-    small = np.array(rgb[::step, ::step, :3])  # a writable copy, at most ~65k pixels
-    lab = rgb_to_lab(torch.from_numpy(small).permute(2, 0, 1).float().div(255))
-    ab = lab[1:].reshape(2, -1).T.contiguous()
-    centres, weights = kmeans_palette(ab, colours, torch.Generator().manual_seed(seed))
-    order = torch.argsort(weights, descending=True)
-    return centres[order].numpy(), weights[order].numpy()
+    centres, weights = _palette(_lab_samples(rgb, box), colours, seed)
+    return centres.numpy(), weights.numpy()
 
 
 def palette_document(
@@ -166,16 +155,11 @@ def palette_document(
     """A reference photograph's palette as the hints document writes it: ``[{"color": "#rrggbb",
     "weight": w}, ...]``, heaviest first. Each colour is its cluster's mean Lab, so the sRGB code is
     a colour the photo really shows (and within gamut: only its chroma is read back)."""
-    if box is not None:
-        left, top, right, bottom = box
-        rgb = rgb[top:bottom, left:right]
-    ab, weights = palette_from_rgb(rgb, colours)
-    step = max(1, int(math.sqrt(rgb.shape[0] * rgb.shape[1] / 65536)))
-    small = np.array(rgb[::step, ::step, :3])  # a writable copy, at most ~65k pixels
-    lab = rgb_to_lab(torch.from_numpy(small).permute(2, 0, 1).float().div(255)).reshape(3, -1).T
-    nearest = torch.cdist(lab[:, 1:], torch.from_numpy(ab).float()).argmin(dim=1)
+    lab = _lab_samples(rgb, box)
+    centres, weights = _palette(lab, colours, seed=0)
+    nearest = torch.cdist(lab[:, 1:], centres).argmin(dim=1)
     out = []
-    for i, (a, b) in enumerate(ab):
+    for i, (a, b) in enumerate(centres.tolist()):
         members = lab[nearest == i]
         L = float(members[:, 0].mean()) if len(members) else 50.0
         r, g, bl = lab_to_srgb8(np.array([[L, a, b]], np.float32))[0].tolist()

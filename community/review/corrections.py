@@ -125,6 +125,14 @@ def _is_gold(photo: Photo) -> bool:
 # --- creating --------------------------------------------------------------------------------------------
 
 
+def _admit(author, photo: Photo, base_draft: Draft | None, base_correction: Correction | None):
+    """What every new correction passes first, whatever its kind: an active account, the shared
+    limit on corrections, and a base that belongs to the photo. Returns the resolved base."""
+    require_active(author, "submit corrections")
+    rate_limit(user=author, scope="corrections", rate=settings.CHROMA_CORRECTION_RATE)
+    return _resolve_base(photo, base_draft, base_correction)
+
+
 def correction_create(
     *,
     author,
@@ -136,9 +144,7 @@ def correction_create(
     evidence=None,
 ) -> Correction:
     """A hints correction: saved at once, rendered at full resolution by a worker."""
-    require_active(author, "submit corrections")
-    rate_limit(user=author, scope="corrections", rate=settings.CHROMA_CORRECTION_RATE)
-    base_draft, base_correction = _resolve_base(photo, base_draft, base_correction)
+    base_draft, base_correction = _admit(author, photo, base_draft, base_correction)
     if base_draft is None and base_correction is None:
         raise ValidationError({"base_draft": "Say which draft (base_draft) or correction (base_correction) you fix."})
     errors = {}
@@ -197,9 +203,7 @@ def correction_create_manual(
     evidence=None,
 ) -> Correction:
     """A manual colorization: checked against the original's luminance, its chroma kept, the upload kept."""
-    require_active(author, "submit corrections")
-    rate_limit(user=author, scope="corrections", rate=settings.CHROMA_CORRECTION_RATE)
-    base_draft, base_correction = _resolve_base(photo, base_draft, base_correction)
+    base_draft, base_correction = _admit(author, photo, base_draft, base_correction)
     note = _note_clean(note)
     evidence = evidence_clean(evidence)
     result = manual_colorization_check(photo=photo, file=file)

@@ -124,11 +124,16 @@ class Command(BaseCommand):
         hints["global"] = member
         return hints
 
-    def _reference_for(self, src: Path, folder: Path | None) -> Path | None:
+    @staticmethod
+    def _references_by_stem(folder: Path | None) -> dict[str, Path]:
+        """The reference folder read once: each file stem's first image (by name)."""
         if folder is None:
-            return None
-        matches = sorted(p for p in folder.iterdir() if p.stem == src.stem and p.suffix.lower() in INPUT_SUFFIXES)
-        return matches[0] if matches else None
+            return {}
+        by_stem: dict[str, Path] = {}
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() in INPUT_SUFFIXES:
+                by_stem.setdefault(path.stem, path)
+        return by_stem
 
     def _read_hints(self, path: Path) -> dict:
         try:
@@ -161,13 +166,14 @@ class Command(BaseCommand):
             raise CommandError(f"no images in {src_dir}")
         suffix = ".jpg" if opts["format"] == "jpg" else ".png"
         failures = []
+        references = self._references_by_stem(opts["reference_dir"])
         for n, src in enumerate(sources, 1):
             hints = None
             if opts["hints_dir"] and (opts["hints_dir"] / f"{src.stem}.json").is_file():
                 hints = self._read_hints(opts["hints_dir"] / f"{src.stem}.json")
             dst = dst_dir / f"{src.stem}{suffix}"
             try:
-                reference = self._reference_for(src, opts["reference_dir"])
+                reference = references.get(src.stem)
                 if reference is not None:
                     hints = self._with_global(hints, self._reference_global(reference, None))
                 seconds = self._one(colorizer, src, dst, hints, opts)
