@@ -121,6 +121,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.integer("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
     )
+    # Concurrent test runs against one server each need a test database of their own.
+    if test_name := env.string("CHROMA_TEST_DATABASE_NAME", ""):
+        DATABASES["default"]["TEST"] = {"NAME": test_name}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
