@@ -13,6 +13,7 @@ const $ = (id) => document.getElementById(id);
 const root = $("editor");
 const statusLine = $("editor-status");
 const colourInput = $("hint-color");
+const colourCode = $("hint-color-value");
 const sizeInput = $("point-size");
 const widthInput = $("brush-width");
 
@@ -28,6 +29,9 @@ const stage = new Stage({
   overlayCanvas: $("editor-overlay"),
   width: config.photo.width,
   height: config.photo.height,
+  // The bars above and below the canvas stay on screen with it.
+  reserve: () =>
+    ["stage-bar", "stage-foot"].reduce((sum, name) => sum + (root.querySelector(`.${name}`)?.offsetHeight || 0), 0) + 32,
 });
 const overlay = stage.overlay;
 
@@ -38,6 +42,7 @@ let drag = null; // {kind: "pan"|"move"|"brush"|"erase", ...}
 let hover = null; // pointer position in image px (brush and eraser outline)
 let cursor = null; // keyboard crosshair in image px
 let previewCount = 0;
+let togglePanels = () => {};
 
 function announce(message, isError = false) {
   statusLine.textContent = message;
@@ -151,7 +156,8 @@ async function suggestAt(point) {
 
 function setColourInput(colour) {
   colourInput.value = colour;
-  $("hint-color-value").textContent = colour;
+  colourCode.value = colour;
+  colourCode.removeAttribute("aria-invalid");
 }
 
 function useColour(colour) {
@@ -167,7 +173,18 @@ function useColour(colour) {
   }
 }
 
-colourInput.addEventListener("input", () => ($("hint-color-value").textContent = colourInput.value));
+colourInput.addEventListener("input", () => (colourCode.value = colourInput.value));
+// The colour typed as a code: exact colours from a source, and a colour chosen without a pointer.
+colourCode.addEventListener("change", () => {
+  const typed = colourCode.value.trim().toLowerCase().replace(/^#?/, "#");
+  const colour = /^#[0-9a-f]{3}$/.test(typed) ? `#${[...typed.slice(1)].map((c) => c + c).join("")}` : typed;
+  if (!/^#[0-9a-f]{6}$/.test(colour)) {
+    colourCode.setAttribute("aria-invalid", "true");
+    announce(`“${colourCode.value}” is not a colour code: type # and six hex digits, like #8a5a3c.`, true);
+    return;
+  }
+  useColour(colour);
+});
 colourInput.addEventListener("change", () => useColour(colourInput.value));
 sizeInput.addEventListener("input", () => {
   $("point-size-value").textContent = sizeInput.value;
@@ -241,25 +258,44 @@ $("editor").querySelector(".tool-group").addEventListener("keydown", (event) => 
   setTool(next.dataset.tool);
 });
 
-// -- panels: hide the tool and hint panels so the photograph gets the whole width (wide screens)
+// -- panels: hide the tool and hint panels so the photograph gets the whole width; the choice is
+// remembered on this device.
 
 {
   const bar = root.querySelector(".stage-bar");
-  if (bar) {
-    const toggle = document.createElement("button");
-    toggle.type = "button";
-    toggle.className = "button button-small button-quiet panels-toggle";
-    toggle.id = "panels-toggle";
-    toggle.setAttribute("aria-pressed", "false");
-    toggle.textContent = "Hide panels";
-    toggle.addEventListener("click", () => {
-      const hidden = root.classList.toggle("panels-hidden");
-      toggle.setAttribute("aria-pressed", String(hidden));
-      toggle.textContent = hidden ? "Show panels" : "Hide panels";
-      announce(hidden ? "Panels hidden; the photograph uses the full width." : "Panels shown.");
-    });
-    bar.append(toggle);
+  const toggle = document.createElement("button");
+  toggle.type = "button";
+  toggle.className = "button button-small button-quiet panels-toggle";
+  toggle.id = "panels-toggle";
+  toggle.setAttribute("aria-controls", "editor-tools editor-side");
+  toggle.setAttribute("aria-keyshortcuts", "P");
+  const show = (hidden, { scroll = false } = {}) => {
+    root.classList.toggle("panels-hidden", hidden);
+    toggle.setAttribute("aria-pressed", String(hidden));
+    toggle.innerHTML = hidden ? "Show panels <kbd>P</kbd>" : "Hide panels <kbd>P</kbd>";
+    try {
+      localStorage.setItem("chroma-editor-panels", hidden ? "hidden" : "shown");
+    } catch {
+      // Storage refused (private mode): the choice lasts for this page only.
+    }
+    // Focus never vanishes with a hidden panel.
+    if (hidden && document.activeElement?.closest?.(".editor-tools, .editor-side")) toggle.focus();
+    // The photograph's bar at the top of the window, so the canvas fills what is left of it.
+    if (hidden && scroll) bar.scrollIntoView({ block: "start" });
+  };
+  togglePanels = (options) => {
+    show(!root.classList.contains("panels-hidden"), options);
+    announce(root.classList.contains("panels-hidden") ? "Panels hidden; the photograph uses the window." : "Panels shown.");
+  };
+  toggle.addEventListener("click", () => togglePanels({ scroll: true }));
+  bar.append(toggle);
+  let remembered = null;
+  try {
+    remembered = localStorage.getItem("chroma-editor-panels");
+  } catch {
+    remembered = null;
   }
+  show(remembered === "hidden");
 }
 
 // -- drawing the overlay
@@ -568,6 +604,8 @@ document.addEventListener("keydown", (event) => {
     announce(`${{ h: "Hint", b: "Brush", e: "Eraser", i: "Eyedropper" }[key]} tool.`);
   } else if (key === "o") {
     toggleOriginal();
+  } else if (key === "p") {
+    togglePanels({ scroll: true });
   } else if (key === "+" || key === "=") {
     stage.zoom(1.25);
   } else if (key === "-" || key === "_") {

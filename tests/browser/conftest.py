@@ -76,3 +76,65 @@ def log_in(page, live_server, username: str, password: str) -> None:
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/")
+
+
+@pytest.fixture
+def no_drafts_sent(monkeypatch):
+    from colorization.tasks import colorize_draft
+
+    monkeypatch.setattr(colorize_draft, "apply_async", lambda *a, **k: None)
+
+
+def render_now(draft) -> None:
+    """What a worker does, in this process."""
+    from colorization import drafting
+
+    assert drafting.draft_claim(draft.pk)
+    drafting.drafts_render(draft.pk)
+
+
+@pytest.fixture
+def site(settings, make_photo, tiny_base_model, no_drafts_sent):
+    """One of each page type's subject: a photo with a rendered draft, a correction building on
+    another, a model and a failed training run; a moderator and the corrections' author."""
+    from colorization.model_registry import base_model
+    from colorization.models import TrainingRun
+    from tests.community.conftest import correction_for, person
+
+    trusted = settings.CHROMA_VOTE_TRUSTED_REPUTATION
+    moderator = person("mod", role="moderator", reputation=trusted)
+    author = person("author", reputation=trusted)
+    photo = make_photo(author, title="Tram on Woodward Avenue", year_from=1915, place="Detroit")
+    draft = photo.drafts.get()
+    render_now(draft)
+    first = correction_for(photo, author, note="Detroit United Railway trams were red")
+    second = correction_for(photo, author, base_correction=first, note="The awning was green")
+    model = base_model()
+    run = TrainingRun.objects.create(era="1900-1919", parent=model, status="failed", error="No examples yet.")
+    return {
+        "moderator": moderator,
+        "author": author,
+        "photo": photo,
+        "draft": draft,
+        "correction": second,
+        "model": model,
+        "run": run,
+    }
+
+
+@pytest.fixture
+def context_at(browser):
+    """Pages at a chosen viewport size."""
+    contexts = []
+
+    def make(width: int, height: int, *, bypass_csp: bool = True):
+        # bypass_csp: axe is injected as an inline script, which the site's policy rightly refuses.
+        context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=bypass_csp)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

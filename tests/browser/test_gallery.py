@@ -48,7 +48,12 @@ def test_filter_open_compare_zoom_and_download_the_colour_version(
     cards = page.locator(".gallery-card")
     assert cards.count() == 1
     assert "Newsboys on Woodward Avenue" in cards.first.inner_text()
-    assert "AI draft" in cards.first.inner_text()
+    # One version line, the AI label, smaller than the title (no pill saying it again).
+    line = cards.first.locator("[data-version-line]")
+    assert line.count() == 1 and "AI-colorized · model base" in line.inner_text()
+    assert cards.first.locator(".version-tag").count() == 0
+    size = "(el) => parseFloat(getComputedStyle(el).fontSize)"
+    assert line.evaluate(size) < cards.first.locator(".card-title").evaluate(size)
     screenshot(page, "gallery-filtered")
 
     cards.first.locator("a").first.click()

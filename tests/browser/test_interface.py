@@ -12,67 +12,13 @@ import pytest
 from django.urls import reverse
 
 from colorization import drafting
-from colorization.model_registry import base_model
-from colorization.models import Draft, DraftStatus, TrainingRun
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, log_in
-from tests.community.conftest import correction_for, person
+from colorization.models import Draft, DraftStatus
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, log_in, render_now
+from tests.community.conftest import person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 AXE = Path(os.environ.get("CHROMA_AXE_JS", "/opt/axe/node_modules/axe-core/axe.min.js"))
 WIDTHS = [(390, 844), (1280, 900)]
-
-
-@pytest.fixture
-def no_drafts_sent(monkeypatch):
-    from colorization.tasks import colorize_draft
-
-    monkeypatch.setattr(colorize_draft, "apply_async", lambda *a, **k: None)
-
-
-def render_now(draft: Draft) -> None:
-    """What a worker does, in this process."""
-    assert drafting.draft_claim(draft.pk)
-    drafting.drafts_render(draft.pk)
-
-
-@pytest.fixture
-def site(settings, make_photo, tiny_base_model, no_drafts_sent):
-    trusted = settings.CHROMA_VOTE_TRUSTED_REPUTATION
-    moderator = person("mod", role="moderator", reputation=trusted)
-    author = person("author", reputation=trusted)
-    photo = make_photo(author, title="Tram on Woodward Avenue", year_from=1915, place="Detroit")
-    draft = photo.drafts.get()
-    render_now(draft)
-    first = correction_for(photo, author, note="Detroit United Railway trams were red")
-    second = correction_for(photo, author, base_correction=first, note="The awning was green")
-    model = base_model()
-    run = TrainingRun.objects.create(era="1900-1919", parent=model, status="failed", error="No examples yet.")
-    return {
-        "moderator": moderator,
-        "author": author,
-        "photo": photo,
-        "draft": draft,
-        "correction": second,
-        "model": model,
-        "run": run,
-    }
-
-
-@pytest.fixture
-def context_at(browser):
-    contexts = []
-
-    def make(width: int, height: int):
-        # bypass_csp: axe is injected as an inline script, which the site's policy rightly refuses.
-        context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def axe_violations(page) -> list[dict]:
@@ -207,3 +153,57 @@ def test_draft_progress_shows_its_stages_and_the_finished_card_arrives_whole(pag
     while page.locator("#timeline [data-kind=draft]").count() < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert page.locator("#timeline [data-kind=draft]").count() >= 2
+
+
+def box(page, selector: str) -> dict:
+    return page.locator(selector).bounding_box()
+
+
+@pytest.mark.parametrize(("width", "height"), WIDTHS, ids=["phone-390", "laptop-1280"])
+def test_the_editor_gives_the_photograph_the_window(context_at, live_server, site, width, height):
+    page = context_at(width, height, bypass_csp=False)
+    log_in(page, live_server, "mod", "a-long-test-password")
+    page.goto(f"{live_server.url}/photos/{site['photo'].pk}/edit/?draft={site['draft'].pk}")
+    page.locator("#editor[data-ready=true]").wait_for()
+    # The width the page has for content: the window less main's padding.
+    room = page.evaluate(
+        "(() => { const s = getComputedStyle(document.querySelector('main'));"
+        " return innerWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight); })()"
+    )
+    photo_ratio = site["photo"].height / site["photo"].width  # 48 / 64
+
+    def fits_the_window():
+        # With the photograph's bar at the top of the window, the canvas and its bars are all on screen.
+        page.locator(".stage-bar").evaluate("(el) => el.scrollIntoView({block: 'start'})")
+        foot = box(page, ".stage-foot")
+        return foot["y"] + foot["height"] <= height
+
+    canvas = box(page, "#editor-overlay")
+    print(f"{width}x{height}: canvas {canvas['width']:.0f}x{canvas['height']:.0f} of {room:.0f} px")
+    assert fits_the_window()
+    if width < 1000:
+        assert canvas["width"] >= room - 1  # the full width, panels below it
+        assert canvas["height"] >= canvas["width"] * photo_ratio - 1
+    else:
+        # Beside two narrow panels the photograph still has most of the page.
+        assert canvas["width"] >= 0.6 * room, canvas
+        assert canvas["height"] >= min(canvas["width"] * photo_ratio, 0.6 * height) - 1, canvas
+
+    page.locator("#panels-toggle").click()
+    assert page.locator("#editor-tools").is_hidden() and page.locator("#editor-side").is_hidden()
+    assert page.locator("#panels-toggle").get_attribute("aria-pressed") == "true"
+    time.sleep(0.2)  # the resize observer's frame
+    hidden = box(page, "#editor-overlay")
+    print(f"{width}x{height} panels hidden: canvas {hidden['width']:.0f}x{hidden['height']:.0f}")
+    assert hidden["width"] >= room - 1
+    assert fits_the_window()
+    if width >= 1000:
+        # A 4:3 photograph this wide is taller than the window: the canvas takes the window's height.
+        assert hidden["height"] >= 0.75 * height, hidden
+    # Remembered on this device; P brings the panels back.
+    page.reload()
+    page.locator("#editor[data-ready=true]").wait_for()
+    assert page.locator("#editor-tools").is_hidden()
+    page.locator("#editor-overlay").focus()
+    page.keyboard.press("p")
+    assert page.locator("#editor-tools").is_visible()

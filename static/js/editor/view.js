@@ -6,7 +6,10 @@ const MIN_ZOOM = 0.05;
 const MAX_ZOOM = 16;
 
 export class Stage {
-  constructor({ wrap, imageCanvas, overlayCanvas, width, height }) {
+  // reserve(): CSS px of the window's height the controls around the canvas need, so that the canvas
+  // and its bars fit in the window together (the photograph gets the rest).
+  constructor({ wrap, imageCanvas, overlayCanvas, width, height, reserve = () => 0 }) {
+    this.reserve = reserve;
     this.wrap = wrap;
     this.imageCanvas = imageCanvas;
     this.overlay = overlayCanvas;
@@ -22,12 +25,15 @@ export class Stage {
     this.onViewChange = () => {};
     this.drawOverlay = () => {};
     new ResizeObserver(() => this.resize()).observe(wrap);
+    window.addEventListener("resize", () => this.resize());
     this.resize(true);
   }
 
   resize(fit = false) {
     const cssWidth = this.wrap.clientWidth;
-    const cssHeight = Math.round(Math.min(window.innerHeight * 0.8, Math.max(240, (cssWidth * this.height) / this.width)));
+    // As tall as the photograph at the full width, but never taller than the window leaves room for.
+    const room = window.innerHeight - this.reserve();
+    const cssHeight = Math.round(Math.max(240, Math.min(room, (cssWidth * this.height) / this.width)));
     const ratio = window.devicePixelRatio || 1;
     for (const canvas of [this.imageCanvas, this.overlay]) {
       canvas.style.width = `${cssWidth}px`;

@@ -47,8 +47,10 @@ def test_the_card_shows_the_community_version_else_the_draft_labelled(
     assert entries[with_community.pk].endorsements == 4
     assert entries[draft_only.pk].version == "draft"
     html = page.content.decode()
-    assert "Community version · 4 endorsements" in html
-    assert "AI draft" in html and "AI-colorized · model base" in html
+    # One line per card says which version it is (issue 22: no pill repeating the label).
+    assert html.count("data-version-line") == 2 and "version-tag" not in html
+    assert "Community version · AI-colorized with volunteer hints" in html and "· 4 endorsements</span>" in html
+    assert "AI-colorized · model base" in html
     assert entries[with_community.pk].version_thumbnail == correction.render.thumbnail.name
 
 
