@@ -33,6 +33,26 @@ def test_the_correction_page_states_the_rule_and_offers_the_vote(people, correct
     assert "Decide as a moderator" in moderator
 
 
+def test_the_correction_page_says_each_thing_once(people, correction, photo):
+    """Issue 22: no second "Correction N by X", "Build on this correction", status, tally or interval."""
+    import re
+
+    from django.utils.html import strip_tags
+
+    building = correction_for(photo, people["volunteer"], base_correction=correction, note="The awning was green")
+    decisions.vote_cast(correction_id=building.pk, voter=people["historian"], value=1)
+    html = client_for(people["volunteer2"]).get(f"/corrections/{building.pk}/").content.decode()
+    text = " ".join(strip_tags(html[html.index("<main") : html.index("</main>")]).split())
+    assert text.count(f"Correction {building.pk}") == 1  # the heading
+    assert text.count("by volunteer") == 1 and text.count("Build on this correction") == 1
+    assert text.count("Pending review") == 1
+    assert text.count("1 for, 0 against (1 by historians)") == 1 and "Votes:" not in text
+    assert text.count("95% interval") == 1 and len(re.findall(r"\d+%–\d+%", text)) == 1
+    # On the photo page each correction card keeps its own status and tally.
+    photo_page = client_for().get(f"/photos/{photo.pk}/").content.decode()
+    assert "Votes: 1 for, 0 against (1 by historians)" in photo_page
+
+
 def test_votes_show_the_historian_badge_and_comments(people, correction):
     decisions.vote_cast(
         correction_id=correction.pk, voter=people["historian"], value=1, comment="Seen in the <archive>"
