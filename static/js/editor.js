@@ -228,27 +228,31 @@ function deleteSelected() {
 
 // -- tools
 
+const TOOL_NAMES = { point: "Hint", brush: "Brush", eraser: "Eraser", eyedropper: "Eyedropper", pan: "Pan" };
+
 function setTool(name) {
   // A new tool starts a new action: the hint that was selected stops being the target of the
   // colour and size controls, so picking a brush colour never recolours it behind the volunteer's back.
   if (name !== tool && selectedId !== null) {
     select(null);
-    announce(`${name === "point" ? "Hint" : name === "brush" ? "Brush" : "Eraser"} tool; no hint selected.`);
+    announce(`${TOOL_NAMES[name]} tool; no hint selected.`);
   }
   tool = name;
-  for (const button of document.querySelectorAll("[data-tool]")) {
+  // One tab stop for the group (the checked tool); the arrow keys move within it.
+  for (const button of document.querySelectorAll("button[data-tool]")) {
     button.setAttribute("aria-checked", String(button.dataset.tool === name));
+    button.tabIndex = button.dataset.tool === name ? 0 : -1;
   }
   root.dataset.tool = name;
   overlay.dataset.tool = name;
   stage.renderOverlay();
 }
-for (const button of document.querySelectorAll("[data-tool]")) {
+for (const button of document.querySelectorAll("button[data-tool]")) {
   button.addEventListener("click", () => setTool(button.dataset.tool));
 }
 // Arrow keys move between the tools, as in any radio group.
 $("editor").querySelector(".tool-group").addEventListener("keydown", (event) => {
-  const buttons = [...document.querySelectorAll("[data-tool]")];
+  const buttons = [...document.querySelectorAll("button[data-tool]")];
   const i = buttons.indexOf(document.activeElement);
   const delta = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[event.key];
   if (i < 0 || !delta) return;

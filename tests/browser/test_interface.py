@@ -116,7 +116,7 @@ def test_switching_tools_deselects_the_hint_so_a_new_colour_leaves_it_alone(page
     assert "Hint at" in page.locator("#editor-status").inner_text()
     assert page.locator("#hint-list .hint-row input[type=color]").input_value() == "#d01818"
 
-    page.locator("[data-tool=brush]").click()
+    page.locator("button[data-tool=brush]").click()
     assert page.locator("#hint-list .hint-row").get_attribute("aria-current") == "false"
     page.locator("#hint-color").evaluate("(el) => { el.value = '#18a018'; el.dispatchEvent(new Event('change')); }")
     assert page.locator("#hint-list .hint-row input[type=color]").input_value() == "#d01818"
