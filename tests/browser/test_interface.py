@@ -207,3 +207,56 @@ def test_the_editor_gives_the_photograph_the_window(context_at, live_server, sit
     page.locator("#editor-overlay").focus()
     page.keyboard.press("p")
     assert page.locator("#editor-tools").is_visible()
+
+
+def test_the_walkthroughs_rough_edges_stay_smoothed(context_at, live_server, site):
+    """Items 2, 5, 9 (navigation), 10 and 13 as a visitor and a moderator meet them in Chromium."""
+    page = context_at(1280, 900, bypass_csp=False)
+    correction = site["correction"]
+    # 13: an anonymous visitor to the review queue is asked to sign in, not told it is empty.
+    page.goto(f"{live_server.url}{reverse('needs-review')}")
+    assert page.locator("#review-sign-in a", has_text="Log in").count() == 1
+    assert "Nothing is waiting" not in page.locator("main").inner_text()
+    # 10: branded error pages, an API root, a favicon.
+    missing = page.goto(f"{live_server.url}/photos/999999/")
+    assert missing.status == 404 and "Not found" in page.locator("main").inner_text()
+    assert page.locator("nav[aria-label=Main]").count() == 1  # the site's own page, with its navigation
+    assert page.goto(f"{live_server.url}/api/v1/").status == 200
+    assert page.goto(f"{live_server.url}/favicon.ico").status == 200
+
+    log_in(page, live_server, "mod", "a-long-test-password")
+    # 9: the navigation of a signed-in moderator is one row at 1280 px.
+    tops = page.locator("nav[aria-label=Main] a, nav[aria-label=Main] summary").evaluate_all(
+        "(els) => els.filter((e) => e.checkVisibility()).map((e) => Math.round(e.getBoundingClientRect().top))"
+    )
+    assert max(tops) - min(tops) <= 8, tops
+
+    # 2: the correction page compares this correction with what it replaces and with the original.
+    page.goto(f"{live_server.url}{reverse('correction-detail', args=[correction.pk])}")
+    pairs = page.locator("figure.compare-pair")
+    assert pairs.count() == 2
+    before = pairs.nth(0).locator("img.compare-original")
+    assert before.get_attribute("alt") == f"Before: correction {correction.base_correction_id}"
+    assert pairs.nth(1).locator("img.compare-original").get_attribute("alt").endswith("(original, untouched)")
+    for pair in (pairs.nth(0), pairs.nth(1)):
+        assert pair.locator("img").evaluate_all("(imgs) => imgs.every((i) => i.complete && i.naturalWidth > 0)")
+        assert pair.locator("figcaption .ai-label").inner_text().strip() == correction.label
+        slider = pair.locator("input[type=range]")
+        slider.focus()
+        page.keyboard.press("ArrowLeft")
+        assert pair.locator(".compare").evaluate("(el) => el.style.getPropertyValue('--position')") == "49%"
+        # The label sits under its images, not beside them.
+        label, images = pair.locator("figcaption").bounding_box(), pair.locator(".compare").bounding_box()
+        assert label["y"] >= images["y"] + images["height"] - 1
+
+    # 5: the vote form's and the moderator's one-line fields look like the site's other fields.
+    page.locator(".vote-evidence summary").click()
+    style = "(el) => { const s = getComputedStyle(el); return [s.paddingLeft, s.borderTopWidth, s.fontSize]; }"
+    reference = page.locator("#vote-comment").evaluate(style)
+    for field in ("#vote-evidence-text", "#vote-evidence-ref", "#hide-reason-c"):
+        assert page.locator(field).evaluate(style) == reference, field
+
+    # 13: the moderation page says nothing is hidden rather than showing an empty heading.
+    page.goto(f"{live_server.url}{reverse('moderation-queue')}")
+    hidden = page.locator("h2", has_text="Hidden content").locator("xpath=following-sibling::*[1]")
+    assert "Nothing is hidden" in hidden.inner_text()
