@@ -620,6 +620,9 @@ def test_photo_page_shows_which_model_made_each_draft_and_recolorizes_with_the_n
         response = client.post(f"/photos/{photo.pk}/recolorize/", follow=True)
     assert f"model {model.slug} v1" in response.content.decode()
     assert photo.drafts.order_by("-id").first().model_slug == model.slug
+    # Issue 22: once a draft comes from the newest model, re-colorizing with it is no longer offered.
+    page = client.get(photo.get_absolute_url()).content.decode()
+    assert "Re-colorize with the newest model" not in page and 'id="newest-model-used"' in page
     client.logout()
     assert client.post(f"/photos/{photo.pk}/recolorize/").status_code == 302  # to the login page
     assert TrainingExample.objects.count() >= 4

@@ -50,6 +50,14 @@ def gold_photo(people, truth_bytes, quiet_broker, tiny_base_model):
     return result.gold.photo
 
 
+def test_gold_photos_stay_out_of_recently_added(gold_photo, people, make_photo, client):
+    """Issue 22: the home page shows people's new photographs, not the scoring material."""
+    make_photo(people["author"], title="Tram on Main Street")
+    home = client.get("/").content.decode()
+    recent = home[home.index('id="recent-heading"') :]
+    assert "Tram on Main Street" in recent and "Gold 1" not in recent
+
+
 def rgb_of(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
