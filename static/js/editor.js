@@ -158,6 +158,7 @@ function setColourInput(colour) {
   colourInput.value = colour;
   colourCode.value = colour;
   colourCode.removeAttribute("aria-invalid");
+  $("hint-color-error").hidden = true;
 }
 
 function useColour(colour) {
@@ -179,8 +180,10 @@ colourCode.addEventListener("change", () => {
   const typed = colourCode.value.trim().toLowerCase().replace(/^#?/, "#");
   const colour = /^#[0-9a-f]{3}$/.test(typed) ? `#${[...typed.slice(1)].map((c) => c + c).join("")}` : typed;
   if (!/^#[0-9a-f]{6}$/.test(colour)) {
+    // Next to the field (the status line below the photograph is busy with the previews).
     colourCode.setAttribute("aria-invalid", "true");
-    announce(`“${colourCode.value}” is not a colour code: type # and six hex digits, like #8a5a3c.`, true);
+    $("hint-color-error").textContent = `“${colourCode.value}” is not a colour code: type # and six hex digits, like #8a5a3c.`;
+    $("hint-color-error").hidden = false;
     return;
   }
   useColour(colour);

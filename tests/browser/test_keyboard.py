@@ -50,7 +50,6 @@ def test_a_correction_made_and_submitted_with_the_keyboard_alone(page, live_serv
     for key in ("ArrowDown", "ArrowDown", "ArrowLeft"):
         page.keyboard.press(key)
     assert hint_rows(page) == [f"Hint 1 at ({cx + 2}, {cy + 2}), 3 px"]
-    assert "Hint at" in page.locator("#editor-status").inner_text()
     # Enter lets the hint go; the crosshair moves on and a second hint goes down.
     for key in ("Enter", "ArrowUp", "ArrowUp", "ArrowUp", "ArrowUp", "Enter"):
         page.keyboard.press(key)
@@ -70,8 +69,12 @@ def test_a_correction_made_and_submitted_with_the_keyboard_alone(page, live_serv
     page.keyboard.type("reddish")
     page.keyboard.press("Enter")
     assert page.locator("#hint-color-value").get_attribute("aria-invalid") == "true"
-    assert "not a colour code" in page.locator("#editor-status").inner_text()
+    assert "not a colour code" in page.locator("#hint-color-error").inner_text()
     assert colours.nth(1).input_value() == "#2060a0"
+    page.keyboard.press("Control+A")
+    page.keyboard.type("#2060a0")
+    page.keyboard.press("Enter")
+    assert page.locator("#hint-color-error").is_hidden()
 
     # Tools: the radio group takes the arrow keys; a new tool lets the selected hint go.
     tab_to(page, "button[data-tool][aria-checked=true]", backwards=True)
