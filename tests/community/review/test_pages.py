@@ -51,6 +51,7 @@ def test_the_correction_page_says_each_thing_once(people, correction, photo):
     # On the photo page each correction card keeps its own status and tally.
     photo_page = client_for().get(f"/photos/{photo.pk}/").content.decode()
     assert "Votes: 1 for, 0 against (1 by historians)" in photo_page
+    assert not re.search(r"<figure>\s*</figure>", photo_page)  # no empty "before" beside a first correction
 
 
 def test_votes_show_the_historian_badge_and_comments(people, correction):
