@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
+from community.gallery.changelog import Change, photo_changelogs, version_of
 from community.models import Collection, Correction, CorrectionStatus
 
 CONTEXT = "http://iiif.io/api/presentation/3/context.json"
@@ -87,7 +88,15 @@ def _metadata(photo: Photo) -> list[dict]:
     return [_pair(label, value) for label, value in pairs if value]
 
 
-def photo_canvas(request, photo: Photo, colour: tuple[str, str] | None) -> dict:
+def history_pairs(changes: list[Change]) -> list[dict]:
+    """The manifest's version and changelog: a new version whenever the community version changes."""
+    pairs = [_pair("Version", str(version_of(changes)))]
+    lines = ["v1: uploaded; colours by the AI draft."] + [f"v{c.version} ({c.at:%Y-%m-%d}): {c.text}" for c in changes]
+    pairs.append({"label": _lang("Changelog"), "value": {"en": lines}})
+    return pairs
+
+
+def photo_canvas(request, photo: Photo, colour: tuple[str, str] | None, changes: list[Change] | None = None) -> dict:
     from django.core.files.storage import default_storage
 
     base = request.build_absolute_uri(reverse("iiif-photo-manifest", args=[photo.pk])).rsplit("/", 1)[0]
@@ -124,7 +133,7 @@ def photo_canvas(request, photo: Photo, colour: tuple[str, str] | None) -> dict:
         "label": _lang(photo.title),
         "width": photo.width,
         "height": photo.height,
-        "metadata": _metadata(photo),
+        "metadata": _metadata(photo) + (history_pairs(changes) if changes is not None else []),
         "items": [
             {
                 "id": f"{base}/page/1",
@@ -163,13 +172,14 @@ def _provider(request) -> list[dict]:
 
 def photo_manifest(request, photo: Photo) -> dict:
     colour = colour_versions([photo.pk]).get(photo.pk)
+    changes = photo_changelogs([photo.pk]).get(photo.pk, [])
     page = request.build_absolute_uri(photo.get_absolute_url())
     manifest = {
         "@context": CONTEXT,
         "id": request.build_absolute_uri(reverse("iiif-photo-manifest", args=[photo.pk])),
         "type": "Manifest",
         "label": _lang(photo.title),
-        "metadata": _metadata(photo),
+        "metadata": _metadata(photo) + history_pairs(changes),
         "rights": licence_uri(photo.licence),
         "requiredStatement": _pair(
             "Attribution",
@@ -188,6 +198,7 @@ def photo_manifest(request, photo: Photo) -> dict:
 
 def collection_manifest(request, collection: Collection, photos: list[Photo]) -> dict:
     colours = colour_versions([p.pk for p in photos])
+    changelogs = photo_changelogs([p.pk for p in photos])
     page = request.build_absolute_uri(reverse("collection-detail", args=[collection.pk]))
     manifest = {
         "@context": CONTEXT,
@@ -203,7 +214,9 @@ def collection_manifest(request, collection: Collection, photos: list[Photo]) ->
         ),
         "provider": _provider(request),
         "homepage": [{"id": page, "type": "Text", "label": _lang(collection.title), "format": "text/html"}],
-        "items": [photo_canvas(request, photo, colours.get(photo.pk)) for photo in photos],
+        "items": [
+            photo_canvas(request, photo, colours.get(photo.pk), changelogs.get(photo.pk, [])) for photo in photos
+        ],
     }
     if collection.description:
         manifest["summary"] = _lang(collection.description)

@@ -416,6 +416,9 @@ def collection_export_csv(request, pk: int):
                     "decisions": "; ".join(
                         f"{d['correction_id']}:{d['status']}:{d['decided_at'] or ''}" for d in record["decisions"]
                     ),
+                    "changelog": " | ".join(
+                        f"v{c['version']} {c['date'][:10]}: {c['text']}" for c in record["changelog"]
+                    ),
                 }
             )
         response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
