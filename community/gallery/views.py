@@ -39,11 +39,13 @@ from community.gallery.iiif import CONTENT_TYPE, collection_manifest, licence_ur
 from community.gallery.page_cache import cached_page
 from community.gallery.photo_page import (
     IN_PROGRESS,
+    colour_claims,
     community_jpeg,
     linked_data,
     shown_version,
     timeline,
     visible_corrections,
+    with_credentials,
 )
 from community.gallery.selectors import SORTS, BadFilter, GalleryQuery, gallery_facets, gallery_page
 from community.models import Collection, Correction, CorrectionStatus
@@ -113,6 +115,11 @@ def _photo_detail(request, pk: int):
     corrections = list(visible_corrections(request.user, photo))
     shown = shown_version(drafts, corrections)
     community_version = shown.correction if shown and shown.what == "community" else None
+    content_credentials = None
+    if shown is not None:
+        _, content_credentials = with_credentials(
+            shown.image.name, "png", colour_claims(request, photo, correction=shown.correction, draft=shown.draft)
+        )
     my_collections = (
         list(Collection.objects.filter(owner=request.user).only("pk", "title")) if request.user.is_authenticated else []
     )
@@ -127,6 +134,7 @@ def _photo_detail(request, pk: int):
             "shown": shown,
             "corrections": corrections,
             "community_version": community_version,
+            "content_credentials": content_credentials,
             "timeline": timeline(photo, drafts, corrections),
             "json_ld": linked_data(request, photo, shown),
             "my_collections": my_collections,
@@ -187,12 +195,15 @@ def download_colour(request, pk: int, fmt: str):
         if not field:
             raise Http404("This draft has no file in that format.")
         key, what = field.name, f"ai-draft-{draft.pk}"
+    claims = colour_claims(request, photo, correction=correction, draft=draft)
+    key, report = with_credentials(key, fmt, claims)
     response = FileResponse(
         default_storage.open(key, "rb"),
         as_attachment=True,
         filename=_download_name(photo, f"-{what}-ai-colorized.{fmt}"),
         content_type="image/png" if fmt == "png" else "image/jpeg",
     )
+    response["X-Content-Credentials"] = report.state
     return response
 
 
