@@ -247,14 +247,27 @@ class Correction(models.Model):
         return "AI-colorized with volunteer hints · colours are an estimate"
 
 
+class EvidenceKind(models.TextChoices):
+    SOURCE = "source", "A source"
+    INFERRED = "inferred", "Inferred by the volunteer (no source)"
+
+
 class Evidence(models.Model):
-    """A citation supporting a correction or a vote: text, and optionally a link or archive reference."""
+    """A citation supporting a correction or a vote: text, and optionally a link or archive reference.
+
+    On a hints correction a citation may name the hints it supports (``hints``: references such
+    as ``"points/0"``, ``"strokes/2"``, ``"global"`` into the correction's hint set), and the
+    volunteer may say instead that some hints are inferred (``kind`` inferred, no source).
+    Historians verify or dispute sources (``SourceVerification``).
+    """
 
     correction = models.ForeignKey(Correction, null=True, blank=True, on_delete=models.CASCADE, related_name="evidence")
     vote = models.ForeignKey("Vote", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence")
+    kind = models.CharField(max_length=10, choices=EvidenceKind.choices, default=EvidenceKind.SOURCE)
     text = models.CharField(max_length=1000)
     url = models.URLField(max_length=1000, blank=True)
     archive_reference = models.CharField(max_length=500, blank=True)
+    hints = models.JSONField(default=list, blank=True)  # ["points/0", "strokes/1", "global"]
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -269,6 +282,36 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+
+class VerificationVerdict(models.TextChoices):
+    VERIFIED = "verified", "Verified"
+    DISPUTED = "disputed", "Disputed"
+
+
+class SourceVerification(models.Model):
+    """A historian's verdict on a correction's cited source, with a note; one per historian and source.
+
+    A source with any "disputed" verdict counts as disputed: its hints' regions move from
+    "documented" to "disputed" in the provenance overlay (``community.review.provenance``).
+    The acceptance rule does not read these.
+    """
+
+    evidence = models.ForeignKey(Evidence, on_delete=models.CASCADE, related_name="verifications")
+    historian = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    verdict = models.CharField(max_length=10, choices=VerificationVerdict.choices)
+    note = models.TextField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["evidence", "historian"], name="one_verification_per_historian"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.historian_id} {self.verdict} evidence {self.evidence_id}"
 
 
 class Vote(models.Model):

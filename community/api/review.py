@@ -10,10 +10,10 @@ from rest_framework.views import APIView
 
 from colorization.api.errors import error_response
 from colorization.ratelimit import RateLimited
-from community.api.serializers import CorrectionSerializer, EvidenceSerializer
+from community.api.serializers import CorrectionSerializer, EvidenceSerializer, VerificationInputSerializer
 from community.api.views import corrections_visible_to
-from community.models import Revocation, RevocationVote, Vote
-from community.review import decisions, revocations
+from community.models import Evidence, Revocation, RevocationVote, Vote
+from community.review import decisions, provenance, revocations
 
 
 class VoteSerializer(serializers.ModelSerializer):
@@ -296,3 +296,35 @@ class RevocationVotes(APIView):
             "decided": result.decided,
         }
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class SourceVerificationView(APIView):
+    """A historian marks a correction's cited source verified or disputed: ``{"verdict", "note"}``.
+
+    A disputed source moves its hints' regions from documented to disputed in the correction's
+    provenance; the acceptance rule does not change. Posting again changes your verdict.
+    """
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=VerificationInputSerializer,
+        responses={
+            200: EvidenceSerializer,
+            403: OpenApiResponse(description="Not a historian, your own correction, or suspended"),
+        },
+    )
+    def post(self, request, pk: int):
+        evidence = generics.get_object_or_404(
+            Evidence.objects.filter(correction__in=corrections_visible_to(request.user)), pk=pk
+        )
+        params = VerificationInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        provenance.source_verify(
+            evidence_id=evidence.pk,
+            historian=request.user,
+            verdict=params.validated_data["verdict"],
+            note=params.validated_data["note"],
+        )
+        fresh = Evidence.objects.prefetch_related("verifications__historian").get(pk=evidence.pk)
+        return Response(EvidenceSerializer(fresh).data)

@@ -13,4 +13,5 @@ urlpatterns = [
         "corrections/<int:pk>/revocations/", review.CorrectionRevocations.as_view(), name="api-correction-revocations"
     ),
     path("corrections/<int:pk>/revocations/votes/", review.RevocationVotes.as_view(), name="api-revocation-votes"),
+    path("evidence/<int:pk>/verification/", review.SourceVerificationView.as_view(), name="api-source-verification"),
 ]

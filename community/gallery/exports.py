@@ -8,7 +8,7 @@ from django.urls import reverse
 from colorization.models import Licence
 from community.gallery.changelog import photo_changelogs, version_of
 from community.gallery.collections import collection_photos
-from community.gallery.iiif import colour_versions, licence_uri
+from community.gallery.iiif import colour_provenance_text, colour_versions, licence_uri
 from community.models import Correction, CorrectionStatus, Revocation, RevocationStatus, Vote
 
 CSV_COLUMNS = [
@@ -44,6 +44,7 @@ CSV_COLUMNS = [
     "decisions",
     "version",
     "changelog",
+    "colour_provenance",
 ]
 
 
@@ -118,6 +119,7 @@ def collection_records(request, collection) -> list[dict]:
     decisions = _decisions(request, ids)
     colours = colour_versions(ids)
     changelogs = photo_changelogs(ids)
+    shares = colour_provenance_text(ids)
     records = []
     for photo in photos:
         photo_decisions = decisions.get(photo.pk, [])
@@ -153,6 +155,7 @@ def collection_records(request, collection) -> list[dict]:
                 "curator_note": photo.note,
                 "version": version_of(changelogs.get(photo.pk, [])),
                 "changelog": [c.as_dict() for c in changelogs.get(photo.pk, [])],
+                "colour_provenance": shares.get(photo.pk, ""),
             }
         )
     return records

@@ -161,7 +161,7 @@ def _absolute(request, url: str) -> str:
     return url if url.startswith(("http://", "https://")) else request.build_absolute_uri(url)
 
 
-def linked_data(request, photo: Photo, shown: ShownVersion | None) -> str:
+def linked_data(request, photo: Photo, shown: ShownVersion | None, provenance=None) -> str:
     """schema.org Photograph with Dublin Core terms, as JSON-LD for the page's <head>."""
     page = request.build_absolute_uri(photo.get_absolute_url())
     data = {
@@ -213,6 +213,17 @@ def linked_data(request, photo: Photo, shown: ShownVersion | None) -> str:
                 "encodingFormat": "image/png",
                 "description": shown.label,
                 "digitalSourceType": "https://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia",
+                **(
+                    {
+                        "dcterms:provenance": f"Colours: {provenance.text}",
+                        "additionalProperty": [
+                            {"@type": "PropertyValue", "name": f"{key} share of the colours", "value": value}
+                            for key, value in provenance.shares.items()
+                        ],
+                    }
+                    if provenance
+                    else {}
+                ),
             }
             if shown
             else None

@@ -49,6 +49,7 @@ from community.gallery.photo_page import (
 )
 from community.gallery.selectors import SORTS, BadFilter, GalleryQuery, gallery_facets, gallery_page
 from community.models import Collection, Correction, CorrectionStatus
+from community.review.provenance import provenance_safely
 
 # --- the gallery --------------------------------------------------------------------------------------
 
@@ -115,6 +116,7 @@ def _photo_detail(request, pk: int):
     corrections = list(visible_corrections(request.user, photo))
     shown = shown_version(drafts, corrections)
     community_version = shown.correction if shown and shown.what == "community" else None
+    colour_provenance = provenance_safely(community_version)
     content_credentials = None
     if shown is not None:
         _, content_credentials = with_credentials(
@@ -135,8 +137,9 @@ def _photo_detail(request, pk: int):
             "corrections": corrections,
             "community_version": community_version,
             "content_credentials": content_credentials,
+            "colour_provenance": colour_provenance,
             "timeline": timeline(photo, drafts, corrections),
-            "json_ld": linked_data(request, photo, shown),
+            "json_ld": linked_data(request, photo, shown, colour_provenance),
             "my_collections": my_collections,
             "sweep_sizes": settings.CHROMA_SWEEP_RENDER_SIZES,
             "render_sizes": sorted({192, 256, 384, 512, 768, 1024, settings.CHROMA_DEFAULT_RENDER_SIZE}),

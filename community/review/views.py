@@ -33,6 +33,7 @@ from community.accounts.services import profile_for
 from community.models import (
     Comment,
     Correction,
+    Evidence,
     ModerationAction,
     Notification,
     Report,
@@ -46,6 +47,7 @@ from community.review import (
     moderation,
     notifications,
     permissions,
+    provenance,
     queues,
     revocations,
     rule,
@@ -80,7 +82,7 @@ def correction_detail(request, pk: int):
     correction = get_object_or_404(
         Correction.objects.visible_to(request.user)
         .select_related("photo", "author", "author__profile", "render", "base_draft", "base_correction", "decided_by")
-        .prefetch_related("evidence"),
+        .prefetch_related("evidence", "evidence__verifications__historian"),
         pk=pk,
     )
     base = correction.base_correction.result_file if correction.base_correction_id else None
@@ -136,6 +138,15 @@ def correction_detail(request, pk: int):
             and permissions.revocation_propose_refusal(user, correction) is None,
             "can_vote_revocation": open_revocation is not None and revocation_vote_refusal is None,
             "why_not_revocation_vote": revocation_vote_refusal.message if revocation_vote_refusal else "",
+            "provenance": provenance.provenance_safely(correction) if not correction.is_gold else None,
+            "sources": [
+                {"evidence": e, "status": provenance.source_status(e), "verifications": list(e.verifications.all())}
+                for e in correction.evidence.all()
+            ],
+            "can_verify_sources": user.is_authenticated
+            and profile_for(user).is_historian
+            and not profile_for(user).is_suspended
+            and correction.author_id != user.pk,
         },
     )
 
@@ -332,6 +343,26 @@ def revocation_vote(request, pk: int):
         else:
             messages.success(request, "Your vote counted." if result.created else "Your vote is changed.")
     return redirect(reverse("correction-detail", args=[correction.pk]) + "#revocation-block")
+
+
+@login_required
+@require_POST
+def verify_source(request, pk: int):
+    evidence = get_object_or_404(
+        Evidence.objects.filter(correction__in=Correction.objects.visible_to(request.user)), pk=pk
+    )
+    try:
+        provenance.source_verify(
+            evidence_id=evidence.pk,
+            historian=request.user,
+            verdict=request.POST.get("verdict", ""),
+            note=request.POST.get("note", ""),
+        )
+    except ACTION_ERRORS as exc:
+        _say(request, exc)
+    else:
+        messages.success(request, "Your verdict on the source is recorded.")
+    return redirect(reverse("correction-detail", args=[evidence.correction_id]) + f"#source-{evidence.pk}")
 
 
 # --- comments and reports ------------------------------------------------------------------------------
