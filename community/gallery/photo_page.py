@@ -139,9 +139,10 @@ def timeline(photo: Photo, drafts: list[Draft], corrections: list[Correction]) -
         if correction.decided_at and correction.status != CorrectionStatus.PENDING:
             who = "a moderator" if correction.decided_by_id else "the vote rule"
             # A superseded correction was the community version until a newer one was accepted.
-            outcome = (
-                "accepted (later superseded)" if correction.status == CorrectionStatus.SUPERSEDED else correction.status
-            )
+            outcome = {
+                CorrectionStatus.SUPERSEDED: "accepted (later superseded)",
+                CorrectionStatus.REVOKED: "accepted (later revoked; see the correction's page)",
+            }.get(correction.status, correction.status)
             events.append(
                 TimelineEvent(
                     correction.decided_at,

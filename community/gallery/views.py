@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -116,6 +117,10 @@ def _photo_detail(request, pk: int):
     corrections = list(visible_corrections(request.user, photo))
     shown = shown_version(drafts, corrections)
     community_version = shown.correction if shown and shown.what == "community" else None
+    if community_version is not None:
+        # The sources' verdicts decide what is documented: one query, however many sources.
+        prefetch_related_objects([community_version], "evidence__verifications")
+        community_version.photo = photo  # the row already read: no second query for it
     colour_provenance = provenance_safely(community_version)
     content_credentials = None
     if shown is not None:
