@@ -72,7 +72,7 @@ def source_verify(*, evidence_id: int, historian, verdict: str, note: str = "") 
     if verdict == VerificationVerdict.DISPUTED and not note:
         raise ValidationError({"note": "Say what is wrong with the source; the note is shown with it."})
     with transaction.atomic():
-        evidence = Evidence.objects.select_related("correction").select_for_update().get(pk=evidence_id)
+        evidence = Evidence.objects.select_related("correction").select_for_update(of=("self",)).get(pk=evidence_id)
         if evidence.correction_id is None or evidence.kind != EvidenceKind.SOURCE:
             raise ValidationError("Only the sources a correction cites are verified.")
         if evidence.correction.author_id == historian.pk:
