@@ -721,3 +721,40 @@ def contributors(model: ColorModel) -> list[dict]:
         .order_by("-n", "contributor__username")
     )
     return [{"username": r["contributor__username"], "examples": r["n"]} for r in rows]
+
+
+def models_trained_on_revoked(models) -> dict[int, list[TrainingExample]]:
+    """model id -> the revoked training examples it learnt from, for the given models (two queries).
+
+    A model learnt from its own run's training split and, through fine-tuning from its parent,
+    from everything its ancestors learnt; so a revoked example flags the model trained on it and
+    every model descended from that one. Holdout examples only judged a candidate; they do not
+    flag it.
+    """
+    models = list(models)
+    if not models:
+        return {}
+    runs = (
+        TrainingRun.objects.filter(
+            candidate__isnull=False, examples__revoked_at__isnull=False, examples__split=Split.TRAIN
+        )
+        .values_list("candidate_id", "examples")
+        .distinct()
+    )
+    by_model: dict[int, set[int]] = {}
+    for candidate_id, example_id in runs:
+        by_model.setdefault(candidate_id, set()).add(example_id)
+    if not by_model:
+        return {}
+    examples = {e.pk: e for e in TrainingExample.objects.filter(pk__in=set().union(*by_model.values()))}
+    parents = dict(ColorModel.objects.values_list("pk", "parent_id"))
+    out: dict[int, list[TrainingExample]] = {}
+    for model in models:
+        found: set[int] = set()
+        node, steps = model.pk, 0
+        while node is not None and steps < 50:  # the lineage, as ``ColorModel.lineage``
+            found |= by_model.get(node, set())
+            node, steps = parents.get(node), steps + 1
+        if found:
+            out[model.pk] = sorted((examples[i] for i in found), key=lambda e: (e.revoked_at, e.pk))
+    return out

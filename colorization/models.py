@@ -370,6 +370,11 @@ class TrainingExample(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_reason = models.CharField(max_length=300, blank=True)
+    # Revoked: the accepted colours were taken back (new evidence). Withdrawn for good, and every
+    # model trained on it is flagged; ``revoked_url`` links to the revocation (the caller's page).
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=300, blank=True)
+    revoked_url = models.CharField(max_length=300, blank=True)
 
     objects = TrainingExampleQuerySet.as_manager()
 

@@ -83,6 +83,7 @@ def model_list(request):
         {
             "active": active,
             "models": models,
+            "revoked": finetuning.models_trained_on_revoked(models),
             "runs": runs,
             "buckets": finetuning.buckets_overview(),
         },
@@ -106,6 +107,7 @@ def model_detail(request, slug: str):
             "charts": _charts(rows, run.loss_curve if run else [], parent_slug),
             "bucket_runs": bucket_runs,
             "contributors": finetuning.contributors(model),
+            "revoked_examples": finetuning.models_trained_on_revoked([model]).get(model.pk, []),
             "samples": [
                 {
                     **s,

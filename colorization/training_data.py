@@ -56,7 +56,7 @@ def training_example_add(
     """
     existing = TrainingExample.objects.filter(source=source).first()
     if existing is not None:
-        if existing.withdrawn_at is not None:
+        if existing.withdrawn_at is not None and existing.revoked_at is None:  # a revoked example stays out
             TrainingExample.objects.filter(pk=existing.pk).update(withdrawn_at=None, withdrawn_reason="")
             existing.refresh_from_db()
         return existing
@@ -90,3 +90,21 @@ def training_example_withdraw(*, source: str, reason: str) -> int:
     return TrainingExample.objects.filter(source=source, withdrawn_at__isnull=True).update(
         withdrawn_at=timezone.now(), withdrawn_reason=reason[:300]
     )
+
+
+def training_example_revoke(*, source: str, reason: str, url: str = "") -> TrainingExample | None:
+    """Take an example out of training for good: its colours were revoked (new evidence).
+
+    Unlike a withdrawal (superseded, hidden), a revoked example is never restored by
+    ``training_example_add``, and the models trained on it are flagged
+    (``models_trained_on_revoked``). ``url`` links to the revocation. Returns the example, or
+    None when ``source`` never became one. Idempotent.
+    """
+    now = timezone.now()
+    TrainingExample.objects.filter(source=source, withdrawn_at__isnull=True).update(
+        withdrawn_at=now, withdrawn_reason=f"revoked: {reason}"[:300]
+    )
+    TrainingExample.objects.filter(source=source, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_reason=reason[:300], revoked_url=url[:300]
+    )
+    return TrainingExample.objects.filter(source=source).first()

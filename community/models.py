@@ -99,6 +99,7 @@ class CorrectionStatus(models.TextChoices):
     ACCEPTED = "accepted", "Accepted"
     REJECTED = "rejected", "Rejected"
     SUPERSEDED = "superseded", "Superseded"
+    REVOKED = "revoked", "Revoked"
 
 
 class TrainingStatus(models.TextChoices):
@@ -167,6 +168,8 @@ class Correction(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )  # null with decided_at set: decided by the rule
     decision_reason = models.TextField(blank=True)
+    # The community version this one replaced when it was accepted: what a revocation restores.
+    replaced = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     # Gold standard: the photo's true colours are known; scored, never voted on or trained from.
     is_gold = models.BooleanField(default=False)
@@ -244,14 +247,27 @@ class Correction(models.Model):
         return "AI-colorized with volunteer hints · colours are an estimate"
 
 
+class EvidenceKind(models.TextChoices):
+    SOURCE = "source", "A source"
+    INFERRED = "inferred", "Inferred by the volunteer (no source)"
+
+
 class Evidence(models.Model):
-    """A citation supporting a correction or a vote: text, and optionally a link or archive reference."""
+    """A citation supporting a correction or a vote: text, and optionally a link or archive reference.
+
+    On a hints correction a citation may name the hints it supports (``hints``: references such
+    as ``"points/0"``, ``"strokes/2"``, ``"global"`` into the correction's hint set), and the
+    volunteer may say instead that some hints are inferred (``kind`` inferred, no source).
+    Historians verify or dispute sources (``SourceVerification``).
+    """
 
     correction = models.ForeignKey(Correction, null=True, blank=True, on_delete=models.CASCADE, related_name="evidence")
     vote = models.ForeignKey("Vote", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence")
+    kind = models.CharField(max_length=10, choices=EvidenceKind.choices, default=EvidenceKind.SOURCE)
     text = models.CharField(max_length=1000)
     url = models.URLField(max_length=1000, blank=True)
     archive_reference = models.CharField(max_length=500, blank=True)
+    hints = models.JSONField(default=list, blank=True)  # ["points/0", "strokes/1", "global"]
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -266,6 +282,36 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+
+class VerificationVerdict(models.TextChoices):
+    VERIFIED = "verified", "Verified"
+    DISPUTED = "disputed", "Disputed"
+
+
+class SourceVerification(models.Model):
+    """A historian's verdict on a correction's cited source, with a note; one per historian and source.
+
+    A source with any "disputed" verdict counts as disputed: its hints' regions move from
+    "documented" to "disputed" in the provenance overlay (``community.review.provenance``).
+    The acceptance rule does not read these.
+    """
+
+    evidence = models.ForeignKey(Evidence, on_delete=models.CASCADE, related_name="verifications")
+    historian = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    verdict = models.CharField(max_length=10, choices=VerificationVerdict.choices)
+    note = models.TextField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["evidence", "historian"], name="one_verification_per_historian"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.historian_id} {self.verdict} evidence {self.evidence_id}"
 
 
 class Vote(models.Model):
@@ -292,8 +338,92 @@ class Vote(models.Model):
         return f"{self.voter_id} {self.value:+d} on {self.correction_id}"
 
 
+class RevocationStatus(models.TextChoices):
+    OPEN = "open", "Open for votes"
+    REVOKED = "revoked", "Revoked"
+    DECLINED = "declined", "Declined"
+
+
+class Revocation(models.Model):
+    """A request to take back an accepted correction, with a reason and evidence, and its outcome.
+
+    A moderator revokes at once (``decided_by`` set); anyone else opens a request that the community
+    votes on with the acceptance rule (quorum, historians, the Wilson bound; ``decided_by`` null when
+    the rule decided). Votes and decisions happen under the correction's row lock, as for votes on
+    the correction itself (``community.review.revocations``).
+    """
+
+    correction = models.ForeignKey(Correction, on_delete=models.CASCADE, related_name="revocations")
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="revocations_proposed"
+    )
+    reason = models.TextField(max_length=4000)
+    evidence = models.JSONField(default=list, blank=True)  # [{"text", "url", "archive_reference"}]
+    status = models.CharField(max_length=10, choices=RevocationStatus.choices, default=RevocationStatus.OPEN)
+    votes_up = models.PositiveIntegerField(default=0)  # for revoking
+    votes_down = models.PositiveIntegerField(default=0)
+    weight_up = models.FloatField(default=0.0)
+    weight_down = models.FloatField(default=0.0)
+    historian_votes = models.PositiveIntegerField(default=0)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )  # null with decided_at set: decided by the rule
+    decision_reason = models.TextField(blank=True)
+    restored = models.ForeignKey(
+        Correction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="the correction that became the community version again",
+    )  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One open request per correction at a time, and a correction is revoked once.
+            models.UniqueConstraint(fields=["correction"], condition=Q(status="open"), name="one_open_revocation"),
+            models.UniqueConstraint(fields=["correction"], condition=Q(status="revoked"), name="one_revocation"),
+        ]
+        indexes = [
+            # The Atom feed, manifests' changelogs and exports: revocations, newest first.
+            models.Index(fields=["status", "-decided_at"], name="revocation_decided"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Revocation {self.pk} of correction {self.correction_id} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("correction-detail", args=[self.correction_id]) + f"#revocation-{self.pk}"
+
+
+class RevocationVote(models.Model):
+    """+1 (revoke) / -1 (keep) on a revocation request; one per person, changeable while it is open."""
+
+    revocation = models.ForeignKey(Revocation, on_delete=models.CASCADE, related_name="votes")
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="revocation_votes")
+    value = models.SmallIntegerField()
+    weight = models.FloatField(help_text="the voter's weight when the vote was cast")
+    is_historian = models.BooleanField(default=False)
+    comment = models.TextField(max_length=4000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["revocation", "voter"], name="one_revocation_vote_per_person"),
+            models.CheckConstraint(condition=Q(value__in=[1, -1]), name="revocation_vote_plus_or_minus_one"),
+            models.CheckConstraint(condition=Q(weight__gte=0), name="revocation_vote_weight_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voter_id} {self.value:+d} on revocation {self.revocation_id}"
+
+
 class ReputationReason(models.TextChoices):
     CORRECTION_ACCEPTED = "correction_accepted", "Correction accepted"
+    CORRECTION_REVOKED = "correction_revoked", "Accepted correction revoked"
     VOTE_AGREED = "vote_agreed", "Vote agreed with the decision"
     GOLD_SCORED = "gold_scored", "Gold-standard correction scored"
     MODERATOR_ADJUSTMENT = "moderator_adjustment", "Moderator adjustment"

@@ -37,6 +37,9 @@ urlpatterns = [
     # review
     path("corrections/<int:pk>/vote/", review.vote, name="correction-vote"),
     path("corrections/<int:pk>/decide/", review.decide, name="correction-decide"),
+    path("corrections/<int:pk>/revoke/", review.revoke, name="correction-revoke"),
+    path("evidence/<int:pk>/verify/", review.verify_source, name="source-verify"),
+    path("corrections/<int:pk>/revocation-vote/", review.revocation_vote, name="correction-revocation-vote"),
     path("comments/new/", review.comment_create, name="comment-create"),
     path("report/<str:kind>/<int:pk>/", review.report, name="report"),
     path("review/", review.needs_review, name="needs-review"),

@@ -480,6 +480,20 @@ if CHROMA_CACHE_URL:
 # Fine-tuned weights live here, one safetensors file per registered model (sha256 in the database).
 # With several hosts, point it at a shared volume.
 CHROMA_MODEL_DIR = env.string("CHROMA_MODEL_DIR", str(VAR_DIR / "models"))
+
+# Content credentials (C2PA) on colour downloads (colorization/credentials.py): the signer's PEM
+# certificate chain (signer first) and private key, from the environment (or NAME_FILE); optional
+# PEM trust anchors for reading back. In development, without them, a CA and a signer are
+# generated once into var/c2pa/ (CHROMA_C2PA_DEV_KEYS=false turns that off: downloads go unsigned).
+CHROMA_C2PA_CERT = env.string("CHROMA_C2PA_CERT", "")
+CHROMA_C2PA_KEY = env.string("CHROMA_C2PA_KEY", "")
+CHROMA_C2PA_TRUST_ANCHORS = env.string("CHROMA_C2PA_TRUST_ANCHORS", "")
+CHROMA_C2PA_ALG = env.choice(
+    "CHROMA_C2PA_ALG", "es256", {"es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519"}
+)
+if bool(CHROMA_C2PA_CERT) != bool(CHROMA_C2PA_KEY):
+    raise ImproperlyConfigured("Set both CHROMA_C2PA_CERT and CHROMA_C2PA_KEY (or neither).")
+CHROMA_C2PA_DEV_DIR = str(VAR_DIR / "c2pa") if env.boolean("CHROMA_C2PA_DEV_KEYS", not PRODUCTION) else ""
 # The beat task looks at the admin-editable FinetuneSchedule row this often (seconds).
 CHROMA_FINETUNE_TICK_SECONDS = env.integer("CHROMA_FINETUNE_TICK_SECONDS", 300, minimum=10)
 # A running training run without a heartbeat this long belongs to a dead worker (it is failed and can be retried).

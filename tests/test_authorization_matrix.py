@@ -23,7 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from colorization.drafting import draft_request
 from colorization.models import DraftStatus
-from community.models import Collection, HistorianRequest, Notification, Report
+from community.models import Collection, Evidence, HistorianRequest, Notification, Report
 from tests import images
 from tests.community.conftest import (  # noqa: F401 - fixtures
     community_tasks_run_here,
@@ -73,6 +73,11 @@ EXPECTED = {
     "api-photo-corrections": (401, 201, 201, 201, 201, 403),
     "api-correction-votes": (401, 201, 403, 201, 201, 403),
     "api-correction-decision": (401, 403, 403, 403, 200, 403),
+    # Revocation needs an accepted correction (the world's is pending: 409 past the door).
+    "api-correction-revocations": (401, 409, 409, 409, 409, 403),
+    "api-revocation-votes": (401, 409, 409, 409, 409, 403),
+    # Only historians verify sources, and not on their own corrections.
+    "api-source-verification": (401, 403, 403, 200, 403, 403),
     # Forms
     "upload": (LOGIN, 200, 200, 200, 200, 200),
     "draft-create": (LOGIN, 302, 302, 302, 302, 403),
@@ -90,6 +95,9 @@ EXPECTED = {
     "verification-decide": (LOGIN, 403, 403, 403, 302, 403),
     "correction-vote": (LOGIN, 302, 302, 302, 302, 302),
     "correction-decide": (LOGIN, 302, 302, 302, 302, 302),
+    "correction-revoke": (LOGIN, 302, 302, 302, 302, 302),
+    "correction-revocation-vote": (LOGIN, 302, 302, 302, 302, 302),
+    "source-verify": (LOGIN, 302, 302, 302, 302, 302),
     "comment-create": (LOGIN, 302, 302, 302, 302, 302),
     "report": (LOGIN, 302, 302, 302, 302, 200),
     "notifications": (LOGIN, 302, 302, 302, 302, 302),
@@ -167,6 +175,7 @@ def world(people, correction, settings):
     report = Report.objects.create(reporter=people["volunteer2"], photo=photo, reason="spam")
     request = HistorianRequest.objects.create(user=people["volunteer2"], statement="Curator of the city archive.")
     Notification.objects.create(recipient=people["volunteer"], verb="x", url="/")
+    source = Evidence.objects.create(correction=correction, text="Paint ledger, 1912")
     return {
         "pk": {
             "api-photo-detail": photo.pk,
@@ -180,6 +189,12 @@ def world(people, correction, settings):
             "api-correction-decision": correction.pk,
             "correction-vote": correction.pk,
             "correction-decide": correction.pk,
+            "api-correction-revocations": correction.pk,
+            "api-revocation-votes": correction.pk,
+            "correction-revoke": correction.pk,
+            "correction-revocation-vote": correction.pk,
+            "api-source-verification": source.pk,
+            "source-verify": source.pk,
             "draft-create": photo.pk,
             "photo-recolorize": photo.pk,
             "collection-edit": collection.pk,
@@ -234,6 +249,12 @@ def _body(name: str, world) -> dict:
         "verification-decide": {"decision": "deny", "reason": "Not enough"},
         "correction-vote": {"value": "1"},
         "correction-decide": {"decision": "accept", "reason": "Matches"},
+        "api-correction-revocations": {"reason": "New print", "evidence": [{"text": "A colour print"}]},
+        "api-revocation-votes": {"value": 1},
+        "api-source-verification": {"verdict": "verified", "note": "Seen it"},
+        "correction-revoke": {"reason": "New print", "evidence_text": "A colour print"},
+        "correction-revocation-vote": {"value": "1"},
+        "source-verify": {"verdict": "verified", "note": "Seen it"},
         "comment-create": {"photo": photo.pk, "body": "Lovely"},
         "report": {"reason": "Spam, copied from elsewhere"},
         "report-resolve": {"status": "dismissed", "resolution": "Fine"},

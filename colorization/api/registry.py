@@ -33,6 +33,9 @@ class ColorModelSerializer(BucketFields, serializers.ModelSerializer):
     # the run that trained it (reverse one-to-one, selected with the model); null for the base model
     training_run = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
+    trained_on_revoked_data = serializers.SerializerMethodField(
+        help_text="the revoked training examples this model (or an ancestor) learnt from; empty when none"
+    )
 
     class Meta:
         model = ColorModel
@@ -54,6 +57,7 @@ class ColorModelSerializer(BucketFields, serializers.ModelSerializer):
             "note",
             "training_run",
             "url",
+            "trained_on_revoked_data",
         ]
 
     def get_lineage(self, obj) -> list[str]:
@@ -63,6 +67,26 @@ class ColorModelSerializer(BucketFields, serializers.ModelSerializer):
         request = self.context.get("request")
         url = obj.get_absolute_url()
         return request.build_absolute_uri(url) if request else url
+
+    def get_trained_on_revoked_data(self, obj) -> list[dict]:
+        # One pass over the registry per response (the serializer's context is shared by a list).
+        cache = self.context.setdefault("_revoked", {})
+        if "map" not in cache:
+            cache["map"] = finetuning.models_trained_on_revoked(ColorModel.objects.only("pk"))
+        return [
+            {
+                "example": e.pk,
+                "photo": e.photo_id,
+                "revoked_at": e.revoked_at,
+                "reason": e.revoked_reason,
+                "url": self._absolute(e.revoked_url),
+            }
+            for e in cache["map"].get(obj.pk, [])
+        ]
+
+    def _absolute(self, url: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request and url.startswith("/") else url
 
 
 class ColorModelDetailSerializer(ColorModelSerializer):

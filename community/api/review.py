@@ -1,4 +1,5 @@
-"""Votes and decisions through the API: ``corrections/{id}/votes/`` and ``corrections/{id}/decision/``."""
+"""Votes, decisions and revocations through the API: ``corrections/{id}/votes/``,
+``corrections/{id}/decision/`` and ``corrections/{id}/revocations/`` (+ ``votes/``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from rest_framework.views import APIView
 
 from colorization.api.errors import error_response
 from colorization.ratelimit import RateLimited
-from community.api.serializers import CorrectionSerializer, EvidenceSerializer
+from community.api.serializers import CorrectionSerializer, EvidenceSerializer, VerificationInputSerializer
 from community.api.views import corrections_visible_to
-from community.models import Vote
-from community.review import decisions
+from community.models import Evidence, Revocation, RevocationVote, Vote
+from community.review import decisions, provenance, revocations
 
 
 class VoteSerializer(serializers.ModelSerializer):
@@ -43,8 +44,71 @@ class VoteInputSerializer(serializers.Serializer):
 
 
 class DecisionInputSerializer(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=["accept", "reject"])
+    decision = serializers.ChoiceField(
+        choices=["accept", "reject", "revoke"], help_text="revoke: take back the accepted community version"
+    )
     reason = serializers.CharField(max_length=4000)
+    evidence = serializers.JSONField(
+        required=False, help_text='revoke: the new evidence, [{"text": "…", "url": "…", "archive_reference": "…"}]'
+    )
+
+
+class RevocationVoteSerializer(serializers.ModelSerializer):
+    voter = serializers.CharField(source="voter.username", read_only=True)
+
+    class Meta:
+        model = RevocationVote
+        fields = ["id", "voter", "value", "comment", "weight", "is_historian", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class RevocationSerializer(serializers.ModelSerializer):
+    proposed_by = serializers.CharField(source="proposed_by.username", read_only=True, allow_null=True)
+    decided_by = serializers.SerializerMethodField()
+    votes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Revocation
+        fields = [
+            "id",
+            "correction",
+            "status",
+            "proposed_by",
+            "reason",
+            "evidence",
+            "votes",
+            "created_at",
+            "decided_at",
+            "decided_by",
+            "decision_reason",
+            "restored",
+        ]
+        read_only_fields = fields
+
+    def get_decided_by(self, obj) -> str | None:
+        """A moderator's name; "vote rule" when the votes decided; null while open."""
+        if obj.decided_at is None:
+            return None
+        return obj.decided_by.username if obj.decided_by_id else "vote rule"
+
+    def get_votes(self, obj) -> dict:
+        return {
+            "up": obj.votes_up,
+            "down": obj.votes_down,
+            "weight_up": obj.weight_up,
+            "weight_down": obj.weight_down,
+            "historians": obj.historian_votes,
+        }
+
+
+class RevocationInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000)
+    evidence = serializers.JSONField(help_text='[{"text": "…", "url": "…", "archive_reference": "…"}], at least one')
+
+
+class RevocationVoteInputSerializer(serializers.Serializer):
+    value = serializers.ChoiceField(choices=[1, -1], help_text="1: revoke the correction; -1: keep it")
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
 
 
 def _review_error(exc: Exception) -> Response:
@@ -112,7 +176,8 @@ class CorrectionVotes(generics.ListAPIView):
 
 
 class CorrectionDecision(APIView):
-    """A moderator accepts or rejects a pending correction by hand: ``{"decision": "accept|reject", "reason"}``."""
+    """A moderator accepts or rejects a pending correction by hand: ``{"decision": "accept|reject", "reason"}``,
+    or revokes an accepted one: ``{"decision": "revoke", "reason", "evidence": [...]}``."""
 
     permission_classes = [permissions.IsAuthenticated]
 
@@ -128,14 +193,138 @@ class CorrectionDecision(APIView):
         correction = generics.get_object_or_404(corrections_visible_to(request.user), pk=pk)
         params = DecisionInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
+        data = params.validated_data
         try:
-            decisions.correction_decide(
-                correction_id=correction.pk,
-                moderator=request.user,
-                decision=params.validated_data["decision"],
-                reason=params.validated_data["reason"],
-            )
+            if data["decision"] == "revoke":
+                revocations.correction_revoke(
+                    correction_id=correction.pk,
+                    moderator=request.user,
+                    reason=data["reason"],
+                    evidence=data.get("evidence"),
+                )
+            else:
+                decisions.correction_decide(
+                    correction_id=correction.pk,
+                    moderator=request.user,
+                    decision=data["decision"],
+                    reason=data["reason"],
+                )
         except decisions.ReviewConflict as exc:
             return _review_error(exc)
         fresh = corrections_visible_to(request.user).get(pk=correction.pk)
         return Response(CorrectionSerializer(fresh, context={"request": request}).data)
+
+
+class CorrectionRevocations(generics.ListAPIView):
+    """Requests to revoke a correction and their outcome (everyone may read them).
+
+    POST ``{"reason": "…", "evidence": [...]}`` opens a request that the community votes on with
+    the acceptance rule (201); 409 when the correction is not the accepted community version or a
+    request is already open. Moderators revoke at once through ``corrections/{id}/decision/``.
+    """
+
+    serializer_class = RevocationSerializer
+    pagination_class = None
+
+    def get_permissions(self):
+        return [permissions.IsAuthenticated()] if self.request.method == "POST" else [permissions.AllowAny()]
+
+    def correction(self):
+        return generics.get_object_or_404(corrections_visible_to(self.request.user), pk=self.kwargs["pk"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Revocation.objects.none()
+        return Revocation.objects.filter(correction=self.correction()).select_related("proposed_by", "decided_by")
+
+    @extend_schema(
+        request=RevocationInputSerializer,
+        responses={
+            201: RevocationSerializer,
+            403: OpenApiResponse(description="Your account is suspended"),
+            409: OpenApiResponse(description="Not the accepted community version, or a request is already open"),
+            429: OpenApiResponse(description="Too many requests"),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        correction = self.correction()
+        params = RevocationInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            revocation = revocations.revocation_propose(
+                correction_id=correction.pk,
+                proposer=request.user,
+                reason=params.validated_data["reason"],
+                evidence=params.validated_data["evidence"],
+            )
+        except (decisions.ReviewConflict, RateLimited) as exc:
+            return _review_error(exc)
+        return Response(RevocationSerializer(revocation).data, status=status.HTTP_201_CREATED)
+
+
+class RevocationVotes(APIView):
+    """Vote on the correction's open revocation request: ``{"value": 1 (revoke) | -1 (keep), "comment"}``."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=RevocationVoteInputSerializer,
+        responses={
+            200: OpenApiResponse(description="Your vote changed"),
+            201: OpenApiResponse(description="Your vote counted"),
+            403: OpenApiResponse(description="Your own correction or request, or your account is suspended"),
+            409: OpenApiResponse(description="No open request"),
+            429: OpenApiResponse(description="Too many votes"),
+        },
+    )
+    def post(self, request, pk: int):
+        correction = generics.get_object_or_404(corrections_visible_to(request.user), pk=pk)
+        params = RevocationVoteInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            result = revocations.revocation_vote_cast(
+                correction_id=correction.pk,
+                voter=request.user,
+                value=params.validated_data["value"],
+                comment=params.validated_data.get("comment", ""),
+            )
+        except (decisions.ReviewConflict, RateLimited) as exc:
+            return _review_error(exc)
+        body = {
+            "vote": RevocationVoteSerializer(result.vote).data,
+            "revocation": RevocationSerializer(result.revocation).data,
+            "decided": result.decided,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class SourceVerificationView(APIView):
+    """A historian marks a correction's cited source verified or disputed: ``{"verdict", "note"}``.
+
+    A disputed source moves its hints' regions from documented to disputed in the correction's
+    provenance; the acceptance rule does not change. Posting again changes your verdict.
+    """
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=VerificationInputSerializer,
+        responses={
+            200: EvidenceSerializer,
+            403: OpenApiResponse(description="Not a historian, your own correction, or suspended"),
+        },
+    )
+    def post(self, request, pk: int):
+        evidence = generics.get_object_or_404(
+            Evidence.objects.filter(correction__in=corrections_visible_to(request.user)), pk=pk
+        )
+        params = VerificationInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        provenance.source_verify(
+            evidence_id=evidence.pk,
+            historian=request.user,
+            verdict=params.validated_data["verdict"],
+            note=params.validated_data["note"],
+        )
+        fresh = Evidence.objects.prefetch_related("verifications__historian").get(pk=evidence.pk)
+        return Response(EvidenceSerializer(fresh).data)

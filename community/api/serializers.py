@@ -3,14 +3,31 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from colorization.api.serializers import DraftSerializer, HintsField, PhotoDetailSerializer, _absolute
-from community.models import Correction, Evidence
+from community.models import Correction, Evidence, SourceVerification
 from community.review.permissions import is_moderator
 
 
+class SourceVerificationSerializer(serializers.ModelSerializer):
+    historian = serializers.CharField(source="historian.username", read_only=True)
+
+    class Meta:
+        model = SourceVerification
+        fields = ["historian", "verdict", "note", "updated_at"]
+        read_only_fields = fields
+
+
 class EvidenceSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField(help_text="unverified | verified | disputed (by historians)")
+    verifications = SourceVerificationSerializer(many=True, read_only=True)
+
     class Meta:
         model = Evidence
-        fields = ["text", "url", "archive_reference"]
+        fields = ["id", "kind", "text", "url", "archive_reference", "hints", "status", "verifications"]
+
+    def get_status(self, evidence) -> str:
+        from community.review.provenance import source_status
+
+        return source_status(evidence)
 
 
 class VoteTallySerializer(serializers.Serializer):
@@ -31,6 +48,9 @@ class CorrectionSerializer(serializers.ModelSerializer):
     page_url = serializers.SerializerMethodField()
     label = serializers.CharField(read_only=True)
     gold = serializers.SerializerMethodField()
+    provenance = serializers.SerializerMethodField(
+        help_text="hints corrections: the documented / volunteer-inferred / disputed / model share of the colours"
+    )
 
     class Meta:
         model = Correction
@@ -56,8 +76,27 @@ class CorrectionSerializer(serializers.ModelSerializer):
             "created_at",
             "decided_at",
             "decision_reason",
+            "provenance",
         ]
         read_only_fields = fields
+
+    def get_provenance(self, correction: Correction) -> dict | None:
+        from community.review.provenance import provenance_safely
+
+        found = provenance_safely(correction) if correction.kind == "hints" and correction.result_file else None
+        if found is None:
+            return None
+        return {
+            "shares": found.shares,
+            "text": found.text,
+            "overlay_url": self._url_of(found.overlay),
+            "hints": found.groups,
+        }
+
+    def _url_of(self, key: str) -> str:
+        from django.core.files.storage import default_storage
+
+        return _absolute(self.context, default_storage.url(key))
 
     def _url(self, file) -> str | None:
         return _absolute(self.context, file.url) if file else None
@@ -92,9 +131,20 @@ class CorrectionSerializer(serializers.ModelSerializer):
 
 
 class EvidenceInputSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=1000)
+    text = serializers.CharField(max_length=1000, required=False, help_text="what the source shows")
     url = serializers.CharField(required=False, allow_blank=True, max_length=1000)
     archive_reference = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    hints = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text='the hints it supports: "points/0", "strokes/1", "global"',
+    )
+    kind = serializers.ChoiceField(choices=["source", "inferred"], required=False, default="source")
+
+
+class VerificationInputSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=["verified", "disputed"])
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class CorrectionCreateSerializer(serializers.Serializer):
@@ -105,7 +155,11 @@ class CorrectionCreateSerializer(serializers.Serializer):
     hints = HintsField(required=False, allow_null=True, help_text="hints in original pixels (DESIGN.md format)")
     image = serializers.FileField(required=False, help_text="a manual colorization (its chroma is used)")
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
-    evidence = serializers.JSONField(required=False, help_text='[{"text": "…", "url": "…", "archive_reference": "…"}]')
+    evidence = serializers.JSONField(
+        required=False,
+        help_text='[{"text": "…", "url": "…", "archive_reference": "…", "hints": ["points/0"]}, '
+        '{"kind": "inferred", "hints": ["strokes/0"]}]',
+    )
 
 
 class PhotoWithCommunitySerializer(PhotoDetailSerializer):

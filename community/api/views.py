@@ -15,7 +15,11 @@ from community.review import corrections
 
 
 def corrections_visible_to(user):
-    return Correction.objects.visible_to(user).select_related("author", "render", "photo").prefetch_related("evidence")
+    return (
+        Correction.objects.visible_to(user)
+        .select_related("author", "render", "photo")
+        .prefetch_related("evidence", "evidence__verifications__historian")
+    )
 
 
 class PhotoDetailWithCommunity(PhotoDetail):

@@ -6,9 +6,10 @@ from django.db.models import Prefetch
 from django.urls import reverse
 
 from colorization.models import Licence
+from community.gallery.changelog import photo_changelogs, version_of
 from community.gallery.collections import collection_photos
-from community.gallery.iiif import colour_versions, licence_uri
-from community.models import Correction, CorrectionStatus, Vote
+from community.gallery.iiif import colour_provenance_text, colour_versions, licence_uri
+from community.models import Correction, CorrectionStatus, Revocation, RevocationStatus, Vote
 
 CSV_COLUMNS = [
     "position",
@@ -41,19 +42,35 @@ CSV_COLUMNS = [
     "decision_reason",
     "evidence",
     "decisions",
+    "version",
+    "changelog",
+    "colour_provenance",
 ]
 
 
 def _decisions(request, photo_ids: list[int]) -> dict[int, list[dict]]:
-    """Every accepted or rejected, visible correction of these photos with its evidence (3 queries)."""
+    """Every decided, visible correction of these photos with its evidence and revocation (4 queries)."""
     corrections = (
         Correction.objects.filter(
             photo_id__in=photo_ids,
-            status__in=[CorrectionStatus.ACCEPTED, CorrectionStatus.REJECTED],
+            status__in=[
+                CorrectionStatus.ACCEPTED,
+                CorrectionStatus.REJECTED,
+                CorrectionStatus.SUPERSEDED,
+                CorrectionStatus.REVOKED,
+            ],
             hidden_at__isnull=True,
         )
         .select_related("author", "decided_by")
-        .prefetch_related("evidence", Prefetch("votes", queryset=Vote.objects.only("correction_id", "is_historian")))
+        .prefetch_related(
+            "evidence",
+            Prefetch("votes", queryset=Vote.objects.only("correction_id", "is_historian")),
+            Prefetch(
+                "revocations",
+                queryset=Revocation.objects.filter(status=RevocationStatus.REVOKED).select_related("decided_by"),
+                to_attr="revoked",
+            ),
+        )
         .order_by("photo_id", "decided_at", "id")
     )
     out: dict[int, list[dict]] = {}
@@ -77,9 +94,23 @@ def _decisions(request, photo_ids: list[int]) -> dict[int, list[dict]]:
                     {"text": e.text, "url": e.url, "archive_reference": e.archive_reference} for e in c.evidence.all()
                 ],
                 "label": c.label,
+                "revocation": _revocation(c.revoked[0]) if c.revoked else None,
             }
         )
     return out
+
+
+def _revocation(r: Revocation) -> dict:
+    return {
+        "revoked_at": r.decided_at.isoformat() if r.decided_at else None,
+        "revoked_by": r.decided_by.username if r.decided_by_id else "vote rule",
+        "reason": r.reason,
+        "evidence": r.evidence,
+        "restored_correction_id": r.restored_id,
+        "votes_for": r.votes_up,
+        "votes_against": r.votes_down,
+        "historian_votes": r.historian_votes,
+    }
 
 
 def collection_records(request, collection) -> list[dict]:
@@ -87,6 +118,8 @@ def collection_records(request, collection) -> list[dict]:
     ids = [p.pk for p in photos]
     decisions = _decisions(request, ids)
     colours = colour_versions(ids)
+    changelogs = photo_changelogs(ids)
+    shares = colour_provenance_text(ids)
     records = []
     for photo in photos:
         photo_decisions = decisions.get(photo.pk, [])
@@ -120,6 +153,9 @@ def collection_records(request, collection) -> list[dict]:
                 "community_correction": accepted,
                 "decisions": photo_decisions,
                 "curator_note": photo.note,
+                "version": version_of(changelogs.get(photo.pk, [])),
+                "changelog": [c.as_dict() for c in changelogs.get(photo.pk, [])],
+                "colour_provenance": shares.get(photo.pk, ""),
             }
         )
     return records

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
+from community.gallery.changelog import Change, photo_changelogs, version_of
 from community.models import Collection, Correction, CorrectionStatus
 
 CONTEXT = "http://iiif.io/api/presentation/3/context.json"
@@ -87,7 +88,15 @@ def _metadata(photo: Photo) -> list[dict]:
     return [_pair(label, value) for label, value in pairs if value]
 
 
-def photo_canvas(request, photo: Photo, colour: tuple[str, str] | None) -> dict:
+def history_pairs(changes: list[Change]) -> list[dict]:
+    """The manifest's version and changelog: a new version whenever the community version changes."""
+    pairs = [_pair("Version", str(version_of(changes)))]
+    lines = ["v1: uploaded; colours by the AI draft."] + [f"v{c.version} ({c.at:%Y-%m-%d}): {c.text}" for c in changes]
+    pairs.append({"label": _lang("Changelog"), "value": {"en": lines}})
+    return pairs
+
+
+def photo_canvas(request, photo: Photo, colour: tuple[str, str] | None, changes: list[Change] | None = None) -> dict:
     from django.core.files.storage import default_storage
 
     base = request.build_absolute_uri(reverse("iiif-photo-manifest", args=[photo.pk])).rsplit("/", 1)[0]
@@ -124,7 +133,7 @@ def photo_canvas(request, photo: Photo, colour: tuple[str, str] | None) -> dict:
         "label": _lang(photo.title),
         "width": photo.width,
         "height": photo.height,
-        "metadata": _metadata(photo),
+        "metadata": _metadata(photo) + (history_pairs(changes) if changes is not None else []),
         "items": [
             {
                 "id": f"{base}/page/1",
@@ -161,15 +170,35 @@ def _provider(request) -> list[dict]:
     ]
 
 
+def colour_provenance_text(photo_ids: list[int]) -> dict[int, str]:
+    """photo id -> "documented 38 % · volunteer-inferred 21 % · model 41 %" of its community version."""
+    from community.review.provenance import provenance_safely
+
+    out = {}
+    accepted = (
+        Correction.objects.filter(
+            photo_id__in=photo_ids, status=CorrectionStatus.ACCEPTED, hidden_at__isnull=True, kind="hints"
+        )
+        .select_related("render", "photo")
+        .prefetch_related("evidence__verifications")
+    )
+    for correction in accepted:
+        found = provenance_safely(correction)
+        if found is not None:
+            out[correction.photo_id] = found.text
+    return out
+
+
 def photo_manifest(request, photo: Photo) -> dict:
     colour = colour_versions([photo.pk]).get(photo.pk)
+    changes = photo_changelogs([photo.pk]).get(photo.pk, [])
     page = request.build_absolute_uri(photo.get_absolute_url())
     manifest = {
         "@context": CONTEXT,
         "id": request.build_absolute_uri(reverse("iiif-photo-manifest", args=[photo.pk])),
         "type": "Manifest",
         "label": _lang(photo.title),
-        "metadata": _metadata(photo),
+        "metadata": _metadata(photo) + history_pairs(changes),
         "rights": licence_uri(photo.licence),
         "requiredStatement": _pair(
             "Attribution",
@@ -183,11 +212,15 @@ def photo_manifest(request, photo: Photo) -> dict:
         manifest["summary"] = _lang(photo.description)
     if colour is not None:
         manifest["metadata"].append(_pair("Colour version", f"{colour[1]}. The original is the first choice."))
+    share = colour_provenance_text([photo.pk]).get(photo.pk)
+    if share:
+        manifest["metadata"].append(_pair("Colour provenance", share))
     return manifest
 
 
 def collection_manifest(request, collection: Collection, photos: list[Photo]) -> dict:
     colours = colour_versions([p.pk for p in photos])
+    changelogs = photo_changelogs([p.pk for p in photos])
     page = request.build_absolute_uri(reverse("collection-detail", args=[collection.pk]))
     manifest = {
         "@context": CONTEXT,
@@ -203,7 +236,9 @@ def collection_manifest(request, collection: Collection, photos: list[Photo]) ->
         ),
         "provider": _provider(request),
         "homepage": [{"id": page, "type": "Text", "label": _lang(collection.title), "format": "text/html"}],
-        "items": [photo_canvas(request, photo, colours.get(photo.pk)) for photo in photos],
+        "items": [
+            photo_canvas(request, photo, colours.get(photo.pk), changelogs.get(photo.pk, [])) for photo in photos
+        ],
     }
     if collection.description:
         manifest["summary"] = _lang(collection.description)

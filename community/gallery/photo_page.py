@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,12 +14,14 @@ from django.core.files.storage import default_storage
 from django.db.models import Prefetch
 from PIL import Image
 
+from colorization import credentials
 from colorization.engine.imageio import encode, read_disclosure
 from colorization.models import Draft, DraftStatus, Licence, Photo
 from community.gallery.iiif import licence_uri
 from community.models import Correction, CorrectionKind, CorrectionStatus, Vote
 
 IN_PROGRESS = (DraftStatus.QUEUED, DraftStatus.RUNNING)
+logger = logging.getLogger(__name__)
 
 
 def visible_corrections(user, photo: Photo):
@@ -136,9 +139,10 @@ def timeline(photo: Photo, drafts: list[Draft], corrections: list[Correction]) -
         if correction.decided_at and correction.status != CorrectionStatus.PENDING:
             who = "a moderator" if correction.decided_by_id else "the vote rule"
             # A superseded correction was the community version until a newer one was accepted.
-            outcome = (
-                "accepted (later superseded)" if correction.status == CorrectionStatus.SUPERSEDED else correction.status
-            )
+            outcome = {
+                CorrectionStatus.SUPERSEDED: "accepted (later superseded)",
+                CorrectionStatus.REVOKED: "accepted (later revoked; see the correction's page)",
+            }.get(correction.status, correction.status)
             events.append(
                 TimelineEvent(
                     correction.decided_at,
@@ -158,7 +162,7 @@ def _absolute(request, url: str) -> str:
     return url if url.startswith(("http://", "https://")) else request.build_absolute_uri(url)
 
 
-def linked_data(request, photo: Photo, shown: ShownVersion | None) -> str:
+def linked_data(request, photo: Photo, shown: ShownVersion | None, provenance=None) -> str:
     """schema.org Photograph with Dublin Core terms, as JSON-LD for the page's <head>."""
     page = request.build_absolute_uri(photo.get_absolute_url())
     data = {
@@ -210,6 +214,17 @@ def linked_data(request, photo: Photo, shown: ShownVersion | None) -> str:
                 "encodingFormat": "image/png",
                 "description": shown.label,
                 "digitalSourceType": "https://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia",
+                **(
+                    {
+                        "dcterms:provenance": f"Colours: {provenance.text}",
+                        "additionalProperty": [
+                            {"@type": "PropertyValue", "name": f"{key} share of the colours", "value": value}
+                            for key, value in provenance.shares.items()
+                        ],
+                    }
+                    if provenance
+                    else {}
+                ),
             }
             if shown
             else None
@@ -253,3 +268,47 @@ def community_jpeg(correction: Correction) -> str:
         rgb = np.asarray(im.convert("RGB"))
     default_storage.save(key, ContentFile(encode(rgb, "jpeg", metadata)))
     return key
+
+
+# --- content credentials (C2PA) --------------------------------------------------------------------------
+
+
+def colour_claims(request, photo: Photo, *, correction: Correction | None = None, draft: Draft | None = None):
+    """What a colour file's C2PA manifest asserts: model, original, and the contributors of the
+    corrections that made its colours (the correction and those it builds on)."""
+    contributors: list[str] = []
+    model_slug = model_version = ""
+    manual = False
+    if correction is not None:
+        node, seen = correction, set()
+        while node is not None and node.pk not in seen and len(seen) < 20:
+            seen.add(node.pk)
+            if node.author.username not in contributors:
+                contributors.append(node.author.username)
+            node = node.base_correction
+        manual = correction.kind == CorrectionKind.MANUAL
+        if correction.render_id:
+            model_slug, model_version = correction.render.model_slug, str(correction.render.model_version)
+        label = correction.label
+    else:
+        model_slug, model_version, label = draft.model_slug, str(draft.model_version), draft.label
+    return credentials.Claims(
+        title=photo.title,
+        original_sha256=photo.original_sha256,
+        original_format=photo.image_format,
+        model_slug=model_slug,
+        model_version=model_version,
+        contributors=tuple(contributors),
+        manual=manual,
+        label=label,
+        page_url=request.build_absolute_uri(photo.get_absolute_url()),
+    )
+
+
+def with_credentials(image_key: str, fmt: str, claims) -> tuple[str, credentials.Report]:
+    """The signed copy of a colour file and its read-back report; the unsigned file if signing fails."""
+    try:
+        return credentials.signed_copy(image_key, fmt, claims)
+    except Exception:
+        logger.exception("content credentials for %s failed; serving it without", image_key)
+        return image_key, credentials.Report(state="unavailable")

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -39,14 +40,17 @@ from community.gallery.iiif import CONTENT_TYPE, collection_manifest, licence_ur
 from community.gallery.page_cache import cached_page
 from community.gallery.photo_page import (
     IN_PROGRESS,
+    colour_claims,
     community_jpeg,
     linked_data,
     shown_version,
     timeline,
     visible_corrections,
+    with_credentials,
 )
 from community.gallery.selectors import SORTS, BadFilter, GalleryQuery, gallery_facets, gallery_page
 from community.models import Collection, Correction, CorrectionStatus
+from community.review.provenance import provenance_safely
 
 # --- the gallery --------------------------------------------------------------------------------------
 
@@ -113,6 +117,16 @@ def _photo_detail(request, pk: int):
     corrections = list(visible_corrections(request.user, photo))
     shown = shown_version(drafts, corrections)
     community_version = shown.correction if shown and shown.what == "community" else None
+    if community_version is not None:
+        # The sources' verdicts decide what is documented: one query, however many sources.
+        prefetch_related_objects([community_version], "evidence__verifications")
+        community_version.photo = photo  # the row already read: no second query for it
+    colour_provenance = provenance_safely(community_version)
+    content_credentials = None
+    if shown is not None:
+        _, content_credentials = with_credentials(
+            shown.image.name, "png", colour_claims(request, photo, correction=shown.correction, draft=shown.draft)
+        )
     my_collections = (
         list(Collection.objects.filter(owner=request.user).only("pk", "title")) if request.user.is_authenticated else []
     )
@@ -127,8 +141,10 @@ def _photo_detail(request, pk: int):
             "shown": shown,
             "corrections": corrections,
             "community_version": community_version,
+            "content_credentials": content_credentials,
+            "colour_provenance": colour_provenance,
             "timeline": timeline(photo, drafts, corrections),
-            "json_ld": linked_data(request, photo, shown),
+            "json_ld": linked_data(request, photo, shown, colour_provenance),
             "my_collections": my_collections,
             "sweep_sizes": settings.CHROMA_SWEEP_RENDER_SIZES,
             "render_sizes": sorted({192, 256, 384, 512, 768, 1024, settings.CHROMA_DEFAULT_RENDER_SIZE}),
@@ -187,12 +203,15 @@ def download_colour(request, pk: int, fmt: str):
         if not field:
             raise Http404("This draft has no file in that format.")
         key, what = field.name, f"ai-draft-{draft.pk}"
+    claims = colour_claims(request, photo, correction=correction, draft=draft)
+    key, report = with_credentials(key, fmt, claims)
     response = FileResponse(
         default_storage.open(key, "rb"),
         as_attachment=True,
         filename=_download_name(photo, f"-{what}-ai-colorized.{fmt}"),
         content_type="image/png" if fmt == "png" else "image/jpeg",
     )
+    response["X-Content-Credentials"] = report.state
     return response
 
 
@@ -415,6 +434,9 @@ def collection_export_csv(request, pk: int):
                     ),
                     "decisions": "; ".join(
                         f"{d['correction_id']}:{d['status']}:{d['decided_at'] or ''}" for d in record["decisions"]
+                    ),
+                    "changelog": " | ".join(
+                        f"v{c['version']} {c['date'][:10]}: {c['text']}" for c in record["changelog"]
                     ),
                 }
             )

@@ -32,12 +32,13 @@ from colorization.ratelimit import rate_limit
 from colorization.storage import storage_replace
 from colorization.text import validate_text
 from community.gallery.page_cache import pages_invalidate_on_commit
-from community.models import Correction, CorrectionKind, Evidence, GoldStandard
+from community.models import Correction, CorrectionKind, Evidence, EvidenceKind, GoldStandard
 from community.review.permissions import require_active
 
 logger = logging.getLogger(__name__)
 
 MAX_EVIDENCE = 20
+MAX_HINT_REFS = 1200  # every point and stroke of a full hint set
 MAX_NOTE = 4000
 
 
@@ -45,7 +46,12 @@ MAX_NOTE = 4000
 
 
 def evidence_clean(items) -> list[dict]:
-    """Evidence citations as ``[{"text", "url"?, "archive_reference"?}]``; raises ValidationError."""
+    """Evidence citations as ``[{"text", "url"?, "archive_reference"?, "hints"?, "kind"?}]``; raises ValidationError.
+
+    ``hints`` names the hints a source supports (``"points/0"``, ``"strokes/2"``, ``"global"``;
+    checked against the hint set by ``evidence_hints_check``); ``kind`` "inferred" says that
+    those hints come from no source (its text may be left out).
+    """
     if items in (None, ""):
         return []
     if not isinstance(items, list):
@@ -56,12 +62,20 @@ def evidence_clean(items) -> list[dict]:
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise ValidationError({"evidence": f'evidence[{i}] must be an object like {{"text": "…"}}.'})
-        unknown = set(item) - {"text", "url", "archive_reference"}
+        unknown = set(item) - {"text", "url", "archive_reference", "hints", "kind"}
         if unknown:
             raise ValidationError({"evidence": f"evidence[{i}] has unknown fields: {', '.join(sorted(unknown))}."})
+        kind = str(item.get("kind") or EvidenceKind.SOURCE)
+        if kind not in EvidenceKind.values:
+            raise ValidationError({"evidence": f'evidence[{i}] kind must be "source" or "inferred", got {kind!r}.'})
         text = str(item.get("text") or "").strip()
         url = str(item.get("url") or "").strip()
         reference = str(item.get("archive_reference") or "").strip()
+        hints = _hint_refs(item.get("hints"), i)
+        if kind == EvidenceKind.INFERRED:
+            if not hints:
+                raise ValidationError({"evidence": f"evidence[{i}] is inferred: name the hints it covers."})
+            text = text or "Inferred by the volunteer; no source."
         if not text:
             raise ValidationError({"evidence": f"evidence[{i}] needs a text: what the source shows."})
         if len(text) > 1000 or len(url) > 1000 or len(reference) > 500:
@@ -72,8 +86,44 @@ def evidence_clean(items) -> list[dict]:
                 raise ValidationError({"evidence": f"evidence[{i}] url must be an http(s) address, got {url!r}."})
         item = {"text": text, "url": url, "archive_reference": reference}
         validate_text(item, f"evidence[{i}]")
+        if hints or kind != EvidenceKind.SOURCE:
+            item.update(hints=hints, kind=kind)
         cleaned.append(item)
     return cleaned
+
+
+def _hint_refs(value, i: int) -> list[str]:
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list) or len(value) > MAX_HINT_REFS:
+        raise ValidationError(
+            {"evidence": f'evidence[{i}] hints must be a list like ["points/0", "strokes/1", "global"].'}
+        )
+    refs = []
+    for ref in value:
+        ref = str(ref).strip()
+        kind, _, index = ref.partition("/")
+        if not (ref == "global" or (kind in ("points", "strokes") and index.isdigit())):
+            raise ValidationError(
+                {"evidence": f'evidence[{i}] hints: {ref!r} is not "points/N", "strokes/N" or "global".'}
+            )
+        if ref not in refs:
+            refs.append(ref)
+    return refs
+
+
+def evidence_hints_check(evidence: list[dict], hints) -> None:
+    """Every hint a citation names exists in the correction's hint set (a parsed ``Hints``)."""
+    for i, item in enumerate(evidence):
+        for ref in item.get("hints", []):
+            kind, _, index = ref.partition("/")
+            exists = (
+                hints.global_colours is not None
+                if ref == "global"
+                else int(index) < len(hints.points if kind == "points" else hints.strokes)
+            )
+            if not exists:
+                raise ValidationError({"evidence": f"evidence[{i}] names {ref}, which is not in the hints."})
 
 
 def _note_clean(note: str) -> str:
@@ -160,6 +210,8 @@ def correction_create(
         errors.update(exc.message_dict)
     try:
         evidence = evidence_clean(evidence)
+        if "hints" not in errors:
+            evidence_hints_check(evidence, parsed)
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if errors:
@@ -206,6 +258,8 @@ def correction_create_manual(
     base_draft, base_correction = _admit(author, photo, base_draft, base_correction)
     note = _note_clean(note)
     evidence = evidence_clean(evidence)
+    if any(item.get("hints") for item in evidence):
+        raise ValidationError({"evidence": "A manual colorization has no hints to cite sources for."})
     result = manual_colorization_check(photo=photo, file=file)
     upload_key, image_key, thumb_key = _manual_keys(photo, result.upload_sha256, result.upload_format)
     meta = {

@@ -203,7 +203,10 @@ def _decide_locked(correction: Correction, status: str, *, moderator, reason: st
         )
     else:
         superseded = []
-    updated = Correction.objects.filter(pk=correction.pk, status=CorrectionStatus.PENDING).update(
+    updated = Correction.objects.filter(
+        pk=correction.pk, status=CorrectionStatus.PENDING
+    ).update(
+        replaced_id=superseded[0] if superseded else None,  # what a revocation restores
         status=status,
         decided_at=now,
         decided_by=moderator,

@@ -64,7 +64,9 @@ class VoteRefusal:
     ``forbidden`` refusals are about the person (403); the others about the correction's state (409).
     """
 
-    code: str  # signed_out | suspended | own | gold | decided | hidden | not_rendered
+    # signed_out | suspended | own | gold | decided | hidden | not_rendered; revocations add
+    # not_accepted | open | no_request
+    code: str
     message: str
 
     @property
@@ -105,3 +107,68 @@ def can_vote(user, correction: Correction) -> tuple[bool, str]:
     """Whether ``user`` may vote now, and why not (shown instead of the form)."""
     refusal = vote_refusal(user, correction)
     return (True, "") if refusal is None else (False, refusal.message)
+
+
+# --- revocations ---------------------------------------------------------------------------------------
+
+
+def revoke_refusal(user, correction: Correction) -> VoteRefusal | None:
+    """Whether a moderator may revoke ``correction`` now (the caller checked the role)."""
+    if correction.author_id == user.pk:
+        return VoteRefusal("own", "You cannot revoke your own correction; ask another moderator.")
+    if correction.is_gold:
+        return VoteRefusal("gold", "Corrections of gold-standard photos are scored, not accepted or revoked.")
+    if correction.status != CorrectionStatus.ACCEPTED:
+        return VoteRefusal(
+            "not_accepted",
+            f"Only the accepted community version can be revoked; this correction is "
+            f"{correction.get_status_display().lower()}.",
+        )
+    return None
+
+
+def revocation_propose_refusal(user, correction: Correction) -> VoteRefusal | None:
+    """The single rule for asking to revoke: None when ``user`` may open a request on ``correction`` now."""
+    if user is None or not user.is_authenticated:
+        return VoteRefusal("signed_out", "Sign in to ask for a revocation.")
+    if profile_for(user).is_suspended:
+        return VoteRefusal("suspended", "Your account is suspended; you cannot ask for a revocation.")
+    if correction.is_gold:
+        return VoteRefusal("gold", "Corrections of gold-standard photos are scored, not accepted or revoked.")
+    if correction.status != CorrectionStatus.ACCEPTED:
+        return VoteRefusal(
+            "not_accepted",
+            f"Only the accepted community version can be revoked; this correction is "
+            f"{correction.get_status_display().lower()}.",
+        )
+    if correction.hidden_at is not None or correction.photo.hidden_at is not None:
+        return VoteRefusal("hidden", "This correction or its photo is hidden by a moderator.")
+    if correction.revocations.filter(status="open").exists():
+        return VoteRefusal("open", "A request to revoke this correction is already open; vote on it.")
+    return None
+
+
+def revocation_vote_refusal(user, correction: Correction, revocation, *, profile: Profile | None = None):
+    """The single rule for voting on a revocation request: None when ``user`` may vote now.
+
+    Neither the person who asked nor the correction's author votes (as nobody votes on their own
+    correction); the request must be open and the correction still accepted and visible.
+    """
+    if user is None or not user.is_authenticated:
+        return VoteRefusal("signed_out", "Sign in to vote.")
+    if (profile or profile_for(user)).is_suspended:
+        return VoteRefusal("suspended", "Your account is suspended; you cannot vote.")
+    if revocation is None or correction.status != CorrectionStatus.ACCEPTED:
+        return VoteRefusal("no_request", "There is no open request to revoke this correction.")
+    if correction.author_id == user.pk:
+        return VoteRefusal("own", "You cannot vote on revoking your own correction.")
+    if revocation.proposed_by_id == user.pk:
+        return VoteRefusal("own", "You asked for this revocation; others decide it.")
+    if correction.hidden_at is not None or correction.photo.hidden_at is not None:
+        return VoteRefusal("hidden", "This correction or its photo is hidden by a moderator; votes are closed.")
+    return None
+
+
+def can_revoke_by_hand(user, correction: Correction) -> bool:
+    """Whether the correction page offers ``user`` the moderator's revoke form."""
+    return is_moderator(user) and not profile_for(user).is_suspended and revoke_refusal(user, correction) is None

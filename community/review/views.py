@@ -33,13 +33,25 @@ from community.accounts.services import profile_for
 from community.models import (
     Comment,
     Correction,
+    Evidence,
     ModerationAction,
     Notification,
     Report,
     ReportStatus,
     Vote,
 )
-from community.review import comments, decisions, gold, moderation, notifications, permissions, queues, rule
+from community.review import (
+    comments,
+    decisions,
+    gold,
+    moderation,
+    notifications,
+    permissions,
+    provenance,
+    queues,
+    revocations,
+    rule,
+)
 from community.review.comments import comments_visible_to
 from community.review.corrections import MAX_EVIDENCE, MAX_NOTE, render_settings_for
 
@@ -70,7 +82,7 @@ def correction_detail(request, pk: int):
     correction = get_object_or_404(
         Correction.objects.visible_to(request.user)
         .select_related("photo", "author", "author__profile", "render", "base_draft", "base_correction", "decided_by")
-        .prefetch_related("evidence"),
+        .prefetch_related("evidence", "evidence__verifications__historian"),
         pk=pk,
     )
     base = correction.base_correction.result_file if correction.base_correction_id else None
@@ -88,6 +100,12 @@ def correction_detail(request, pk: int):
     my_vote = next((v for v in votes if user.is_authenticated and v.voter_id == user.pk), None)
     can_vote, why_not = permissions.can_vote(user, correction)
     is_moderator = permissions.is_moderator(user)
+    revocation_list = list(correction.revocations.select_related("proposed_by", "decided_by").order_by("created_at"))
+    open_revocation = next((r for r in revocation_list if r.status == "open"), None)
+    can_revoke = permissions.can_revoke_by_hand(user, correction)
+    revocation_vote_refusal = (
+        permissions.revocation_vote_refusal(user, correction, open_revocation) if open_revocation else None
+    )
     return render(
         request,
         "community/correction_detail.html",
@@ -113,6 +131,22 @@ def correction_detail(request, pk: int):
             "show_gold_score": correction.is_gold
             and (user.pk == correction.author_id or is_moderator or user.is_staff),
             "comments": comments_visible_to(user, correction=correction),
+            "revocations": revocation_list,
+            "can_revoke": can_revoke,
+            "can_propose_revocation": not can_revoke
+            and user.is_authenticated
+            and permissions.revocation_propose_refusal(user, correction) is None,
+            "can_vote_revocation": open_revocation is not None and revocation_vote_refusal is None,
+            "why_not_revocation_vote": revocation_vote_refusal.message if revocation_vote_refusal else "",
+            "provenance": provenance.provenance_safely(correction) if not correction.is_gold else None,
+            "sources": [
+                {"evidence": e, "status": provenance.source_status(e), "verifications": list(e.verifications.all())}
+                for e in correction.evidence.all()
+            ],
+            "can_verify_sources": user.is_authenticated
+            and profile_for(user).is_historian
+            and not profile_for(user).is_suspended
+            and correction.author_id != user.pk,
         },
     )
 
@@ -252,6 +286,83 @@ def decide(request, pk: int):
     else:
         messages.success(request, "The decision is recorded.")
     return redirect(correction)
+
+
+def _evidence_from_form(request) -> list[dict]:
+    source = {
+        "text": request.POST.get("evidence_text", "").strip(),
+        "url": request.POST.get("evidence_url", "").strip(),
+        "archive_reference": request.POST.get("evidence_archive_reference", "").strip(),
+    }
+    return [source] if any(source.values()) else []
+
+
+@login_required
+@require_POST
+def revoke(request, pk: int):
+    """A moderator revokes at once; anyone else asks the community (the services decide who may)."""
+    correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
+    try:
+        if permissions.is_moderator(request.user):
+            revocations.correction_revoke(
+                correction_id=correction.pk,
+                moderator=request.user,
+                reason=request.POST.get("reason", ""),
+                evidence=_evidence_from_form(request),
+            )
+            messages.success(request, "The correction is revoked.")
+        else:
+            revocations.revocation_propose(
+                correction_id=correction.pk,
+                proposer=request.user,
+                reason=request.POST.get("reason", ""),
+                evidence=_evidence_from_form(request),
+            )
+            messages.success(request, "Your request is open for votes.")
+    except ACTION_ERRORS as exc:
+        _say(request, exc)
+    return redirect(reverse("correction-detail", args=[correction.pk]) + "#revocation-block")
+
+
+@login_required
+@require_POST
+def revocation_vote(request, pk: int):
+    correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
+    try:
+        result = revocations.revocation_vote_cast(
+            correction_id=correction.pk,
+            voter=request.user,
+            value=request.POST.get("value"),
+            comment=request.POST.get("comment", ""),
+        )
+    except ACTION_ERRORS as exc:
+        _say(request, exc)
+    else:
+        if result.decided:
+            messages.success(request, f"Your vote counted, and it decided the request: {result.decided}.")
+        else:
+            messages.success(request, "Your vote counted." if result.created else "Your vote is changed.")
+    return redirect(reverse("correction-detail", args=[correction.pk]) + "#revocation-block")
+
+
+@login_required
+@require_POST
+def verify_source(request, pk: int):
+    evidence = get_object_or_404(
+        Evidence.objects.filter(correction__in=Correction.objects.visible_to(request.user)), pk=pk
+    )
+    try:
+        provenance.source_verify(
+            evidence_id=evidence.pk,
+            historian=request.user,
+            verdict=request.POST.get("verdict", ""),
+            note=request.POST.get("note", ""),
+        )
+    except ACTION_ERRORS as exc:
+        _say(request, exc)
+    else:
+        messages.success(request, "Your verdict on the source is recorded.")
+    return redirect(reverse("correction-detail", args=[evidence.correction_id]) + f"#source-{evidence.pk}")
 
 
 # --- comments and reports ------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ const overlay = stage.overlay;
 
 let tool = "point";
 let selectedId = null;
+const citeSelection = new Set(); // hint ids ticked for "Cite for selected hints"
+let readEvidence = null; // set once the evidence rows exist (below)
 let spaceHeld = false;
 let drag = null; // {kind: "pan"|"move"|"brush"|"erase", ...}
 let hover = null; // pointer position in image px (brush and eraser outline)
@@ -423,13 +425,33 @@ function renderHintList() {
         if (next) next.focus();
         else overlay.focus();
       });
-      li.append(colour, label, remove);
+      const cite = document.createElement("input");
+      cite.type = "checkbox";
+      cite.className = "cite-check";
+      cite.dataset.key = `cite-${item.id}`;
+      cite.checked = citeSelection.has(item.id);
+      cite.setAttribute("aria-label", `Select ${name} to cite a source for it`);
+      cite.addEventListener("change", () => {
+        if (cite.checked) citeSelection.add(item.id);
+        else citeSelection.delete(item.id);
+      });
+      li.append(cite, colour, label, remove);
       return li;
     }),
   );
   $("hint-count").textContent = `(${store.points.length} hint${store.points.length === 1 ? "" : "s"}, ${store.strokes.length} stroke${store.strokes.length === 1 ? "" : "s"})`;
   $("hint-list-empty").hidden = items.length > 0;
   if (focusedKey) list.querySelector(`[data-key="${focusedKey}"]`)?.focus();
+  for (const id of [...citeSelection]) if (!store.find(id)) citeSelection.delete(id);
+  readEvidence?.refresh();
+}
+
+// id -> {ref: "points/N" | "strokes/N", name}, in the order the hints are sent.
+function hintRefs() {
+  return new Map([
+    ...store.points.map((p, i) => [p.id, { ref: `points/${i}`, name: `Hint ${i + 1}` }]),
+    ...store.strokes.map((s, i) => [s.id, { ref: `strokes/${i}`, name: `Stroke ${i + 1}` }]),
+  ]);
 }
 
 function updateButtons() {
@@ -707,11 +729,13 @@ setupGlobal({
   announce,
 });
 
-const readEvidence = setupEvidence({
+readEvidence = setupEvidence({
   list: $("evidence-rows"),
   template: $("evidence-row-template"),
   addButton: $("evidence-add"),
   max: config.limits.max_evidence,
+  selectedHints: () => [...citeSelection].filter((id) => store.find(id)),
+  hintRefs,
 });
 
 let submitted = false;

@@ -6,17 +6,34 @@ import { apiError, csrfToken } from "./api.js";
 
 let rowCounter = 0;
 
-export function setupEvidence({ list, template, addButton, max }) {
+// Evidence per colour: a row cites the hints ticked in the hint list when "Cite for selected hints"
+// is pressed (kept by hint id, so deleting or adding hints later does not shift them; turned into
+// "points/N" / "strokes/N" references when sent), or says they are inferred (no source).
+export function setupEvidence({ list, template, addButton, max, selectedHints = () => [], hintRefs = () => new Map() }) {
   const add = (values = {}) => {
     if (list.children.length >= max) return;
     const row = template.content.firstElementChild.cloneNode(true);
     const n = ++rowCounter;
-    for (const input of row.querySelectorAll("input")) {
+    for (const input of row.querySelectorAll("input[data-field]")) {
       const id = `evidence-${n}-${input.dataset.field}`;
       input.id = id;
       input.previousElementSibling.htmlFor = id;
       input.value = values[input.dataset.field] || "";
     }
+    const supports = row.querySelector("[data-supports]");
+    const describe = () => {
+      const refs = hintRefs();
+      const ids = JSON.parse(row.dataset.hintIds || "[]").filter((id) => refs.has(id));
+      supports.textContent = ids.length
+        ? `${row.querySelector("[data-inferred]").checked ? "Inferred" : "Supports"}: ${ids.map((id) => refs.get(id).name).join(", ")}.`
+        : "Supports the whole correction.";
+    };
+    row.describe = describe;
+    row.querySelector("[data-cite]").addEventListener("click", () => {
+      row.dataset.hintIds = JSON.stringify(selectedHints());
+      describe();
+    });
+    row.querySelector("[data-inferred]").addEventListener("change", describe);
     row.querySelector("[data-remove]").addEventListener("click", () => {
       const next = row.nextElementSibling || row.previousElementSibling;
       row.remove();
@@ -34,9 +51,17 @@ export function setupEvidence({ list, template, addButton, max }) {
   const read = () => {
     const items = [];
     [...list.children].forEach((row) => {
-      const item = Object.fromEntries([...row.querySelectorAll("input")].map((i) => [i.dataset.field, i.value.trim()]));
+      const item = Object.fromEntries(
+        [...row.querySelectorAll("input[data-field]")].map((i) => [i.dataset.field, i.value.trim()]),
+      );
+      const refs = hintRefs();
+      const hints = JSON.parse(row.dataset.hintIds || "[]")
+        .filter((id) => refs.has(id))
+        .map((id) => refs.get(id).ref);
+      if (hints.length) item.hints = hints;
+      if (hints.length && row.querySelector("[data-inferred]").checked) item.kind = "inferred";
       delete row.dataset.sent;
-      if (item.text || item.url || item.archive_reference) {
+      if (item.text || item.url || item.archive_reference || item.kind === "inferred") {
         row.dataset.sent = String(items.length);
         items.push(item);
       }
@@ -44,6 +69,7 @@ export function setupEvidence({ list, template, addButton, max }) {
     return items;
   };
   read.rows = () => [...list.children];
+  read.refresh = () => [...list.children].forEach((row) => row.describe?.());
   return read;
 }
 
@@ -142,7 +168,7 @@ export function setupSubmission({ form, config, hints, readEvidence, onSubmitted
       row.append(slot);
     }
     slot.textContent = message;
-    for (const input of row.querySelectorAll("input")) {
+    for (const input of row.querySelectorAll("input[data-field]")) {
       input.setAttribute("aria-invalid", "true");
       input.setAttribute("aria-describedby", slot.id);
     }
@@ -154,7 +180,7 @@ export function setupSubmission({ form, config, hints, readEvidence, onSubmitted
     }
     for (const row of rows()) {
       row.querySelector(".evidence-row-error")?.remove();
-      for (const input of row.querySelectorAll("input")) {
+      for (const input of row.querySelectorAll("input[data-field]")) {
         input.removeAttribute("aria-invalid");
         input.removeAttribute("aria-describedby");
       }

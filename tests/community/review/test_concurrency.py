@@ -128,3 +128,101 @@ def test_two_corrections_of_one_photo_accepted_at_once_leave_one_community_versi
     assert all(isinstance(r, Correction) for r in results), results
     statuses = sorted(Correction.objects.filter(photo=photo).values_list("status", flat=True))
     assert statuses == ["accepted", "superseded"]
+
+
+# --- revocations: the same row lock as votes and decisions ----------------------------------------------
+
+REVOKE_EVIDENCE = [{"text": "A newly found colour print of the same street"}]
+
+
+def _accepted_pair(photo, people):
+    """``first`` superseded by ``second``, the community version."""
+    first = correction_for(photo, people["author"])
+    decisions.correction_decide(correction_id=first.pk, moderator=people["moderator"], decision="accept", reason="ok")
+    second = correction_for(photo, people["volunteer3"])
+    decisions.correction_decide(correction_id=second.pk, moderator=people["moderator"], decision="accept", reason="ok")
+    return first, second
+
+
+def test_a_revocation_vote_and_a_moderators_revocation_at_once_revoke_once(people, photo, settings):
+    from community.models import ModerationAction, Revocation
+    from community.review import revocations
+
+    first, second = _accepted_pair(photo, people)
+    revocations.revocation_propose(
+        correction_id=second.pk, proposer=people["volunteer"], reason="new print", evidence=REVOKE_EVIDENCE
+    )
+    revocations.revocation_vote_cast(correction_id=second.pk, voter=people["volunteer2"], value=1)
+    revocations.revocation_vote_cast(correction_id=second.pk, voter=person("v9", reputation=99), value=1)
+    moderator = person("m3", role="moderator")
+    results = run_at_once(
+        [
+            # the historian's vote meets the quorum and decides by the rule ...
+            lambda: revocations.revocation_vote_cast(correction_id=second.pk, voter=people["historian"], value=1),
+            # ... while a moderator revokes by hand
+            lambda: revocations.correction_revoke(
+                correction_id=second.pk, moderator=moderator, reason="confirmed", evidence=REVOKE_EVIDENCE
+            ),
+        ]
+    )
+    errors = [r for r in results if isinstance(r, Exception) and not isinstance(r, decisions.ReviewConflict)]
+    assert not errors, errors
+    assert sum(isinstance(r, decisions.ReviewConflict) for r in results) == 1, results  # the later one is refused
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (CorrectionStatus.ACCEPTED, CorrectionStatus.REVOKED)
+    assert list(Revocation.objects.filter(correction=second).values_list("status", flat=True)) == ["revoked"]
+    assert ModerationAction.objects.filter(action="revoke", target_id=second.pk).count() == 1
+    assert ReputationEvent.objects.filter(correction=second, reason="correction_revoked").count() == 1
+
+
+def test_the_deciding_vote_and_a_revocation_at_once_never_leave_two_community_versions(people, photo, settings):
+    from community.models import Revocation
+    from community.review import revocations
+
+    first, second = _accepted_pair(photo, people)
+    pending = correction_for(photo, people["volunteer2"])
+    decisions.vote_cast(correction_id=pending.pk, voter=people["volunteer"], value=1)
+    decisions.vote_cast(correction_id=pending.pk, voter=people["volunteer3"], value=1)
+    moderator = person("m4", role="moderator")
+    results = run_at_once(
+        [
+            # accepting ``pending`` supersedes ``second`` ...
+            lambda: decisions.vote_cast(correction_id=pending.pk, voter=people["historian"], value=1),
+            # ... while ``second`` is being revoked (which would restore ``first``)
+            lambda: revocations.correction_revoke(
+                correction_id=second.pk, moderator=moderator, reason="wrong colours", evidence=REVOKE_EVIDENCE
+            ),
+        ]
+    )
+    errors = [r for r in results if isinstance(r, Exception) and not isinstance(r, decisions.ReviewConflict)]
+    assert not errors, errors
+    statuses = dict(Correction.objects.filter(photo=photo).values_list("pk", "status"))
+    assert list(statuses.values()).count(CorrectionStatus.ACCEPTED) == 1, statuses
+    assert statuses[pending.pk] == CorrectionStatus.ACCEPTED  # the vote always lands and decides
+    revoked = Revocation.objects.filter(correction=second, status="revoked").first()
+    if revoked is not None:  # the revocation came first: it restored ``first``, which the vote then superseded
+        assert statuses[second.pk] == CorrectionStatus.REVOKED and revoked.restored_id == first.pk
+        assert statuses[first.pk] == CorrectionStatus.SUPERSEDED
+    else:  # the vote came first: ``second`` was superseded, so there was nothing to revoke
+        assert statuses[second.pk] == CorrectionStatus.SUPERSEDED
+        assert any(isinstance(r, decisions.ReviewConflict) for r in results)
+
+
+def test_two_moderators_revoking_at_once_revoke_once(people, photo):
+    from community.models import Revocation
+    from community.review import revocations
+
+    _, second = _accepted_pair(photo, people)
+    moderators = [person("m5", role="moderator"), person("m6", role="moderator")]
+    results = run_at_once(
+        [
+            lambda m=m: revocations.correction_revoke(
+                correction_id=second.pk, moderator=m, reason="wrong", evidence=REVOKE_EVIDENCE
+            )
+            for m in moderators
+        ]
+    )
+    assert sum(isinstance(r, Revocation) for r in results) == 1, results
+    assert sum(isinstance(r, decisions.ReviewConflict) for r in results) == 1, results
+    assert Revocation.objects.filter(correction=second).count() == 1

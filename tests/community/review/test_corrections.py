@@ -46,7 +46,10 @@ def test_a_volunteer_submits_hints_with_evidence_and_a_worker_renders_them(api, 
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["status"], body["kind"], body["author"]) == ("pending", "hints", "other")
-    assert body["evidence"] == evidence
+    # Each citation also says which hints it supports (none named: the whole correction) and its
+    # historians' verdicts.
+    assert [{k: e[k] for k in ("text", "url", "archive_reference")} for e in body["evidence"]] == evidence
+    assert [(e["kind"], e["hints"], e["status"]) for e in body["evidence"]] == [("source", [], "unverified")]
     assert body["votes"] == {"up": 0, "down": 0, "weight_up": 0.0, "weight_down": 0.0, "historians": 0}
     assert body["image_url"] is None and body["render"]["status"] == "queued"
     correction = Correction.objects.get(pk=body["id"])

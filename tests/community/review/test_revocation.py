@@ -1,0 +1,356 @@
+"""Revoking an accepted correction: by a moderator or by the community's rule, and what it undoes.
+
+The community version reverts to the correction it replaced, the training example is withdrawn
+for good (the next fine-tune's bucket leaves it out), models trained on it are flagged in the
+registry (pages and API), the IIIF manifest and the exports get a new version with a changelog
+entry, the Atom feed announces it and the audit log records it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from colorization.finetuning import bucket_examples
+from colorization.model_registry import base_model
+from colorization.models import ColorModel, RunStatus, Split, TrainingExample, TrainingRun
+from community.models import (
+    Correction,
+    CorrectionStatus,
+    ModerationAction,
+    Profile,
+    ReputationEvent,
+    Revocation,
+    RevocationStatus,
+    TrainingStatus,
+)
+from community.review import decisions, revocations
+from tests.community.conftest import correction_for, person
+
+pytestmark = pytest.mark.django_db
+
+EVIDENCE = [{"text": "Fire brigade ledger, 1911: the tram was painted green", "url": "https://archive.example/ledger"}]
+
+
+def accept(correction, moderator, capture):
+    with capture(execute=True):
+        decisions.correction_decide(
+            correction_id=correction.pk, moderator=moderator, decision="accept", reason="Matches the archive"
+        )
+    correction.refresh_from_db()
+    return correction
+
+
+@pytest.fixture
+def two_versions(photo, people, django_capture_on_commit_callbacks):
+    """``first`` accepted, then replaced by ``second`` (the community version now)."""
+    first = accept(correction_for(photo, people["author"]), people["moderator"], django_capture_on_commit_callbacks)
+    second = accept(
+        correction_for(photo, people["volunteer3"]), people["moderator"], django_capture_on_commit_callbacks
+    )
+    first.refresh_from_db()
+    assert (first.status, second.status) == (CorrectionStatus.SUPERSEDED, CorrectionStatus.ACCEPTED)
+    assert second.replaced_id == first.pk
+    return first, second
+
+
+def revoke(correction, moderator, capture, reason="The ledger shows green, not red"):
+    with capture(execute=True):
+        revocation = revocations.correction_revoke(
+            correction_id=correction.pk, moderator=moderator, reason=reason, evidence=EVIDENCE
+        )
+    correction.refresh_from_db()
+    return revocation
+
+
+def test_a_moderator_revokes_and_the_replaced_correction_is_the_community_version_again(
+    two_versions, people, api, django_capture_on_commit_callbacks
+):
+    first, second = two_versions
+    revocation = revoke(second, people["moderator"], django_capture_on_commit_callbacks)
+    first.refresh_from_db()
+    assert second.status == CorrectionStatus.REVOKED
+    assert first.status == CorrectionStatus.ACCEPTED
+    assert revocation.status == RevocationStatus.REVOKED and revocation.restored_id == first.pk
+    assert revocation.decided_by == people["moderator"] and revocation.evidence == [
+        {**EVIDENCE[0], "archive_reference": ""}
+    ]
+    body = api().get(f"/api/v1/photos/{second.photo_id}/").json()
+    assert body["community_version"]["id"] == first.pk
+    # The restored version trains again; the revoked one is out for good.
+    assert first.training_status == TrainingStatus.ADDED
+    examples = TrainingExample.objects.filter(photo_id=second.photo_id)
+    assert examples.get(withdrawn_at__isnull=True).source == f"correction:{first.pk}"
+    revoked = examples.get(source=f"correction:{second.pk}")
+    assert revoked.withdrawn_at is not None and revoked.revoked_at is not None
+    assert revoked.revoked_url.endswith(f"/corrections/{second.pk}/#revocation-{revocation.pk}")
+    # The audit log records it, with the evidence and what was restored.
+    action = ModerationAction.objects.get(action="revoke", target_id=second.pk)
+    assert action.moderator == people["moderator"] and action.reason == "The ledger shows green, not red"
+    assert action.details["restored"] == first.pk and action.details["evidence"][0]["text"].startswith("Fire")
+    # The author's acceptance points are taken back.
+    events = ReputationEvent.objects.filter(user=people["volunteer3"], correction=second)
+    assert sum(e.points for e in events) == 0 and events.filter(reason="correction_revoked").exists()
+
+
+def test_revoking_the_only_version_leaves_the_photo_with_its_draft(
+    correction, people, api, django_capture_on_commit_callbacks
+):
+    accept(correction, people["moderator"], django_capture_on_commit_callbacks)
+    revocation = revoke(correction, people["moderator"], django_capture_on_commit_callbacks)
+    assert revocation.restored_id is None
+    assert api().get(f"/api/v1/photos/{correction.photo_id}/").json()["community_version"] is None
+    assert correction.photo.gallery_entry.version != "community"
+
+
+def test_a_revoked_example_is_never_restored_and_the_next_finetune_excludes_it(
+    correction, people, django_capture_on_commit_callbacks
+):
+    accept(correction, people["moderator"], django_capture_on_commit_callbacks)
+    example = TrainingExample.objects.get(source=f"correction:{correction.pk}")
+    assert example in bucket_examples(example.genre, example.era_bucket)
+    revoke(correction, people["moderator"], django_capture_on_commit_callbacks)
+    assert example not in bucket_examples(example.genre, example.era_bucket)
+    # A late worker retry of the acceptance cannot bring it back.
+    assert decisions.correction_training_example_add(correction.pk) is False
+    example.refresh_from_db()
+    assert example.withdrawn_at is not None
+    from colorization.training_data import training_example_add
+
+    with correction.result_file.open("rb") as image:
+        training_example_add(photo=correction.photo, image=image, source=f"correction:{correction.pk}")
+    example.refresh_from_db()
+    assert example.withdrawn_at is not None
+
+
+def _trained_model(example: TrainingExample, slug: str, parent: ColorModel, version: int) -> ColorModel:
+    model = ColorModel.objects.create(
+        slug=slug, version=version, genre="", era="", parent=parent, weights=f"{slug}.safetensors", sha256="0" * 64
+    )
+    run = TrainingRun.objects.create(parent=parent, candidate=model, status=RunStatus.SUCCEEDED)
+    run.examples.set([example])
+    return model
+
+
+def test_models_trained_on_a_revoked_example_are_flagged_on_pages_and_in_the_api(
+    correction, people, client, api, django_capture_on_commit_callbacks
+):
+    accept(correction, people["moderator"], django_capture_on_commit_callbacks)
+    example = TrainingExample.objects.get(source=f"correction:{correction.pk}")
+    TrainingExample.objects.filter(pk=example.pk).update(split=Split.TRAIN)
+    root = base_model()
+    trained = _trained_model(example, "any-any-v7", root, 7)
+    child = ColorModel.objects.create(
+        slug="any-any-v8", version=8, parent=trained, weights="c.safetensors", sha256="1" * 64
+    )
+    unrelated = _trained_model(
+        TrainingExample.objects.create(
+            photo=correction.photo, source="other", image="x.png", width=1, height=1, genre="x", split=Split.TRAIN
+        ),
+        "any-any-v9",
+        root,
+        9,
+    )
+    assert api().get("/api/v1/models/any-any-v7/").json()["trained_on_revoked_data"] == []
+
+    revocation = revoke(correction, people["moderator"], django_capture_on_commit_callbacks)
+
+    for model in (trained, child):
+        flagged = api().get(f"/api/v1/models/{model.slug}/").json()["trained_on_revoked_data"]
+        assert [f["example"] for f in flagged] == [example.pk]
+        assert flagged[0]["url"].endswith(revocation.get_absolute_url())
+        page = client.get(model.get_absolute_url()).content.decode()
+        assert "Trained on data since revoked" in page and revocation.get_absolute_url() in page
+    assert api().get(f"/api/v1/models/{unrelated.slug}/").json()["trained_on_revoked_data"] == []
+    assert "Trained on data since revoked" not in client.get(unrelated.get_absolute_url()).content.decode()
+    listing = {m["slug"]: m for m in api().get("/api/v1/models/").json()["results"]}
+    assert listing["any-any-v8"]["trained_on_revoked_data"] and not listing["any-any-v9"]["trained_on_revoked_data"]
+    assert "trained on data since revoked" in client.get("/models/").content.decode()
+
+
+def test_the_manifest_and_the_exports_get_a_new_version_with_a_changelog_entry(
+    two_versions, people, client, django_capture_on_commit_callbacks
+):
+    from community.gallery.collections import collection_create, collection_photo_add
+
+    first, second = two_versions
+    photo = second.photo
+
+    def manifest_history():
+        metadata = client.get(f"/iiif/photos/{photo.pk}/manifest.json").json()["metadata"]
+        by_label = {m["label"]["en"][0]: m["value"]["en"] for m in metadata}
+        return by_label["Version"][0], by_label["Changelog"]
+
+    version, changelog = manifest_history()
+    assert version == "3" and len(changelog) == 3
+    revoke(second, people["moderator"], django_capture_on_commit_callbacks)
+    version, changelog = manifest_history()
+    assert version == "4"
+    assert changelog[-1].startswith("v4") and f"Correction {second.pk} revoked by moderator mod" in changelog[-1]
+    assert f"Correction {first.pk} is the community version again" in changelog[-1]
+
+    collection = collection_create(owner=people["author"], title="Trams", description="", is_public=True)
+    collection_photo_add(collection=collection, curator=people["author"], photo=photo)
+    record = client.get(f"/collections/{collection.pk}/export.json").json()["photos"][0]
+    assert record["version"] == 4 and record["changelog"][-1]["change"] == "revoked"
+    assert record["community_correction"]["correction_id"] == first.pk
+    revoked = next(d for d in record["decisions"] if d["correction_id"] == second.pk)
+    assert revoked["status"] == "revoked" and revoked["revocation"]["restored_correction_id"] == first.pk
+    csv_text = client.get(f"/collections/{collection.pk}/export.csv").content.decode("utf-8-sig")
+    header, row = csv_text.splitlines()[:2]
+    assert "version" in header.split(",") and "changelog" in header.split(",")
+    assert "v4 " in row and "revoked" in row
+    collection_manifest = client.get(f"/iiif/collections/{collection.pk}/manifest.json").json()
+    canvas_meta = {m["label"]["en"][0]: m["value"]["en"] for m in collection_manifest["items"][0]["metadata"]}
+    assert canvas_meta["Version"] == ["4"]
+
+
+def test_the_atom_feed_announces_the_revocation(two_versions, people, client, django_capture_on_commit_callbacks):
+    _, second = two_versions
+    revoke(second, people["moderator"], django_capture_on_commit_callbacks)
+    feed = client.get("/feeds/accepted.atom").content.decode()
+    assert "community version revoked" in feed
+    assert f"correction-{second.pk}-revoked" in feed
+    assert "The ledger shows green, not red" in feed
+
+
+def test_the_community_revokes_by_the_acceptance_rule(correction, people, django_capture_on_commit_callbacks):
+    accept(correction, people["moderator"], django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        revocation = revocations.revocation_propose(
+            correction_id=correction.pk, proposer=people["volunteer"], reason="New photo of the tram", evidence=EVIDENCE
+        )
+    assert revocation.status == RevocationStatus.OPEN
+    assert ModerationAction.objects.filter(action="revocation_proposed", target_id=correction.pk).exists()
+    # The proposer and the author do not vote on it.
+    for name in ("volunteer", "author"):
+        with pytest.raises(PermissionDenied):
+            revocations.revocation_vote_cast(correction_id=correction.pk, voter=people[name], value=1)
+    # Volunteers alone do not make the quorum (a historian is needed), as for acceptance.
+    for name in ("volunteer2", "volunteer3"):
+        result = revocations.revocation_vote_cast(correction_id=correction.pk, voter=people[name], value=1)
+        assert result.decided is None
+    with django_capture_on_commit_callbacks(execute=True):
+        result = revocations.revocation_vote_cast(correction_id=correction.pk, voter=people["historian"], value=1)
+    assert result.decided == RevocationStatus.REVOKED
+    correction.refresh_from_db()
+    assert correction.status == CorrectionStatus.REVOKED
+    revocation.refresh_from_db()
+    assert revocation.decided_by is None and revocation.decision_reason.startswith("By the rule")
+    assert (revocation.votes_up, revocation.historian_votes) == (3, 1)
+    action = ModerationAction.objects.get(action="revoke", target_id=correction.pk)
+    assert action.moderator is None and action.details["votes_for"] == 3
+    # Once revoked, the request is closed.
+    with pytest.raises(decisions.ReviewConflict):
+        revocations.revocation_vote_cast(correction_id=correction.pk, voter=people["historian2"], value=1)
+
+
+def test_the_community_can_decline_a_request_and_the_correction_stays(correction, people, settings):
+    settings.CHROMA_REVIEW_MIN_VOTES = 3
+    correction.status = CorrectionStatus.ACCEPTED
+    Correction.objects.filter(pk=correction.pk).update(status=CorrectionStatus.ACCEPTED)
+    revocations.revocation_propose(
+        correction_id=correction.pk, proposer=people["volunteer"], reason="I doubt the red", evidence=EVIDENCE
+    )
+    for name in ("volunteer2", "volunteer3", "historian"):
+        result = revocations.revocation_vote_cast(correction_id=correction.pk, voter=people[name], value=-1)
+    assert result.decided == RevocationStatus.DECLINED
+    assert ModerationAction.objects.filter(action="revocation_declined", target_id=correction.pk).exists()
+    correction.refresh_from_db()
+    assert correction.status == CorrectionStatus.ACCEPTED
+    # A new request may follow new evidence.
+    again = revocations.revocation_propose(
+        correction_id=correction.pk, proposer=people["volunteer2"], reason="Another source", evidence=EVIDENCE
+    )
+    assert again.status == RevocationStatus.OPEN
+
+
+def test_who_may_revoke(correction, people, django_capture_on_commit_callbacks):
+    with pytest.raises(decisions.ReviewConflict):  # pending: nothing to revoke
+        revocations.correction_revoke(
+            correction_id=correction.pk, moderator=people["moderator"], reason="x", evidence=EVIDENCE
+        )
+    accept(correction, people["moderator"], django_capture_on_commit_callbacks)
+    with pytest.raises(PermissionDenied):  # not a moderator: they ask instead
+        revocations.correction_revoke(
+            correction_id=correction.pk, moderator=people["historian"], reason="x", evidence=EVIDENCE
+        )
+    with pytest.raises(PermissionDenied):
+        revocations.revocation_propose(
+            correction_id=correction.pk, proposer=people["suspended"], reason="x", evidence=EVIDENCE
+        )
+    with pytest.raises(ValidationError):  # a reason is required
+        revocations.correction_revoke(
+            correction_id=correction.pk, moderator=people["moderator"], reason=" ", evidence=EVIDENCE
+        )
+    with pytest.raises(ValidationError):  # a request needs evidence
+        revocations.revocation_propose(
+            correction_id=correction.pk, proposer=people["volunteer"], reason="I doubt it", evidence=[]
+        )
+    author_mod = person("authormod", role="moderator")
+    own = correction_for(correction.photo, author_mod)
+    Correction.objects.filter(pk=correction.pk).update(status=CorrectionStatus.SUPERSEDED)
+    Correction.objects.filter(pk=own.pk).update(status=CorrectionStatus.ACCEPTED)
+    with pytest.raises(PermissionDenied):
+        revocations.correction_revoke(correction_id=own.pk, moderator=author_mod, reason="mine", evidence=EVIDENCE)
+    assert Profile.objects.get(user=author_mod).is_moderator
+
+
+def test_the_api_revokes_proposes_and_votes(correction, people, api, django_capture_on_commit_callbacks):
+    accept(correction, people["moderator"], django_capture_on_commit_callbacks)
+    url = f"/api/v1/corrections/{correction.pk}/revocations/"
+    assert api(people["volunteer"]).post(url, {"reason": "doubt", "evidence": []}, format="json").status_code == 400
+    response = api(people["volunteer"]).post(url, {"reason": "New photo", "evidence": EVIDENCE}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "open"
+    again = api(people["volunteer2"]).post(url, {"reason": "Also", "evidence": EVIDENCE}, format="json")
+    assert again.status_code == 409 and "already open" in again.json()["detail"]
+    vote = api(people["volunteer2"]).post(url + "votes/", {"value": 1}, format="json")
+    assert vote.status_code == 201 and vote.json()["revocation"]["votes"]["up"] == 1
+    assert api(people["author"]).post(url + "votes/", {"value": -1}, format="json").status_code == 403
+    assert api().get(url).json()[0]["votes"]["up"] == 1
+    # A moderator decides at once through the decision endpoint; the open request closes as revoked.
+    decision = f"/api/v1/corrections/{correction.pk}/decision/"
+    assert api(people["volunteer"]).post(decision, {"decision": "revoke", "reason": "x"}).status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(people["moderator"]).post(
+            decision, {"decision": "revoke", "reason": "Confirmed", "evidence": EVIDENCE}, format="json"
+        )
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "revoked"
+    rows = api().get(url).json()
+    assert [r["status"] for r in rows] == ["revoked"] and rows[0]["decided_by"] == "mod"
+    assert Revocation.objects.filter(correction=correction).count() == 1
+    late = api(people["volunteer3"]).post(url + "votes/", {"value": 1}, format="json")
+    assert late.status_code == 409
+
+
+def test_the_correction_page_offers_the_forms_and_posts_through_the_services(
+    correction, people, client, django_capture_on_commit_callbacks
+):
+    accept(correction, people["moderator"], django_capture_on_commit_callbacks)
+    page = correction.get_absolute_url()
+    client.force_login(people["volunteer"])
+    html = client.get(page).content.decode()
+    assert "Ask to revoke this correction" in html
+    response = client.post(
+        f"/corrections/{correction.pk}/revoke/",
+        {"reason": "A newer source", "evidence_text": "Ledger p. 4", "evidence_url": "https://a.example/p4"},
+    )
+    assert response.status_code == 302
+    assert Revocation.objects.get(correction=correction).status == RevocationStatus.OPEN
+    client.force_login(people["historian"])
+    assert "Revoke it" in client.get(page).content.decode()
+    client.post(f"/corrections/{correction.pk}/revocation-vote/", {"value": "1"})
+    assert Revocation.objects.get(correction=correction).votes_up == 1
+    client.force_login(people["moderator"])
+    assert "Revoke as a moderator" in client.get(page).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/corrections/{correction.pk}/revoke/", {"reason": "Confirmed by the ledger"})
+    correction.refresh_from_db()
+    assert correction.status == CorrectionStatus.REVOKED
+    html = client.get(page).content.decode()
+    assert "Revoked" in html and "Confirmed by the ledger" not in html.split("revocation-block")[0]
+    client.logout()
+    html = client.get(page).content.decode()
+    assert "Revoke as a moderator" not in html and "Ask to revoke" not in html
