@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ["checkpoint", "color", "hints", "imageio", "inference", "metrics", "network", "precision", "training"]
+MODULES = [
+    *("checkpoint", "color", "hints", "imageio", "inference", "metrics", "network", "precision", "training"),
+    "video",
+]
 
 
 def test_importing_the_engine_leaves_django_out():
