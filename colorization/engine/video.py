@@ -558,6 +558,7 @@ class VideoColorizer:
                 raise VideoError(f"the clip is {width}×{height}; 4:2:0 video needs an even width and height")
             matrix = matrix_for(stream.codec_context.colorspace, height)
             w, h = working_size(width, height, self.render_size)
+            pixel_grid = np.stack(np.meshgrid(np.arange(w), np.arange(h)), -1).astype(np.float32)
             tmp = output.with_name(f".{output.name}.part")
             muxer_options = {"movflags": "+faststart+use_metadata_tags"} if fmt in ("mp4", "mov") else {}
             out = av.open(str(tmp), "w", format=fmt, options=muxer_options)
@@ -595,7 +596,7 @@ class VideoColorizer:
                     carried = confidence = None
                     if state.ab is not None:
                         flow = self._flow.calc(grey, state.grey, None)
-                        grid = flow + np.stack(np.meshgrid(np.arange(w), np.arange(h)), -1).astype(np.float32)
+                        grid = flow + pixel_grid
                         moved_grey = self._warp(state.grey, grid).astype(np.float32)
                         err = np.abs(moved_grey - grey.astype(np.float32))
                         confidence = np.exp(-((err / FLOW_SIGMA) ** 2)).astype(np.float32)
