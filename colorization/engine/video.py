@@ -521,8 +521,8 @@ class VideoColorizer:
 
         ``keyframe_hints`` maps frame numbers to hints; ``shots`` gives the shots' first frames
         (otherwise they are detected on the fly). ``state`` and ``stop_after`` render a chunk:
-        frames ``state.frame`` .. ``stop_after - 1`` go to ``output`` (video only), and the state
-        to continue from is left in ``state``; ``join_chunks`` puts the chunks and the audio
+        frames ``state.frame`` .. ``stop_after - 1`` go to ``output`` (video only, no tags), and the
+        state to continue from is left in ``state``; ``join_chunks`` puts the chunks and the audio
         together.
         """
         import time
@@ -662,6 +662,69 @@ class VideoColorizer:
             output=str(output),
             finished=bool(finished),
         )
+
+
+def join_chunks(
+    chunks: list[str | os.PathLike], source: str | os.PathLike, output: str | os.PathLike, metadata: dict | None = None
+) -> int:
+    """Put chunk renders (``render(..., stop_after=...)``, same settings) together with the source's audio.
+
+    The chunks' packets are copied, not re-encoded: their timestamps are already the clip's, and
+    every chunk starts with a keyframe, so the joined stream plays and seeks like one render. Returns
+    the number of video packets written.
+    """
+    output = Path(output)
+    suffix = output.suffix.lower()
+    fmt, _, acodec = _pick_encoder(suffix)
+    if suffix in (".mov", ".mkv") and fmt == "mp4":
+        fmt = CONTAINERS[suffix]
+    tmp = output.with_name(f".{output.name}.part")
+    muxer_options = {"movflags": "+faststart+use_metadata_tags"} if fmt in ("mp4", "mov") else {}
+    written = 0
+    with _open(chunks[0]) as first:
+        template = _video_stream(first)
+        out = av.open(str(tmp), "w", format=fmt, options=muxer_options)
+        try:
+            out_stream = out.add_stream_from_template(template)
+            out.metadata.update(disclosure(metadata or {}))
+            audio = _AudioCopy(source, out, acodec, fmt)
+            source_times = _frame_times(source)
+            for chunk in chunks:
+                # A container may move a chunk's first timestamp a little (an MP4 edit list); each chunk
+                # is put back where its first frame is in the source.
+                chunk_times = _frame_times(chunk)
+                with _open(chunk) as container:
+                    stream = _video_stream(container)
+                    if written >= len(source_times) or not chunk_times:
+                        raise VideoError("the chunks have more frames than the source")
+                    target = source_times[written] - source_times[0]  # renders count from the first frame
+                    shift = round((target - chunk_times[0]) / stream.time_base)
+                    for packet in container.demux(stream):
+                        if packet.dts is None and packet.size == 0:
+                            continue
+                        packet.pts = packet.pts + shift if packet.pts is not None else None
+                        packet.dts = packet.dts + shift if packet.dts is not None else None
+                        if packet.pts is not None:
+                            audio.until(float(packet.pts * packet.time_base))
+                        packet.stream = out_stream
+                        out.mux(packet)
+                        written += 1
+            audio.until(None)
+        except BaseException:
+            out.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        out.close()
+    tmp.replace(output)
+    return written
+
+
+def _frame_times(path: str | os.PathLike) -> list[Fraction]:
+    """Presentation times of the video stream's frames, in order, from the packets (nothing decoded)."""
+    with _open(path) as container:
+        stream = _video_stream(container)
+        pts = sorted(p.pts for p in container.demux(stream) if p.pts is not None and p.size)
+    return [Fraction(t) * stream.time_base for t in pts]
 
 
 class _AudioCopy:

@@ -16,6 +16,7 @@ from colorization.engine.video import (
     VideoError,
     choose_keyframes,
     detect_shots,
+    join_chunks,
     probe,
     read_tags,
 )
@@ -229,3 +230,21 @@ def test_odd_sizes_get_a_clear_error(colorizer, tmp_path):
     )
     with pytest.raises(VideoError, match="even width and height"):
         renderer(colorizer).render(src, tmp_path / "out.mp4")
+
+
+def test_chunks_join_into_one_clip_with_the_audio_and_the_label(colorizer, tmp_path):
+    src = videos.make_clip(tmp_path / "in.mp4", frames=30, audio="aac")
+    state, chunks = RenderState(), []
+    for n, stop in enumerate((10, 20, None)):
+        chunks.append(tmp_path / f"chunk{n}.mp4")
+        renderer(colorizer).render(src, chunks[-1], state=state, stop_after=stop)
+        state = RenderState.from_bytes(state.to_bytes())  # each chunk as a fresh worker would start it
+    out = tmp_path / "joined.mp4"
+    join_chunks(chunks, src, out, {"model": "tiny"})
+    whole = tmp_path / "whole.mp4"
+    renderer(colorizer).render(src, whole)
+    info = probe(out)
+    assert (info.frames, info.fps, info.audio_codec) == (30, 24, "aac")
+    assert videos.audio_seconds(out) == pytest.approx(videos.audio_seconds(src), abs=0.03)
+    assert np.array_equal(_chroma(videos.read_planes(out)), _chroma(videos.read_planes(whole)))
+    assert "AI-colorized" in read_tags(out)["comment"]
