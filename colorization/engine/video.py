@@ -55,7 +55,7 @@ from .imageio import DIGITAL_SOURCE_TYPE, _grey_lut, default_description
 from .inference import Colorizer, RenderOptions, working_size
 from .reconstruction import guided_coefficients
 
-# Measured with benchmarks/video.py (results in benchmarks/results/video.md).
+# Chosen with benchmarks/video.py (benchmarks/results/video-sweep-2026-12-07.md, video-2026-12-07.md).
 DEFAULT_NETWORK_EVERY = 8  # frames between network runs inside a shot
 DEFAULT_CARRY = 0.85  # weight of the flow-carried chroma where the network runs and the flow is reliable
 FLOW_SIGMA = 12.0  # photometric error (grey levels, 0-255) at which the carried chroma is trusted ~37%
