@@ -310,6 +310,23 @@ class Colorizer:
             results.append(ab * saturation if saturation != 1 else ab)
         return results
 
+    @torch.inference_mode()
+    def predict_working_ab(
+        self,
+        L: torch.Tensor,
+        hint_ab: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+        global_hint: GlobalHint | None = None,
+        options: RenderOptions | None = None,
+    ) -> torch.Tensor:
+        """Chroma (2,h,w) for an L* (1,h,w) that is already at the working resolution (video frames:
+        the caller downsamples once and keeps the frame's own luminance); hints on the same grid."""
+        h, w = L.shape[-2:]
+        if hint_ab is None or mask is None:
+            hint_ab, mask = torch.zeros((2, h, w)), torch.zeros((1, h, w))
+        image = LumaImage(L[0].numpy())
+        return self.predict_ab([_Job(image, w, h, L, hint_ab, mask, global_hint)], options)[0]
+
     # -- public API
 
     @torch.inference_mode()

@@ -20,6 +20,7 @@ MODULES = [
     "propagation",
     "provenance",
     "training",
+    "video",
 ]
 
 

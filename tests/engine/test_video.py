@@ -1,0 +1,250 @@
+"""The video engine: decoding every accepted container and codec, refusing bad files, shots, luma kept,
+audio kept, hints carried through a shot, temporal stability and resuming a render (tiny model, CPU)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorization.engine.inference import Colorizer
+from colorization.engine.video import (
+    RenderState,
+    ShotDetector,
+    VideoColorizer,
+    VideoError,
+    choose_keyframes,
+    detect_shots,
+    join_chunks,
+    probe,
+    read_tags,
+)
+from tests import videos
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+CLIPS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "video"
+
+
+@pytest.fixture(scope="module")
+def colorizer(tiny_model_path) -> Colorizer:
+    return Colorizer.load(tiny_model_path, device="cpu")
+
+
+def renderer(colorizer, **kwargs) -> VideoColorizer:
+    return VideoColorizer(colorizer, render_size=64, crf=0, preset="ultrafast", **kwargs)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("suffix", "fmt", "codec", "pix_fmt"), videos.ACCEPTED, ids=[c[2] for c in videos.ACCEPTED])
+def test_it_decodes_each_accepted_container_and_codec(tmp_path, suffix, fmt, codec, pix_fmt):
+    path = videos.make_clip(tmp_path / f"clip.{suffix}", fmt=fmt, codec=codec, pix_fmt=pix_fmt, frames=20)
+    info = probe(path)
+    assert (info.width, info.height, info.frames, info.fps) == (96, 64, 20, 24)
+    assert not info.has_audio
+
+
+def test_it_refuses_random_bytes(tmp_path):
+    path = tmp_path / "noise.mp4"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8).tobytes())
+    with pytest.raises(VideoError, match="not a video file"):
+        probe(path)
+
+
+def test_it_refuses_a_truncated_file(tmp_path):
+    path = videos.make_clip(tmp_path / "clip.mp4", frames=48, lossless=False)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(VideoError):
+        probe(cut)
+
+
+def test_it_refuses_a_truncated_stream_whose_header_survives(tmp_path):
+    path = videos.make_clip(tmp_path / "clip.mkv", fmt="matroska", codec="libx264", frames=96, lossless=True)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(VideoError, match=r"cut short|damaged|not a video"):
+        probe(cut)
+
+
+def test_it_refuses_audio_only_files(tmp_path):
+    with pytest.raises(VideoError, match="only audio"):
+        probe(videos.audio_only(tmp_path / "song.m4a"))
+
+
+def test_it_refuses_a_clip_without_frames(tmp_path):
+    with pytest.raises(VideoError, match=r"no frames|no video stream"):
+        probe(videos.zero_frames(tmp_path / "empty.mp4"))
+
+
+def test_it_checks_the_limits_with_clear_messages(tmp_path):
+    path = videos.make_clip(tmp_path / "clip.mp4", frames=48)
+    with pytest.raises(VideoError, match=r"lasts .* the limit is 0:01"):
+        probe(path, max_duration=1.0)
+    with pytest.raises(VideoError, match="96×64; the limit is 5,000 pixels"):
+        probe(path, max_pixels=5000)
+
+
+# --- shots ------------------------------------------------------------------------------------------
+
+
+def test_shots_are_found_at_the_cuts(tmp_path):
+    path = videos.make_clip(tmp_path / "cuts.mp4", frames=60, shots=[0, 17, 40])
+    starts, frames, fps = detect_shots(path, render_size=64)
+    assert starts == [0, 17, 40]
+    assert (frames, fps) == (60, 24)
+
+
+def test_flicker_of_old_film_is_not_a_cut():
+    detector = ShotDetector()
+    base = videos.scene(1, 96, 64)[:, :96]
+    cuts = [
+        detector.update(np.clip(base.astype(int) + (25 if i % 2 else -25), 0, 255).astype(np.uint8)) for i in range(30)
+    ]
+    assert cuts == [True] + [False] * 29
+
+
+def test_our_detector_agrees_with_scenedetect(tmp_path):
+    from scenedetect import AdaptiveDetector, detect
+
+    path = videos.make_clip(tmp_path / "cuts.mp4", width=160, height=96, frames=72, shots=[0, 20, 45])
+    theirs = [scene[0].frame_num for scene in detect(str(path), AdaptiveDetector())]
+    ours, _, _ = detect_shots(path, render_size=96)
+    assert ours == theirs == [0, 20, 45]
+
+
+def test_our_detector_agrees_with_scenedetect_on_real_film():
+    from scenedetect import AdaptiveDetector, detect
+
+    clip = CLIPS / "colour" / "tos_canal.mp4"
+    if not clip.is_file():
+        pytest.skip("../shared/data/video is not here")
+    theirs = [scene[0].frame_num for scene in detect(str(clip), AdaptiveDetector())]
+    ours, _, _ = detect_shots(clip)
+    assert len(ours) == len(theirs)
+    assert all(abs(a - b) <= 1 for a, b in zip(ours, theirs, strict=True))
+
+
+def test_long_shots_get_more_keyframes():
+    keyframes = choose_keyframes([0, 30], 400, 24, every_seconds=4)
+    assert keyframes == [0, 30, 122, 215, 307]  # the 370-frame shot in four even parts, none over 4 s
+    assert choose_keyframes([0], 1, 24) == [0]
+
+
+# --- rendering ----------------------------------------------------------------------------------------
+
+
+def test_it_keeps_frames_rate_luma_and_audio_and_labels_the_output(colorizer, tmp_path):
+    src = videos.make_clip(tmp_path / "in.mp4", frames=30, audio="aac")
+    out = tmp_path / "out.mp4"
+    result = renderer(colorizer).render(src, out, metadata={"model": "tiny", "original_sha256": "ab" * 32})
+    info = probe(out)
+    assert (info.frames, info.fps, info.width, info.height) == (30, 24, 96, 64)
+    assert info.audio_codec == "aac"
+    assert videos.audio_seconds(out) == pytest.approx(videos.audio_seconds(src), abs=0.03)
+    before, after = videos.read_planes(src), videos.read_planes(out)
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(before, after, strict=True))  # luma bit for bit
+    assert max(np.abs(b[1].astype(int) - 128).max() for b in after) > 0  # colour was added
+    tags = read_tags(out)
+    assert "AI-colorized" in tags["comment"]
+    assert tags["chroma_digital_source_type"].endswith("compositeWithTrainedAlgorithmicMedia")
+    assert tags["chroma_original_sha256"] == "ab" * 32
+    assert result.frames == 30 and result.network_frames < 30
+
+
+@pytest.mark.parametrize("audio", ["pcm_s16le", "libopus"])
+def test_audio_the_mp4_cannot_carry_is_transcoded_not_dropped(colorizer, tmp_path, audio):
+    src = videos.make_clip(tmp_path / "in.mkv", fmt="matroska", frames=24, audio=audio)
+    out = tmp_path / "out.mp4"
+    renderer(colorizer).render(src, out)
+    assert probe(out).audio_codec == "aac"
+    assert videos.audio_seconds(out) == pytest.approx(1.0, abs=0.05)
+
+
+def test_webm_output_is_vp9_and_keeps_opus(colorizer, tmp_path):
+    src = videos.make_clip(tmp_path / "in.webm", fmt="webm", codec="libvpx-vp9", frames=12, audio="libopus")
+    out = tmp_path / "out.webm"
+    renderer(colorizer).render(src, out)
+    info = probe(out)
+    assert (info.codec, info.audio_codec, info.frames) == ("vp9", "opus", 12)
+
+
+def test_every_frame_is_colorized_in_per_frame_mode(colorizer, tmp_path):
+    src = videos.make_clip(tmp_path / "in.mp4", frames=10)
+    result = renderer(colorizer, per_frame=True).render(src, tmp_path / "out.mp4")
+    assert result.network_frames == 10
+
+
+def _chroma(planes) -> np.ndarray:
+    return np.stack([np.stack((p[1], p[2])) for p in planes]).astype(np.float32)
+
+
+def test_a_keyframe_correction_recolours_the_rest_of_its_shot_and_only_that_shot(colorizer, tmp_path):
+    src = videos.make_clip(tmp_path / "in.mp4", frames=40, shots=[0, 24])
+    plain = tmp_path / "plain.mp4"
+    hinted = tmp_path / "hinted.mp4"
+    hints = {"strokes": [{"points": [[10, 10], [80, 10], [80, 55], [10, 55]], "color": "#c02020", "width": 24}]}
+    renderer(colorizer).render(src, plain, shots=[0, 24])
+    renderer(colorizer).render(src, hinted, shots=[0, 24], keyframe_hints={0: hints})
+    a, b = _chroma(videos.read_planes(plain)), _chroma(videos.read_planes(hinted))
+    change = np.abs(a - b).mean(axis=(1, 2, 3))
+    assert change[0] > 5
+    assert (change[1:24] > 2).all(), change[:24]  # carried through the shot, beyond the keyframe
+    assert (change[24:] == 0).all()  # the next shot is untouched
+    # and the colour moved towards red: Cr up
+    assert (b[10, 1] - a[10, 1]).mean() > 3
+
+
+def test_it_flickers_less_than_frame_by_frame(colorizer, tmp_path):
+    src = videos.make_clip(tmp_path / "in.mp4", frames=40)
+    smooth, per_frame = tmp_path / "smooth.mp4", tmp_path / "per_frame.mp4"
+    renderer(colorizer).render(src, smooth)
+    renderer(colorizer, per_frame=True).render(src, per_frame)
+
+    def roughness(path) -> float:  # mean change of chroma between consecutive frames, after following the pan
+        c = _chroma(videos.read_planes(path))
+        return float(np.abs(c[1:, :, :, :-1] - c[:-1, :, :, 1:]).mean())
+
+    assert roughness(smooth) < 0.7 * roughness(per_frame)
+
+
+def test_a_render_resumed_from_its_saved_state_matches_one_pass(colorizer, tmp_path):
+    src = videos.make_clip(tmp_path / "in.mp4", frames=30, shots=[0, 18])
+    whole = tmp_path / "whole.mp4"
+    renderer(colorizer).render(src, whole)
+    state = RenderState()
+    first = renderer(colorizer).render(src, tmp_path / "a.mp4", state=state, stop_after=13)
+    assert (first.frames, first.finished, state.frame) == (13, False, 13)
+    state = RenderState.from_bytes(state.to_bytes())  # as a restarted worker would read it
+    second = renderer(colorizer).render(src, tmp_path / "b.mp4", state=state)
+    assert (second.frames, second.finished) == (17, True)
+    chunks = videos.read_planes(tmp_path / "a.mp4") + videos.read_planes(tmp_path / "b.mp4")
+    assert np.array_equal(_chroma(chunks), _chroma(videos.read_planes(whole)))
+
+
+def test_odd_sizes_get_a_clear_error(colorizer, tmp_path):
+    src = videos.make_clip(
+        tmp_path / "in.mkv", fmt="matroska", codec="ffv1", pix_fmt="yuv444p", width=95, height=63, frames=4
+    )
+    with pytest.raises(VideoError, match="even width and height"):
+        renderer(colorizer).render(src, tmp_path / "out.mp4")
+
+
+def test_chunks_join_into_one_clip_with_the_audio_and_the_label(colorizer, tmp_path):
+    src = videos.make_clip(tmp_path / "in.mp4", frames=30, audio="aac")
+    state, chunks = RenderState(), []
+    for n, stop in enumerate((10, 20, None)):
+        chunks.append(tmp_path / f"chunk{n}.mp4")
+        renderer(colorizer).render(src, chunks[-1], state=state, stop_after=stop)
+        state = RenderState.from_bytes(state.to_bytes())  # each chunk as a fresh worker would start it
+    out = tmp_path / "joined.mp4"
+    join_chunks(chunks, src, out, {"model": "tiny"})
+    whole = tmp_path / "whole.mp4"
+    renderer(colorizer).render(src, whole)
+    info = probe(out)
+    assert (info.frames, info.fps, info.audio_codec) == (30, 24, "aac")
+    assert videos.audio_seconds(out) == pytest.approx(videos.audio_seconds(src), abs=0.03)
+    assert np.array_equal(_chroma(videos.read_planes(out)), _chroma(videos.read_planes(whole)))
+    assert "AI-colorized" in read_tags(out)["comment"]
