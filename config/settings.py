@@ -276,6 +276,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 660
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Only the beat holding the beat lock runs the schedule (config/beat.py): a Redis lease when the broker (or
+# CHROMA_BEAT_LOCK_URL) is Redis, else a file lock under CHROMA_VAR_DIR; a standby takes over within the lease.
+CELERY_BEAT_SCHEDULER = "config.beat:SingleBeatScheduler"
+CHROMA_BEAT_LOCK_URL = env.string("CHROMA_BEAT_LOCK_URL", "")
+CHROMA_BEAT_LOCK_SECONDS = env.decimal("CHROMA_BEAT_LOCK_SECONDS", 30.0, minimum=3, maximum=3600)
 CELERY_BEAT_SCHEDULE: dict = {
     "sweep-drafts": {"task": "colorization.tasks.sweep_drafts", "schedule": 5.0, "options": {"queue": "default"}},
 }
