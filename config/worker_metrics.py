@@ -34,8 +34,11 @@ def port() -> int | None:
 
 def prepare_environment() -> None:
     """Before prometheus-client is imported: a multiprocess folder of this worker's own, if exporting."""
-    if port() is not None and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="chroma-worker-metrics-")
+    if port() is None:
+        return
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="chroma-worker-metrics-")
+    os.makedirs(folder, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
 
 
 def start_exporter() -> int | None:
