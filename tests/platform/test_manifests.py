@@ -180,3 +180,28 @@ def test_the_compose_file_follows_the_compose_specification():
     broken = copy.deepcopy(document)
     broken["services"]["web"]["ports"] = "8000:8000"  # must be a list
     assert compose_errors(broken)
+
+
+def test_the_grafana_dashboard_plots_series_the_platform_exports():
+    """Every metric a panel queries is one that /metrics or a worker's exporter serves."""
+    import re
+
+    from colorization import metrics as worker_side
+    from config import metrics as web_side
+
+    dashboard = json.loads((ROOT / "platform" / "grafana" / "chroma-commons.json").read_text())
+    from prometheus_client.metrics import MetricWrapperBase
+
+    exported = {m.describe()[0].name for m in vars(worker_side).values() if isinstance(m, MetricWrapperBase)}
+    exported |= {web_side.REQUEST_SECONDS.describe()[0].name}
+    exported |= set(re.findall(r'"(chroma_[a-z_]+)"', (ROOT / "config" / "metrics.py").read_text()))
+    queried = set()
+    for panel in dashboard["panels"]:
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            queried |= set(re.findall(r"\bchroma_[a-z_]+", target["expr"]))
+    suffixes = ("_bucket", "_count", "_sum", "_total")
+    assert queried
+    for name in queried:
+        base = next((name[: -len(s)] for s in suffixes if name.endswith(s) and name[: -len(s)] in exported), name)
+        assert base in exported, f"the dashboard queries {name}, which nothing exports"
