@@ -3,6 +3,8 @@ stays bounded when the broker or the database does not answer, and the worker's 
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import time
 import urllib.request
@@ -263,3 +265,49 @@ def test_the_exporter_refuses_a_bad_port(monkeypatch):
     monkeypatch.setenv("CHROMA_WORKER_METRICS_PORT", "http")
     with pytest.raises(ValueError, match="CHROMA_WORKER_METRICS_PORT"):
         worker_metrics.port()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_processes_share_one_count(tmp_path, tiny_model_file, media_in_tmp):
+    """Three gunicorn processes, requests spread over them: /metrics sums every process's count."""
+    import subprocess
+    import sys
+
+    port = _free_port()
+    env = worker_env(media_in_tmp, tmp_path, tiny_model_file)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn_conf",
+         "--bind", f"127.0.0.1:{port}", "--workers", "3"],
+        cwd=Path(__file__).resolve().parents[2], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/favicon.ico", timeout=5).close()  # another route
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail((tmp_path / "gunicorn.log").read_text()[-3000:])
+                time.sleep(0.3)
+        before = api_root_count(port)
+        for _ in range(30):  # over new connections: gunicorn's processes take turns
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/", timeout=30).close()
+        after = api_root_count(port)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+    assert after - before == 30
+
+
+def api_root_count(port: int) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+        samples = parse(r.read().decode())
+    return sum(
+        v for (name, labels), v in samples.items()
+        if name == "chroma_http_request_duration_seconds_count" and ("route", "api/v1/") in labels
+    )  # fmt: skip
