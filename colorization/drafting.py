@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 from PIL import Image
 
+from colorization import metrics
 from colorization.engine.hints import HintError, parse_hints
 from colorization.media import key_token
 from colorization.model_registry import ModelRef, UnknownModel, model_ref, route_model
@@ -305,6 +306,12 @@ def _render(lead_id: int, held: list[int]) -> RenderReport:
         )
         if updated:
             report.done.append(draft.pk)
+            finished = timezone.now()
+            metrics.draft_done(
+                device=str(colorizer.device),
+                render_seconds=seconds / len(ready),
+                latency_seconds=(finished - draft.created_at).total_seconds() if draft.created_at else None,
+            )
             _announce(draft.pk, DraftStatus.DONE)
     return report
 
@@ -332,6 +339,7 @@ def draft_fail(draft_id: int, reason: str) -> None:
     )
     logger.warning("draft %s failed: %s", draft_id, reason)
     if failed:
+        metrics.draft_failed()
         _announce(draft_id, DraftStatus.FAILED)
 
 

@@ -34,7 +34,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from PIL import Image
 
-from colorization import model_registry
+from colorization import metrics, model_registry
 from colorization.cron import fired_between
 from colorization.eras import bucket_label, parse_era_buckets
 from colorization.models import (
@@ -427,14 +427,18 @@ def _merge_summaries(summaries: list[dict]) -> dict:
 def training_run_execute(run_id: int, *, log: Callable[[str], None] | None = None) -> TrainingRun:
     """Do a claimed run: train, evaluate, register the candidate, promote or reject. Raises on failure
     (after marking the run failed: nothing installed, the bucket free to run again)."""
+    started = time.monotonic()
     try:
-        return _execute(run_id, log or (lambda s: logger.info("training run %s: %s", run_id, s)))
+        run = _execute(run_id, log or (lambda s: logger.info("training run %s: %s", run_id, s)))
     except Exception as exc:
         TrainingRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
             status=RunStatus.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000]
         )
         _clean_staging(run_id)
+        metrics.training_run_finished(status=RunStatus.FAILED, seconds=time.monotonic() - started)
         raise
+    metrics.training_run_finished(status=run.status, seconds=time.monotonic() - started)
+    return run
 
 
 @dataclass

@@ -5,10 +5,13 @@ import signal
 import sys
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_failure, worker_init, worker_process_init, worker_process_shutdown
 from kombu import Queue
 
+from config import worker_metrics
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+worker_metrics.prepare_environment()  # before anything imports prometheus-client
 
 app = Celery("chroma_commons")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -36,3 +39,19 @@ def die_with_the_main_worker(**_) -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
+
+
+@worker_init.connect
+def export_worker_metrics(**_) -> None:
+    """The worker's main process serves its pool processes' metrics (CHROMA_WORKER_METRICS_PORT)."""
+    worker_metrics.start_exporter()
+
+
+@worker_process_shutdown.connect
+def forget_pool_process_gauges(pid=None, **_) -> None:
+    worker_metrics.process_exited(pid or os.getpid())
+
+
+@task_failure.connect
+def count_task_failure(**_) -> None:
+    worker_metrics.task_failed()

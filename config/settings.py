@@ -276,6 +276,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 660
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Only the beat holding the beat lock runs the schedule (config/beat.py): a Redis lease when the broker (or
+# CHROMA_BEAT_LOCK_URL) is Redis, else a file lock under CHROMA_VAR_DIR; a standby takes over within the lease.
+CELERY_BEAT_SCHEDULER = "config.beat:SingleBeatScheduler"
+CHROMA_BEAT_LOCK_URL = env.string("CHROMA_BEAT_LOCK_URL", "")
+CHROMA_BEAT_LOCK_SECONDS = env.decimal("CHROMA_BEAT_LOCK_SECONDS", 30.0, minimum=3, maximum=3600)
 CELERY_BEAT_SCHEDULE: dict = {
     "sweep-drafts": {"task": "colorization.tasks.sweep_drafts", "schedule": 5.0, "options": {"queue": "default"}},
 }
@@ -370,12 +375,12 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 
 # HTTPS. Production defaults are strict (a year of HSTS with subdomains, redirect to HTTPS behind a
 # TLS proxy that sets X-Forwarded-Proto); preload is opt-in because leaving the browsers' preload
-# list takes months. /healthz stays reachable over plain HTTP for the probes.
+# list takes months. /healthz and /metrics stay reachable over plain HTTP for probes and scrapers.
 SECURE_PROXY_SSL_HEADER = env.proxy_header(
     "SECURE_PROXY_SSL_HEADER", ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
 )
 SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", PRODUCTION)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # probes and scrapers from inside the cluster
 SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
 SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", False)
@@ -509,3 +514,10 @@ CELERY_TASK_ROUTES.update(
         "colorization.tasks.run_training": {"queue": "training"},
     }
 )
+
+# Prometheus (config/metrics.py). /metrics needs "Authorization: Bearer <CHROMA_METRICS_TOKEN>"; without a
+# token it is open in development and off (404) in production. Its database queries and broker calls
+# are bounded by CHROMA_METRICS_QUERY_SECONDS (PostgreSQL statement_timeout) and CELERY_BROKER_TIMEOUT.
+CHROMA_METRICS_TOKEN = env.string("CHROMA_METRICS_TOKEN", "")
+CHROMA_METRICS_QUERY_SECONDS = env.decimal("CHROMA_METRICS_QUERY_SECONDS", 1.0, minimum=0.05, maximum=30)
+MIDDLEWARE.insert(0, "config.metrics.RequestMetricsMiddleware")  # first in, last out: the whole request

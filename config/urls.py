@@ -9,6 +9,7 @@ from colorization.media import media_serve
 from community.accounts.views import LoginView, PasswordResetView
 from config.error_pages import api_root
 from config.health import healthz
+from config.metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus; token: CHROMA_METRICS_TOKEN
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("", include("community.urls")),
     path("", include("colorization.urls")),
