@@ -16,6 +16,7 @@ from rest_framework.settings import api_settings
 from colorization import preview, services
 from colorization.api.errors import PayloadTooLarge
 from colorization.api.limits import ServiceLimits
+from colorization.api.permissions import MayWrite
 from colorization.api.serializers import (
     DraftRequestSerializer,
     DraftSerializer,
@@ -78,11 +79,8 @@ class PhotoListCreate(ServiceLimits, generics.ListCreateAPIView):
     serializer_class = PhotoSerializer
     filterset_class = PhotoFilter
     parser_classes = [MultiPartParser, FormParser]
-
-    def get_permissions(self):
-        if self.request.method == "POST":
-            return [permissions.IsAuthenticated()]
-        return [permissions.AllowAny()]
+    permission_classes = [MayWrite]  # anyone browses; uploads ask access.write_refusal first
+    writes = "upload photos"
 
     def get_queryset(self):
         return Photo.objects.visible_to(self.request.user).select_related("owner")
@@ -123,7 +121,8 @@ class PhotoDetail(generics.RetrieveUpdateAPIView):
     """
 
     serializer_class = PhotoDetailSerializer
-    permission_classes = [IsOwnerOrStaffOrReadOnly]
+    permission_classes = [MayWrite, IsOwnerOrStaffOrReadOnly]
+    writes = "edit photos"
     http_method_names = ["get", "patch", "head", "options"]  # metadata changes are partial: no PUT
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -146,8 +145,7 @@ class PhotoDetail(generics.RetrieveUpdateAPIView):
 class PhotoSubresource(ServiceLimits):
     """A photo's list of things (drafts, corrections): anyone reads, signed-in users add (limited by the services)."""
 
-    def get_permissions(self):
-        return [permissions.IsAuthenticated()] if self.request.method == "POST" else [permissions.AllowAny()]
+    permission_classes = [MayWrite]
 
     def photo(self) -> Photo:
         return generics.get_object_or_404(Photo.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
@@ -158,6 +156,7 @@ class PhotoDrafts(PhotoSubresource, generics.ListCreateAPIView):
 
     serializer_class = DraftSerializer
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+    writes = "ask for drafts"
 
     @property
     def pagination_class(self):
@@ -208,6 +207,8 @@ class DraftRetry(ServiceLimits, generics.GenericAPIView):
     """Ask again for a failed draft, with the same settings (a draft request: ``CHROMA_DRAFT_RATE``)."""
 
     serializer_class = DraftSerializer
+    permission_classes = [MayWrite]
+    writes = "ask for drafts"
 
     def get_queryset(self):
         return Draft.objects.filter(photo__in=Photo.objects.visible_to(self.request.user)).select_related("photo")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, permissions, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from colorization.api.errors import error_response
+from colorization.api.permissions import MayWrite
 from colorization.ratelimit import RateLimited
 from community.api.serializers import CorrectionSerializer, EvidenceSerializer
 from community.api.views import corrections_visible_to
@@ -65,9 +66,8 @@ class CorrectionVotes(generics.ListAPIView):
 
     serializer_class = VoteSerializer
     pagination_class = None
-
-    def get_permissions(self):
-        return [permissions.IsAuthenticated()] if self.request.method == "POST" else [permissions.AllowAny()]
+    permission_classes = [MayWrite]
+    writes = "vote"
 
     def correction(self):
         return generics.get_object_or_404(corrections_visible_to(self.request.user), pk=self.kwargs["pk"])
@@ -114,7 +114,8 @@ class CorrectionVotes(generics.ListAPIView):
 class CorrectionDecision(APIView):
     """A moderator accepts or rejects a pending correction by hand: ``{"decision": "accept|reject", "reason"}``."""
 
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [MayWrite]
+    writes = "decide corrections"
 
     @extend_schema(
         request=DecisionInputSerializer,

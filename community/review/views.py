@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from colorization.access import writer_required
 from colorization.engine.hints import MAX_POINTS, MAX_STROKE_POINTS, MAX_STROKES, POINT_SIZES, STROKE_WIDTHS
 from colorization.images import ImageRejected
 from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
@@ -211,6 +212,7 @@ def editor(request, pk: int):
 
 @login_required
 @require_POST
+@writer_required("vote")
 def vote(request, pk: int):
     correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
     source = {
@@ -238,6 +240,7 @@ def vote(request, pk: int):
 
 @login_required
 @require_POST
+@writer_required("decide corrections")
 def decide(request, pk: int):
     correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
     try:
@@ -259,6 +262,7 @@ def decide(request, pk: int):
 
 @login_required
 @require_POST
+@writer_required("comment")
 def comment_create(request):
     photo = correction = None
     if request.POST.get("correction"):
@@ -315,6 +319,7 @@ class ReportForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@writer_required("report content")
 def report(request, kind: str, pk: int):
     obj = _reportable(request, kind, pk)
     form = ReportForm(request.POST or None)
@@ -403,6 +408,7 @@ def moderation_queue(request):
 
 @login_required
 @require_POST
+@writer_required("moderate")
 def report_resolve(request, pk: int):
     permissions.require_moderator(request.user)
     try:
@@ -421,6 +427,7 @@ def report_resolve(request, pk: int):
 
 @login_required
 @require_POST
+@writer_required("moderate")
 def hide(request):
     permissions.require_moderator(request.user)
     kind = request.POST.get("kind", "")
@@ -443,6 +450,7 @@ def hide(request):
 
 @login_required
 @require_POST
+@writer_required("moderate")
 def suspend(request, username: str):
     permissions.require_moderator(request.user)
     person = get_object_or_404(get_user_model(), username=username)
@@ -482,6 +490,7 @@ class GoldForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@writer_required("moderate")
 def gold_create(request):
     permissions.require_moderator(request.user)
     form = GoldForm(request.POST or None, request.FILES or None)
