@@ -64,7 +64,7 @@ EXPECTED = {
     "password_reset_confirm": (200, 200, 200, 200, 200, 200),
     "signup": (200, 302, 302, 302, 302, 302),
     # API
-    "api-token": (400, 400, 400, 400, 400, 400),
+    "api-token": (400, 400, 400, 400, 400, 400),  # an empty body: username and password are missing
     "api-photo-list": (401, 201, 201, 201, 201, 403),
     "api-photo-detail": (401, 403, 200, 403, 403, 403),
     "api-photo-drafts": (401, 201, 201, 201, 201, 403),

@@ -24,3 +24,8 @@ class MayWrite(permissions.BasePermission):
             self.message = refusal
             return False
         return True
+
+
+def public_reads_checked_writes(request) -> list[permissions.BasePermission]:
+    """For views anyone reads: ``AllowAny`` on safe methods (so the schema marks them public), ``MayWrite`` else."""
+    return [permissions.AllowAny()] if request.method in permissions.SAFE_METHODS else [MayWrite()]

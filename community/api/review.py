@@ -8,9 +8,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from colorization.api.errors import error_response
-from colorization.api.permissions import MayWrite
+from colorization.api.permissions import MayWrite, public_reads_checked_writes
+from colorization.api.serializers import RequestSerializer
 from colorization.ratelimit import RateLimited
-from community.api.serializers import CorrectionSerializer, EvidenceSerializer
+from community.api.serializers import CorrectionSerializer, EvidenceField, EvidenceSerializer
 from community.api.views import corrections_visible_to
 from community.models import Vote
 from community.review import decisions
@@ -37,13 +38,13 @@ class VoteSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class VoteInputSerializer(serializers.Serializer):
+class VoteInputSerializer(RequestSerializer):
     value = serializers.ChoiceField(choices=[1, -1], help_text="1: historically plausible; -1: not")
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
-    evidence = serializers.JSONField(required=False, help_text='[{"text": "…", "url": "…", "archive_reference": "…"}]')
+    evidence = EvidenceField(required=False)
 
 
-class DecisionInputSerializer(serializers.Serializer):
+class DecisionInputSerializer(RequestSerializer):
     decision = serializers.ChoiceField(choices=["accept", "reject"])
     reason = serializers.CharField(max_length=4000)
 
@@ -66,8 +67,10 @@ class CorrectionVotes(generics.ListAPIView):
 
     serializer_class = VoteSerializer
     pagination_class = None
-    permission_classes = [MayWrite]
     writes = "vote"
+
+    def get_permissions(self):
+        return public_reads_checked_writes(self.request)
 
     def correction(self):
         return generics.get_object_or_404(corrections_visible_to(self.request.user), pk=self.kwargs["pk"])

@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from colorization.api.serializers import DraftSerializer, HintsField, PhotoDetailSerializer, _absolute
+from colorization.api.serializers import (
+    DraftSerializer,
+    HintsField,
+    PhotoDetailSerializer,
+    RequestSerializer,
+    _absolute,
+)
+from colorization.text import SCHEMA_PATTERN, SCHEMA_PATTERN_NOT_BLANK
 from community.models import Correction, Evidence
+from community.review.corrections import MAX_EVIDENCE
 from community.review.permissions import is_moderator
 
 
@@ -91,13 +100,41 @@ class CorrectionSerializer(serializers.ModelSerializer):
         }
 
 
-class EvidenceInputSerializer(serializers.Serializer):
+class EvidenceInputSerializer(RequestSerializer):
     text = serializers.CharField(max_length=1000)
     url = serializers.CharField(required=False, allow_blank=True, max_length=1000)
     archive_reference = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
 
-class CorrectionCreateSerializer(serializers.Serializer):
+# What community.review.corrections.evidence_clean accepts (it checks, this describes).
+EVIDENCE_SCHEMA = {
+    "type": "array",
+    "maxItems": MAX_EVIDENCE,
+    "description": "citations: what the source shows, where it is (an http(s) address) and its archive reference",
+    "items": {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": SCHEMA_PATTERN_NOT_BLANK},
+            "url": {
+                "type": "string",
+                "maxLength": 1000,
+                "pattern": SCHEMA_PATTERN.replace("^", "^(https?://[a-zA-Z0-9.-]+(/", 1).replace("$", ")?)?$"),
+            },
+            "archive_reference": {"type": "string", "maxLength": 500, "pattern": SCHEMA_PATTERN},
+        },
+        "required": ["text"],
+        "additionalProperties": False,
+    },
+    "example": [{"text": "Hand-coloured postcard of the same tram", "url": "https://archive.example.org/item/12"}],
+}
+
+
+@extend_schema_field(EVIDENCE_SCHEMA)
+class EvidenceField(serializers.JSONField):
+    """Evidence as sent; ``evidence_clean`` in the services checks it."""
+
+
+class CorrectionCreateSerializer(RequestSerializer):
     """JSON for a hints correction; multipart with ``image`` for a manual colorization."""
 
     base_draft = serializers.IntegerField(required=False, allow_null=True)
@@ -105,7 +142,7 @@ class CorrectionCreateSerializer(serializers.Serializer):
     hints = HintsField(required=False, allow_null=True, help_text="hints in original pixels (DESIGN.md format)")
     image = serializers.FileField(required=False, help_text="a manual colorization (its chroma is used)")
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
-    evidence = serializers.JSONField(required=False, help_text='[{"text": "…", "url": "…", "archive_reference": "…"}]')
+    evidence = EvidenceField(required=False)
 
 
 class PhotoWithCommunitySerializer(PhotoDetailSerializer):
