@@ -256,7 +256,7 @@ class TokenView(ServiceLimits, ObtainAuthToken):
             serializer.is_valid(raise_exception=True)
         except ValidationError as exc:
             if exc.get_codes() == {"non_field_errors": ["authorization"]}:  # AuthTokenSerializer's wrong credentials
-                raise AuthenticationFailed(serializer.errors["non_field_errors"][0]) from None
+                raise AuthenticationFailed(str(serializer.errors["non_field_errors"][0])) from None
             raise
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})
