@@ -17,6 +17,7 @@ the page in the forms.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 
@@ -50,3 +51,22 @@ def require_writer(user, doing: str) -> None:
     refusal = write_refusal(user, doing)
     if refusal:
         raise PermissionDenied(refusal)
+
+
+def writer_required(doing: str):
+    """A form view's writes ask ``require_writer`` before anything else (the form is not even read).
+
+    The services ask again, so a view without it is still refused; asking first means a suspended
+    account gets its refusal, not the form's complaints about the body it sent. Safe methods pass.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                require_writer(request.user, doing)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from colorization import charts, finetuning, model_registry, services
+from colorization.access import writer_required
 from colorization.model_registry import UnknownModel
 from colorization.models import ColorModel, ModelStatus, Photo, TrainingRun
 from colorization.ratelimit import RateLimited
@@ -166,6 +167,7 @@ def run_detail(request, pk: int):
 
 @login_required
 @require_http_methods(["POST"])
+@writer_required("ask for drafts")
 def photo_recolorize(request, pk: int):
     """The photo page's "re-colorize with the newest model": a draft with the model routing picks now."""
     photo = Photo.objects.visible_to(request.user).filter(pk=pk).first()

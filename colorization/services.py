@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 
 from colorization.access import require_writer
 from colorization.images import EXTENSIONS, ImageRejected, InspectedImage, inspect_image
@@ -139,7 +140,8 @@ def photo_upload(
     if existing is not None:
         return UploadResult(existing, created=False)
 
-    written = _store_files(file, info)
+    written, wrote = _store_files(file, info)
+    committing = False
     try:
         with transaction.atomic():
             photo = Photo.objects.create(
@@ -157,6 +159,7 @@ def photo_upload(
                 **cleaned,
             )
             _after_upload(photo)
+            committing = True
     except IntegrityError:
         # Someone uploaded the same bytes at the same moment: theirs won; the
         # content-addressed files are the same ones, so nothing is removed.
@@ -165,8 +168,7 @@ def photo_upload(
             raise
         return UploadResult(existing, created=False)
     except BaseException:
-        for key in written:
-            _delete_quietly(key)
+        _remove_unclaimed(wrote, row_may_exist=committing)
         raise
     logger.info("photo %s uploaded by %s (%s, %dx%d)", photo.pk, owner, info.format, info.width, info.height)
     return UploadResult(photo, created=True)
@@ -190,27 +192,47 @@ def _existing_upload(sha256: str, uploader) -> Photo | None:
     return existing
 
 
-def _store_files(file: BinaryIO, info: InspectedImage) -> tuple[str, str]:
+def _store_files(file: BinaryIO, info: InspectedImage) -> tuple[tuple[str, str], list[str]]:
+    """The original's and thumbnail's keys, and which of them this call wrote (the others were there)."""
     key = original_key(info.sha256, info.format)
+    wrote = []
     if not default_storage.exists(key):
         file.seek(0)
         stored = default_storage.save(key, File(file))
         if stored != key:  # the storage renamed it: never keep two copies under different names
             default_storage.delete(stored)
             raise RuntimeError(f"storage refused the content-addressed key {key}")
+        wrote.append(key)
     thumb = thumbnail_key(info.sha256)
     if not default_storage.exists(thumb):
         default_storage.save(thumb, ContentFile(info.thumbnail_jpeg))
-    return key, thumb
+        wrote.append(thumb)
+    return (key, thumb), wrote
 
 
-def _delete_quietly(key: str) -> None:
-    if Photo.objects.filter(original=key).exists() or Photo.objects.filter(thumbnail=key).exists():
-        return
-    try:
-        default_storage.delete(key)
-    except Exception:
-        logger.exception("could not remove %s after a failed upload", key)
+def _remove_unclaimed(keys: list[str], *, row_may_exist: bool) -> None:
+    """Remove the files a failed upload wrote, unless a photo row claims them.
+
+    The database is often what failed (a restart, a lost connection). Then it cannot be asked, and
+    the files go if the failure came before the commit: no row of this upload exists, and no other
+    upload can have claimed a file that was not there before this one wrote it without the database
+    either. A commit whose answer was lost (``row_may_exist``) may have saved the row; its files stay
+    then, and the log names them (the same bytes uploaded again reuse them).
+    """
+    for key in keys:
+        try:
+            claimed = Photo.objects.filter(Q(original=key) | Q(thumbnail=key)).exists()
+        except DatabaseError:
+            if row_may_exist:
+                logger.error("upload's commit lost with the database; kept %s, which its row may need", key)
+                continue
+            claimed = False
+        if claimed:
+            continue
+        try:
+            default_storage.delete(key)
+        except Exception:
+            logger.exception("could not remove %s after a failed upload", key)
 
 
 def _after_upload(photo: Photo) -> None:

@@ -14,7 +14,16 @@ from collections.abc import Iterator
 
 from django.core.exceptions import BadRequest, ValidationError
 
-_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (tab, LF and CR aside), and lone UTF-16 surrogates (JSON's "\ud800" decodes to
+# one): no UTF-8 text holds them, so neither database can store them.
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+_FORBIDDEN = re.compile(f"[{_CONTROL}\\ud800-\\udfff]")
+# The rule as JSON Schema patterns, for the API's schema (colorization/api/schema.py): text without
+# the control characters, and (for required fields that trim and refuse blanks) with something
+# besides white space in it. Lone surrogates are left out: a schema's strings are Unicode, which
+# has none (and regex engines that validate schemas refuse the range).
+SCHEMA_PATTERN = f"^[^{_CONTROL}]*$"
+SCHEMA_PATTERN_NOT_BLANK = f"^[^{_CONTROL}]*[^\\s{_CONTROL}][^{_CONTROL}]*$"
 
 
 def control_character(value: str) -> str | None:
@@ -24,6 +33,8 @@ def control_character(value: str) -> str | None:
 
 
 def message_for(char: str) -> str:
+    if "\ud800" <= char <= "\udfff":
+        return f"Remove the unpaired surrogate U+{ord(char):04X}; text must be valid Unicode."
     return f"Remove the control character U+{ord(char):04X}; text may not contain control characters."
 
 

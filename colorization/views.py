@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from colorization import services
+from colorization.access import writer_required
 from colorization.forms import PhotoUploadForm
 from colorization.images import ACCEPTED_DESCRIPTION, ImageRejected
 from colorization.models import Draft, Photo
@@ -39,6 +40,7 @@ def home(request):
 
 @login_required
 @require_http_methods(["POST"])
+@writer_required("ask for drafts")
 def draft_create(request, pk: int):
     """The photo page's "colorize again" form: one draft, or a sweep of three render sizes."""
     photo = get_object_or_404(Photo.objects.visible_to(request.user), pk=pk)
@@ -62,6 +64,7 @@ def draft_create(request, pk: int):
 
 @login_required
 @require_http_methods(["POST"])
+@writer_required("ask for drafts")
 def draft_retry(request, pk: int):
     draft = get_object_or_404(
         Draft.objects.filter(photo__in=Photo.objects.visible_to(request.user)).select_related("photo"), pk=pk
@@ -86,6 +89,7 @@ def my_photos(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@writer_required("upload photos")
 def upload(request):
     """The upload page. With JavaScript, files go one by one to the API with per-file progress;
     without it, this view takes the whole form."""

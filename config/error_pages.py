@@ -8,8 +8,12 @@ what a developer wants there. Under ``/api/`` the JSON error handling applies (c
 
 from __future__ import annotations
 
+import logging
+import sys
+
 from django.conf import settings
-from django.http import Http404, HttpResponseServerError
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.defaults import page_not_found
@@ -34,9 +38,57 @@ class BrandedNotFoundMiddleware:
         return None
 
 
+logger = logging.getLogger(__name__)
+
+# What a lost or refused database connection raises (a restart, a network cut, the connect timeout).
+DATABASE_DOWN = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_S = 5
+DATABASE_DOWN_DETAIL = (
+    "The database is not answering just now, so this request was not finished and nothing of it was kept "
+    f"half-saved. Try again in {DATABASE_RETRY_AFTER_S} seconds (the same file uploaded again makes no duplicate)."
+)
+
+
+def database_unavailable(request) -> HttpResponse:
+    """503 with Retry-After, naming the database: JSON under /api/, a page without a request context elsewhere."""
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"error": "database_unavailable", "detail": DATABASE_DOWN_DETAIL}, status=503)
+    else:
+        response = HttpResponse(loader.get_template("503.html").render({"detail": DATABASE_DOWN_DETAIL}), status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that loses the database (sign-in, a service's write) answers 503, not a 500.
+
+    The services leave nothing half-saved when it happens (``colorization.services.photo_upload``
+    removes the files of a row it could not save), so the answer can honestly say "try again".
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_DOWN):
+            logger.warning("database unavailable during %s %s: %s", request.method, request.path, exception)
+            return database_unavailable(request)
+        return None
+
+
 @requires_csrf_token
 def server_error(request, template_name: str = "500.html"):
-    """The 500 page without a request context: the database may be what failed."""
+    """The 500 page without a request context: the database may be what failed.
+
+    Django calls this while handling the exception, so a lost database raised outside a view (a
+    middleware saving the session) still gets the 503 of ``database_unavailable``.
+    """
+    if isinstance(sys.exc_info()[1], DATABASE_DOWN):
+        return database_unavailable(request)
     return HttpResponseServerError(loader.get_template(template_name).render())
 
 

@@ -35,6 +35,7 @@ from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -269,6 +270,7 @@ def _authorized(request) -> bool:
 
 
 @never_cache
+@require_safe
 def metrics_view(request):
     if not _authorized(request):
         return HttpResponse("a bearer token is required\n", status=401, headers={"WWW-Authenticate": "Bearer"},

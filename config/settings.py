@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.error_pages.BrandedNotFoundMiddleware",  # the branded 404 for views' Http404, in DEBUG too
+    "config.error_pages.DatabaseUnavailableMiddleware",  # a lost database: 503 with Retry-After, not a 500
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -9,8 +9,9 @@ EXPECTED, or a new undeclared view, fails ``test_the_table_covers...``.
 The request is a small valid one where that is cheap, otherwise an empty body: the table pins who
 gets through the door. Codes: ``login`` a redirect to the sign-in page, ``staff`` to the admin's;
 a plain 302 the form's redirect back with its message; 200 on a form page its re-display with an
-error (a suspended account's refusal appears there); 401 the API without credentials; 403 a
-refusal; 400 the request reached validation.
+error; 401 the API without credentials; 403 a refusal (a suspended account gets it for every write,
+before its body is read: ``test_a_suspended_account_is_refused_before_its_body_is_read``); 400 the
+request reached validation.
 """
 
 # ruff: noqa: F811 - the community fixtures are imported by name and used as arguments
@@ -49,7 +50,7 @@ READ_ONLY = {
     "iiif-collection-manifest", "feed-accepted", "correction-editor", "correction-detail", "profile",
     "verification-queue", "needs-review", "needs-correction", "my-contributions", "notification-open", "leaderboard",
     "moderation-queue", "audit-log", "home", "my-photos", "model-list", "model-detail", "training-run-list",
-    "training-run-detail",
+    "training-run-detail", "metrics",
     "favicon.ico",  # a RedirectView: every method is answered with the same redirect
 }  # fmt: skip
 
@@ -63,7 +64,7 @@ EXPECTED = {
     "password_reset_confirm": (200, 200, 200, 200, 200, 200),
     "signup": (200, 302, 302, 302, 302, 302),
     # API
-    "api-token": (400, 400, 400, 400, 400, 400),
+    "api-token": (400, 400, 400, 400, 400, 400),  # an empty body: username and password are missing
     "api-photo-list": (401, 201, 201, 201, 201, 403),
     "api-photo-detail": (401, 403, 200, 403, 403, 403),
     "api-photo-drafts": (401, 201, 201, 201, 201, 403),
@@ -79,27 +80,27 @@ EXPECTED = {
     # Only historians verify sources, and not on their own corrections.
     "api-source-verification": (401, 403, 403, 200, 403, 403),
     # Forms
-    "upload": (LOGIN, 200, 200, 200, 200, 200),
+    "upload": (LOGIN, 200, 200, 200, 200, 403),
     "draft-create": (LOGIN, 302, 302, 302, 302, 403),
     "draft-retry": (LOGIN, 302, 302, 302, 302, 403),
     "photo-recolorize": (LOGIN, 302, 302, 302, 302, 403),
     "model-rollback": (STAFF, STAFF, STAFF, STAFF, STAFF, STAFF),  # staff only; nobody here is staff
-    "collection-new": (LOGIN, 302, 302, 302, 302, 200),
+    "collection-new": (LOGIN, 302, 302, 302, 302, 403),
     "collection-edit": (LOGIN, 403, 302, 403, 403, 403),
     "collection-add-photo": (LOGIN, 403, 302, 403, 403, 403),
     "collection-item-add": (LOGIN, 403, 302, 403, 403, 403),
     "collection-item-remove": (LOGIN, 403, 302, 403, 403, 403),
     "collection-item-move": (LOGIN, 403, 302, 403, 403, 403),
-    "profile-edit": (LOGIN, 302, 302, 302, 302, 200),
-    "historian-request": (LOGIN, 302, 302, 200, 200, 200),
+    "profile-edit": (LOGIN, 302, 302, 302, 302, 403),
+    "historian-request": (LOGIN, 302, 302, 200, 200, 403),
     "verification-decide": (LOGIN, 403, 403, 403, 302, 403),
-    "correction-vote": (LOGIN, 302, 302, 302, 302, 302),
-    "correction-decide": (LOGIN, 302, 302, 302, 302, 302),
-    "correction-revoke": (LOGIN, 302, 302, 302, 302, 302),
-    "correction-revocation-vote": (LOGIN, 302, 302, 302, 302, 302),
-    "source-verify": (LOGIN, 302, 302, 302, 302, 302),
-    "comment-create": (LOGIN, 302, 302, 302, 302, 302),
-    "report": (LOGIN, 302, 302, 302, 302, 200),
+    "correction-vote": (LOGIN, 302, 302, 302, 302, 403),
+    "correction-decide": (LOGIN, 302, 302, 302, 302, 403),
+    "correction-revoke": (LOGIN, 302, 302, 302, 302, 403),
+    "correction-revocation-vote": (LOGIN, 302, 302, 302, 302, 403),
+    "source-verify": (LOGIN, 302, 302, 302, 302, 403),
+    "comment-create": (LOGIN, 302, 302, 302, 302, 403),
+    "report": (LOGIN, 302, 302, 302, 302, 403),
     "notifications": (LOGIN, 302, 302, 302, 302, 302),
     "report-resolve": (LOGIN, 403, 403, 403, 302, 403),
     "moderation-hide": (LOGIN, 403, 403, 403, 302, 403),
@@ -294,3 +295,51 @@ def test_each_role_gets_the_expected_answer(name, world, people):
     """One row: the roles in ROLES order against the same objects (refusals first change nothing)."""
     answers = tuple(_answer(name, role, world, people) for role in ROLES)
     assert answers == EXPECTED[name], dict(zip(ROLES, answers, strict=True))
+
+
+# Writes a suspended account may still make: signing in and out, its password, its notifications'
+# read marks. Everything else in EXPECTED refuses it (403) before reading the body.
+SUSPENDED_MAY = {
+    "login",
+    "logout",
+    "password_change",
+    "password_reset",
+    "password_reset_confirm",
+    "signup",
+    "notifications",
+}
+# Not writes: previews and suggestions render without storing anything (they count a limit only).
+NOT_WRITES = {"api-token", "api-photo-preview", "api-photo-suggest"}
+BROKEN = {"title": "", "value": "sideways", "decision": "maybe", "render_size": "big", "photo": "abc", "pk": "abc"}
+
+
+def test_the_table_refuses_the_suspended_account_every_write():
+    suspended = ROLES.index("suspended")
+    allowed = {name for name, row in EXPECTED.items() if row[suspended] != 403}
+    assert allowed == SUSPENDED_MAY | NOT_WRITES | {"model-rollback"}  # rollback: staff only, refused earlier
+
+
+def _post_broken(name: str, role: str, world, people):
+    route = write_endpoints()[name]
+    user = people["author" if role == "owner" else role]
+    url = _url(name, route, world)
+    if route.startswith("api/"):
+        client = api_client_for(user)
+        if name == "api-photo-list":  # no file, an empty title: a 400 for anyone who may upload
+            return client.post(url, {"title": ""}, format="multipart")
+        return getattr(client, "patch" if name == "api-photo-detail" else "post")(url, BROKEN, format="json")
+    client = Client()
+    client.force_login(user)
+    return client.post(url, BROKEN)
+
+
+@pytest.mark.parametrize("name", sorted(set(EXPECTED) - SUSPENDED_MAY - NOT_WRITES - {"model-rollback"}))
+def test_a_suspended_account_is_refused_before_its_body_is_read(name, world, people):
+    """The same broken body: 403 naming the suspension for the suspended account, where the API tells
+    someone allowed to write (the owner for owner-only endpoints, the moderator for moderators') that it is a 400."""
+    response = _post_broken(name, "suspended", world, people)
+    assert response.status_code == 403, (response.status_code, response.content[:300])
+    assert b"suspended" in response.content
+    if name.startswith("api-") and name != "api-draft-retry":  # a retry has no body to break
+        allowed = {"api-photo-detail": "owner", "api-correction-decision": "moderator"}.get(name, "volunteer")
+        assert _post_broken(name, allowed, world, people).status_code == 400

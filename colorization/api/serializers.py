@@ -4,7 +4,33 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from colorization.engine.hints import (
+    GLOBAL_SOURCE_KINDS,
+    MAX_SOURCE_TEXT,
+    MAX_STROKE_POINTS,
+    POINT_SIZES,
+    STROKE_WIDTHS,
+)
 from colorization.models import Draft, Licence, Photo
+
+
+class RequestSerializer(serializers.Serializer):
+    """What a client sends: fields it does not declare are refused, not dropped.
+
+    A misspelt field (``titel``) silently ignored loses what the person meant to send; refusing it
+    names it. The schema says the same (``additionalProperties: false``, ``schema.py``).
+    """
+
+    IGNORED = frozenset({"csrfmiddlewaretoken"})  # the browsable API's forms add it
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            writable = [name for name, field in self.fields.items() if not field.read_only]
+            unknown = sorted(set(data.keys()) - set(writable) - self.IGNORED)
+            if unknown:
+                allowed = ", ".join(writable)
+                raise serializers.ValidationError({name: [f"Unknown field; this takes {allowed}."] for name in unknown})
+        return super().to_internal_value(data)
 
 
 def _absolute(context, url: str) -> str:
@@ -25,10 +51,10 @@ HINTS_SCHEMA = {
             "items": {
                 "type": "object",
                 "properties": {
-                    "x": {"type": "integer"},
-                    "y": {"type": "integer"},
+                    "x": {"type": "number", "minimum": 0},
+                    "y": {"type": "number", "minimum": 0},
                     "color": _COLOR,
-                    "size": {"type": "integer"},
+                    "size": {"type": "integer", "minimum": POINT_SIZES[0], "maximum": POINT_SIZES[1]},
                 },
                 "required": ["x", "y", "color"],
             },
@@ -38,9 +64,19 @@ HINTS_SCHEMA = {
             "items": {
                 "type": "object",
                 "properties": {
-                    "points": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+                    "points": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_STROKE_POINTS,
+                        "items": {
+                            "type": "array",
+                            "items": {"type": "number", "minimum": 0},
+                            "minItems": 2,
+                            "maxItems": 2,
+                        },
+                    },
                     "color": _COLOR,
-                    "width": {"type": "integer"},
+                    "width": {"type": "integer", "minimum": STROKE_WIDTHS[0], "maximum": STROKE_WIDTHS[1]},
                 },
                 "required": ["points", "color"],
             },
@@ -64,7 +100,15 @@ HINTS_SCHEMA = {
                     "required": ["color", "strength"],
                 },
                 "saturation": {"type": "number", "minimum": 0, "maximum": 2, "default": 1.0},
-                "source": {"type": "object", "additionalProperties": True},
+                "source": {
+                    "type": "object",
+                    "properties": {
+                        "kind": {"type": "string", "enum": list(GLOBAL_SOURCE_KINDS)},
+                        "name": {"type": "string", "maxLength": MAX_SOURCE_TEXT},
+                        "box": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+                    },
+                    "required": ["kind"],
+                },
             },
         },
     },
@@ -136,7 +180,7 @@ class PhotoSerializer(serializers.ModelSerializer):
         return self._absolute(photo.get_absolute_url())
 
 
-class PhotoMetadataSerializer(serializers.Serializer):
+class PhotoMetadataSerializer(RequestSerializer):
     """Metadata accepted with an upload or in an update; the rules live in services.validate_metadata."""
 
     title = serializers.CharField(max_length=300)
@@ -155,7 +199,27 @@ class PhotoMetadataSerializer(serializers.Serializer):
         self.fields["genre"].choices = [(g, g) for g in settings.CHROMA_GENRES]
 
 
+@extend_schema_field(
+    {
+        "anyOf": [{"type": "integer", "minimum": 1826, "maximum": 2100}, {"type": "string", "maxLength": 0}],
+        "description": "a year from 1826 to 2100; left out or empty: unknown (a form cannot send null)",
+    }
+)
+class FormYearField(serializers.IntegerField):
+    """A year in a multipart form: a number, or empty for unknown (DRF reads an empty form value as null)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, min_value=1826, max_value=2100, **kwargs)
+
+    def validate_empty_values(self, data):
+        if data == "":
+            return True, None
+        return super().validate_empty_values(data)
+
+
 class PhotoUploadSerializer(PhotoMetadataSerializer):
+    year_from = FormYearField()
+    year_to = FormYearField(help_text="the end of a range; left out: the same as year_from")
     image = serializers.FileField(
         help_text="JPEG, PNG, TIFF, WebP, GIF, BMP or HEIC; the format is read from the bytes."
     )
@@ -223,7 +287,7 @@ class PhotoDetailSerializer(PhotoSerializer):
         read_only_fields = fields
 
 
-class DraftRequestSerializer(serializers.Serializer):
+class DraftRequestSerializer(RequestSerializer):
     model = serializers.CharField(required=False, help_text="a model slug; default: the photo's routed model")
     render_size = serializers.IntegerField(required=False, min_value=64, max_value=4096)
     saturation = serializers.FloatField(required=False, min_value=0, max_value=2, default=1.0)
@@ -233,7 +297,7 @@ class DraftRequestSerializer(serializers.Serializer):
     )
 
 
-class PreviewRequestSerializer(serializers.Serializer):
+class PreviewRequestSerializer(RequestSerializer):
     hints = HintsField(required=False, help_text="hints in original pixels (DESIGN.md format)")
     model = serializers.CharField(required=False, help_text="a model slug; default: the photo's routed model")
     saturation = serializers.FloatField(required=False, min_value=0, max_value=2, default=1.0)
@@ -249,7 +313,7 @@ class PreviewRequestSerializer(serializers.Serializer):
     )
 
 
-class SuggestRequestSerializer(serializers.Serializer):
+class SuggestRequestSerializer(RequestSerializer):
     x = serializers.IntegerField(min_value=0, help_text="pixel column in the original")
     y = serializers.IntegerField(min_value=0, help_text="pixel row in the original")
     hints = HintsField(required=False)

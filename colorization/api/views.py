@@ -7,7 +7,10 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, status
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -16,6 +19,7 @@ from rest_framework.settings import api_settings
 from colorization import preview, services
 from colorization.api.errors import PayloadTooLarge
 from colorization.api.limits import ServiceLimits
+from colorization.api.permissions import MayWrite, public_reads_checked_writes
 from colorization.api.serializers import (
     DraftRequestSerializer,
     DraftSerializer,
@@ -24,6 +28,7 @@ from colorization.api.serializers import (
     PhotoSerializer,
     PhotoUploadSerializer,
     PreviewRequestSerializer,
+    RequestSerializer,
     SuggestRequestSerializer,
     SuggestResponseSerializer,
 )
@@ -77,12 +82,11 @@ class PhotoListCreate(ServiceLimits, generics.ListCreateAPIView):
 
     serializer_class = PhotoSerializer
     filterset_class = PhotoFilter
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]  # a file travels only in multipart
+    writes = "upload photos"
 
     def get_permissions(self):
-        if self.request.method == "POST":
-            return [permissions.IsAuthenticated()]
-        return [permissions.AllowAny()]
+        return public_reads_checked_writes(self.request)  # uploads ask access.write_refusal first
 
     def get_queryset(self):
         return Photo.objects.visible_to(self.request.user).select_related("owner")
@@ -123,7 +127,8 @@ class PhotoDetail(generics.RetrieveUpdateAPIView):
     """
 
     serializer_class = PhotoDetailSerializer
-    permission_classes = [IsOwnerOrStaffOrReadOnly]
+    permission_classes = [MayWrite, IsOwnerOrStaffOrReadOnly]
+    writes = "edit photos"
     http_method_names = ["get", "patch", "head", "options"]  # metadata changes are partial: no PUT
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -147,7 +152,7 @@ class PhotoSubresource(ServiceLimits):
     """A photo's list of things (drafts, corrections): anyone reads, signed-in users add (limited by the services)."""
 
     def get_permissions(self):
-        return [permissions.IsAuthenticated()] if self.request.method == "POST" else [permissions.AllowAny()]
+        return public_reads_checked_writes(self.request)
 
     def photo(self) -> Photo:
         return generics.get_object_or_404(Photo.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
@@ -158,6 +163,7 @@ class PhotoDrafts(PhotoSubresource, generics.ListCreateAPIView):
 
     serializer_class = DraftSerializer
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+    writes = "ask for drafts"
 
     @property
     def pagination_class(self):
@@ -208,6 +214,8 @@ class DraftRetry(ServiceLimits, generics.GenericAPIView):
     """Ask again for a failed draft, with the same settings (a draft request: ``CHROMA_DRAFT_RATE``)."""
 
     serializer_class = DraftSerializer
+    permission_classes = [MayWrite]
+    writes = "ask for drafts"
 
     def get_queryset(self):
         return Draft.objects.filter(photo__in=Photo.objects.visible_to(self.request.user)).select_related("photo")
@@ -218,15 +226,40 @@ class DraftRetry(ServiceLimits, generics.GenericAPIView):
         return Response(DraftSerializer(retry, context={"request": request}).data, status=201)
 
 
+class TokenRequestSerializer(RequestSerializer, AuthTokenSerializer):
+    """A username and a password, nothing else."""
+
+
 class TokenView(ServiceLimits, ObtainAuthToken):
-    """Exchange a username and password for an API token (the login page's limits: per address and username)."""
+    """Exchange a username and password for an API token (the login page's limits: per address and username).
+
+    Wrong credentials are a 401 (the request was well formed; the credentials are not good), a
+    missing or blank field a 400.
+    """
 
     permission_classes = [permissions.AllowAny]
+    serializer_class = TokenRequestSerializer
 
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            200: AuthTokenSerializer,
+            400: OpenApiResponse(description="username or password missing or blank, or an unknown field"),
+            401: OpenApiResponse(description="No active account with this username and password"),
+        },
+    )
     def post(self, request, *args, **kwargs):
         username = request.data.get("username", "") if hasattr(request.data, "get") else ""
         credentials_limit(scope="login", address=client_address(request), identity=str(username))
-        return super().post(request, *args, **kwargs)
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except ValidationError as exc:
+            if exc.get_codes() == {"non_field_errors": ["authorization"]}:  # AuthTokenSerializer's wrong credentials
+                raise AuthenticationFailed(str(serializer.errors["non_field_errors"][0])) from None
+            raise
+        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response({"token": token.key})
 
 
 class _PhotoAction(ServiceLimits, generics.GenericAPIView):

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from colorization.access import writer_required
 from colorization.models import Photo
 from colorization.ratelimit import RateLimited, client_address, credentials_limit
 from community.accounts import services
@@ -108,6 +109,7 @@ def leaderboard(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@writer_required("edit your profile")
 def profile_edit(request):
     profile = services.profile_for(request.user)
     form = ProfileForm(request.POST or None, instance=profile)
@@ -124,6 +126,7 @@ def profile_edit(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@writer_required("ask for verification")
 def historian_request(request):
     form = HistorianRequestForm(request.POST or None)
     pending = HistorianRequest.objects.filter(user=request.user, status=VerificationStatus.PENDING).first()
@@ -155,6 +158,7 @@ def verification_queue(request):
 
 @login_required
 @require_POST
+@writer_required("decide verification requests")
 def verification_decide(request, pk: int):
     require_moderator(request.user)
     item = get_object_or_404(HistorianRequest, pk=pk)

@@ -4,13 +4,20 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, permissions, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from colorization.api.errors import error_response
+from colorization.api.permissions import MayWrite, public_reads_checked_writes
+from colorization.api.serializers import RequestSerializer
 from colorization.ratelimit import RateLimited
-from community.api.serializers import CorrectionSerializer, EvidenceSerializer, VerificationInputSerializer
+from community.api.serializers import (
+    CorrectionSerializer,
+    EvidenceField,
+    EvidenceSerializer,
+    VerificationInputSerializer,
+)
 from community.api.views import corrections_visible_to
 from community.models import Evidence, Revocation, RevocationVote, Vote
 from community.review import decisions, provenance, revocations
@@ -37,20 +44,18 @@ class VoteSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class VoteInputSerializer(serializers.Serializer):
+class VoteInputSerializer(RequestSerializer):
     value = serializers.ChoiceField(choices=[1, -1], help_text="1: historically plausible; -1: not")
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
-    evidence = serializers.JSONField(required=False, help_text='[{"text": "…", "url": "…", "archive_reference": "…"}]')
+    evidence = EvidenceField(required=False)
 
 
-class DecisionInputSerializer(serializers.Serializer):
+class DecisionInputSerializer(RequestSerializer):
     decision = serializers.ChoiceField(
         choices=["accept", "reject", "revoke"], help_text="revoke: take back the accepted community version"
     )
     reason = serializers.CharField(max_length=4000)
-    evidence = serializers.JSONField(
-        required=False, help_text='revoke: the new evidence, [{"text": "…", "url": "…", "archive_reference": "…"}]'
-    )
+    evidence = EvidenceField(required=False, help_text="revoke: the new evidence")
 
 
 class RevocationVoteSerializer(serializers.ModelSerializer):
@@ -101,12 +106,12 @@ class RevocationSerializer(serializers.ModelSerializer):
         }
 
 
-class RevocationInputSerializer(serializers.Serializer):
+class RevocationInputSerializer(RequestSerializer):
     reason = serializers.CharField(max_length=4000)
-    evidence = serializers.JSONField(help_text='[{"text": "…", "url": "…", "archive_reference": "…"}], at least one')
+    evidence = EvidenceField(help_text="the new evidence, at least one citation")
 
 
-class RevocationVoteInputSerializer(serializers.Serializer):
+class RevocationVoteInputSerializer(RequestSerializer):
     value = serializers.ChoiceField(choices=[1, -1], help_text="1: revoke the correction; -1: keep it")
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
 
@@ -129,9 +134,10 @@ class CorrectionVotes(generics.ListAPIView):
 
     serializer_class = VoteSerializer
     pagination_class = None
+    writes = "vote"
 
     def get_permissions(self):
-        return [permissions.IsAuthenticated()] if self.request.method == "POST" else [permissions.AllowAny()]
+        return public_reads_checked_writes(self.request)
 
     def correction(self):
         return generics.get_object_or_404(corrections_visible_to(self.request.user), pk=self.kwargs["pk"])
@@ -179,7 +185,8 @@ class CorrectionDecision(APIView):
     """A moderator accepts or rejects a pending correction by hand: ``{"decision": "accept|reject", "reason"}``,
     or revokes an accepted one: ``{"decision": "revoke", "reason", "evidence": [...]}``."""
 
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [MayWrite]
+    writes = "decide corrections"
 
     @extend_schema(
         request=DecisionInputSerializer,
@@ -225,9 +232,10 @@ class CorrectionRevocations(generics.ListAPIView):
 
     serializer_class = RevocationSerializer
     pagination_class = None
+    writes = "ask to revoke corrections"
 
     def get_permissions(self):
-        return [permissions.IsAuthenticated()] if self.request.method == "POST" else [permissions.AllowAny()]
+        return public_reads_checked_writes(self.request)
 
     def correction(self):
         return generics.get_object_or_404(corrections_visible_to(self.request.user), pk=self.kwargs["pk"])
@@ -265,7 +273,8 @@ class CorrectionRevocations(generics.ListAPIView):
 class RevocationVotes(APIView):
     """Vote on the correction's open revocation request: ``{"value": 1 (revoke) | -1 (keep), "comment"}``."""
 
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [MayWrite]
+    writes = "vote"
 
     @extend_schema(
         request=RevocationVoteInputSerializer,
@@ -305,7 +314,8 @@ class SourceVerificationView(APIView):
     provenance; the acceptance rule does not change. Posting again changes your verdict.
     """
 
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [MayWrite]
+    writes = "verify sources"
 
     @extend_schema(
         request=VerificationInputSerializer,

@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from colorization.api.serializers import DraftSerializer, HintsField, PhotoDetailSerializer, _absolute
+from colorization.api.serializers import (
+    DraftSerializer,
+    HintsField,
+    PhotoDetailSerializer,
+    RequestSerializer,
+    _absolute,
+)
+from colorization.text import SCHEMA_PATTERN, SCHEMA_PATTERN_NOT_BLANK
 from community.models import Correction, Evidence, SourceVerification
+from community.review.corrections import MAX_EVIDENCE, MAX_HINT_REFS
 from community.review.permissions import is_moderator
 
 
@@ -130,7 +139,7 @@ class CorrectionSerializer(serializers.ModelSerializer):
         }
 
 
-class EvidenceInputSerializer(serializers.Serializer):
+class EvidenceInputSerializer(RequestSerializer):
     text = serializers.CharField(max_length=1000, required=False, help_text="what the source shows")
     url = serializers.CharField(required=False, allow_blank=True, max_length=1000)
     archive_reference = serializers.CharField(required=False, allow_blank=True, max_length=500)
@@ -142,12 +151,60 @@ class EvidenceInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["source", "inferred"], required=False, default="source")
 
 
-class VerificationInputSerializer(serializers.Serializer):
+class VerificationInputSerializer(RequestSerializer):
     verdict = serializers.ChoiceField(choices=["verified", "disputed"])
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class CorrectionCreateSerializer(serializers.Serializer):
+# What community.review.corrections.evidence_clean accepts (it checks, this describes).
+EVIDENCE_SCHEMA = {
+    "type": "array",
+    "maxItems": MAX_EVIDENCE,
+    "description": "citations: what the source shows, where it is (an http(s) address) and its archive reference",
+    "items": {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": SCHEMA_PATTERN_NOT_BLANK},
+            "url": {
+                "type": "string",
+                "maxLength": 1000,
+                "pattern": SCHEMA_PATTERN.replace("^", "^(https?://[a-zA-Z0-9.-]+(/", 1).replace("$", ")?)?$"),
+            },
+            "archive_reference": {"type": "string", "maxLength": 500, "pattern": SCHEMA_PATTERN},
+            "hints": {
+                "type": "array",
+                "maxItems": MAX_HINT_REFS,
+                "items": {"type": "string", "pattern": r"^(global|points/[0-9]+|strokes/[0-9]+)$"},
+                "description": 'the hints this source supports, named in the correction\'s hint set: "points/0", '
+                '"strokes/1", "global"',
+            },
+            "kind": {
+                "type": "string",
+                "enum": ["source", "inferred"],
+                "default": "source",
+                "description": '"inferred": these hints come from no source (then text may be left out)',
+            },
+        },
+        # A source needs its text; "inferred" names its hints instead.
+        "anyOf": [
+            {"required": ["text"]},
+            {
+                "required": ["kind", "hints"],
+                "properties": {"kind": {"enum": ["inferred"]}, "hints": {"minItems": 1}},
+            },
+        ],
+        "additionalProperties": False,
+    },
+    "example": [{"text": "Hand-coloured postcard of the same tram", "url": "https://archive.example.org/item/12"}],
+}
+
+
+@extend_schema_field(EVIDENCE_SCHEMA)
+class EvidenceField(serializers.JSONField):
+    """Evidence as sent; ``evidence_clean`` in the services checks it."""
+
+
+class CorrectionCreateSerializer(RequestSerializer):
     """JSON for a hints correction; multipart with ``image`` for a manual colorization."""
 
     base_draft = serializers.IntegerField(required=False, allow_null=True)
@@ -155,11 +212,7 @@ class CorrectionCreateSerializer(serializers.Serializer):
     hints = HintsField(required=False, allow_null=True, help_text="hints in original pixels (DESIGN.md format)")
     image = serializers.FileField(required=False, help_text="a manual colorization (its chroma is used)")
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")
-    evidence = serializers.JSONField(
-        required=False,
-        help_text='[{"text": "…", "url": "…", "archive_reference": "…", "hints": ["points/0"]}, '
-        '{"kind": "inferred", "hints": ["strokes/0"]}]',
-    )
+    evidence = EvidenceField(required=False)
 
 
 class PhotoWithCommunitySerializer(PhotoDetailSerializer):

@@ -49,6 +49,7 @@ class PhotoCorrections(PhotoSubresource, generics.ListCreateAPIView):
 
     serializer_class = CorrectionSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    writes = "submit corrections"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request kwargs

@@ -22,6 +22,7 @@ from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 
+from colorization.access import writer_required
 from colorization.images import MIME_TYPES, download_name
 from colorization.models import DraftPurpose, DraftStatus, Licence, Photo
 from colorization.text import submitted_id
@@ -255,6 +256,7 @@ def collection_list(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@writer_required("make collections")
 def collection_new(request):
     form = CollectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -275,6 +277,7 @@ def collection_new(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@writer_required("change collections")
 def collection_edit(request, pk: int):
     collection = _collection_for_editing(request, pk)
     initial = {"title": collection.title, "description": collection.description, "is_public": collection.is_public}
@@ -305,6 +308,7 @@ def collection_detail(request, pk: int):
 
 @login_required
 @require_POST
+@writer_required("change collections")
 def collection_add_photo(request):
     """The photo page's "Add to" form: the collection comes in the form."""
     pk = request.POST.get("collection", "")
@@ -316,6 +320,7 @@ def collection_add_photo(request):
 
 @login_required
 @require_POST
+@writer_required("change collections")
 def collection_item_add(request, pk: int):
     collection = _collection_for_editing(request, pk)
     photo_id = request.POST.get("photo", "")
@@ -336,6 +341,7 @@ def collection_item_add(request, pk: int):
 
 @login_required
 @require_POST
+@writer_required("change collections")
 def collection_item_remove(request, pk: int, photo_id: int):
     collection = _collection_for_editing(request, pk)
     try:
@@ -348,6 +354,7 @@ def collection_item_remove(request, pk: int, photo_id: int):
 
 @login_required
 @require_POST
+@writer_required("change collections")
 def collection_item_move(request, pk: int, photo_id: int):
     collection = _collection_for_editing(request, pk)
     try:

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from colorization.access import writer_required
 from colorization.engine.hints import MAX_POINTS, MAX_STROKE_POINTS, MAX_STROKES, POINT_SIZES, STROKE_WIDTHS
 from colorization.images import ImageRejected
 from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
@@ -245,6 +246,7 @@ def editor(request, pk: int):
 
 @login_required
 @require_POST
+@writer_required("vote")
 def vote(request, pk: int):
     correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
     source = {
@@ -272,6 +274,7 @@ def vote(request, pk: int):
 
 @login_required
 @require_POST
+@writer_required("decide corrections")
 def decide(request, pk: int):
     correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
     try:
@@ -299,6 +302,7 @@ def _evidence_from_form(request) -> list[dict]:
 
 @login_required
 @require_POST
+@writer_required("revoke corrections")
 def revoke(request, pk: int):
     """A moderator revokes at once; anyone else asks the community (the services decide who may)."""
     correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
@@ -326,6 +330,7 @@ def revoke(request, pk: int):
 
 @login_required
 @require_POST
+@writer_required("vote")
 def revocation_vote(request, pk: int):
     correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
     try:
@@ -347,6 +352,7 @@ def revocation_vote(request, pk: int):
 
 @login_required
 @require_POST
+@writer_required("verify sources")
 def verify_source(request, pk: int):
     evidence = get_object_or_404(
         Evidence.objects.filter(correction__in=Correction.objects.visible_to(request.user)), pk=pk
@@ -370,6 +376,7 @@ def verify_source(request, pk: int):
 
 @login_required
 @require_POST
+@writer_required("comment")
 def comment_create(request):
     photo = correction = None
     if request.POST.get("correction"):
@@ -426,6 +433,7 @@ class ReportForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@writer_required("report content")
 def report(request, kind: str, pk: int):
     obj = _reportable(request, kind, pk)
     form = ReportForm(request.POST or None)
@@ -514,6 +522,7 @@ def moderation_queue(request):
 
 @login_required
 @require_POST
+@writer_required("moderate")
 def report_resolve(request, pk: int):
     permissions.require_moderator(request.user)
     try:
@@ -532,6 +541,7 @@ def report_resolve(request, pk: int):
 
 @login_required
 @require_POST
+@writer_required("moderate")
 def hide(request):
     permissions.require_moderator(request.user)
     kind = request.POST.get("kind", "")
@@ -554,6 +564,7 @@ def hide(request):
 
 @login_required
 @require_POST
+@writer_required("moderate")
 def suspend(request, username: str):
     permissions.require_moderator(request.user)
     person = get_object_or_404(get_user_model(), username=username)
@@ -593,6 +604,7 @@ class GoldForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@writer_required("moderate")
 def gold_create(request):
     permissions.require_moderator(request.user)
     form = GoldForm(request.POST or None, request.FILES or None)

@@ -6,8 +6,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from colorization.models import Photo
 from tests import images
-from tests.conftest import upload_file
+from tests.conftest import api_client_for, upload_file
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +27,34 @@ def test_a_token_is_issued_for_a_username_and_password(owner):
     assert upload.status_code == 201
 
 
-def test_a_wrong_password_gets_a_json_400(owner):
+def test_a_wrong_password_gets_a_json_401_and_a_missing_one_a_400(owner):
     response = APIClient().post("/api/v1/auth/token/", {"username": "owner", "password": "nope"}, format="json")
-    assert response.status_code == 400
-    assert response.json()["detail"]
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
+    assert response.json()["error"] == "authentication_failed" and response.json()["detail"]
+    missing = APIClient().post("/api/v1/auth/token/", {"username": "owner"}, format="json")
+    assert missing.status_code == 400 and "password" in missing.json()["fields"]
+
+
+def test_request_bodies_take_only_the_fields_they_declare(owner):
+    client = api_client_for(owner)
+    response = client.post("/api/v1/photos/", {"image": upload_file(), "title": "x", "titel": "y"})
+    assert response.status_code == 400 and "titel" in response.json()["fields"]
+    assert not Photo.objects.exists()
+
+
+@pytest.mark.parametrize("page_size", ["0", "101", "ten", "-1"])
+def test_a_page_size_out_of_bounds_is_a_400(page_size):
+    response = APIClient().get(f"/api/v1/photos/?page_size={page_size}")
+    assert response.status_code == 400 and "page_size" in response.json()["fields"]
+
+
+def test_page_size_and_the_text_rule_are_in_the_schema():
+    schema = APIClient().get("/api/schema/?format=json").json()
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/photos/"]["get"]["parameters"]}
+    assert parameters["page_size"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100}
+    upload = schema["components"]["schemas"]["PhotoUploadRequest"]
+    assert upload["additionalProperties"] is False
+    assert "\\x00" in upload["properties"]["place"]["pattern"]
 
 
 def test_anonymous_visitors_cannot_upload(api):

@@ -92,3 +92,23 @@ def test_every_form_text_field_refuses_control_characters(moderator, form_class)
             response = client.post(FORMS[form_class], {name: f"a{char}b"})
             assert response.status_code == 400, (form_class.__name__, name, char)
             assert name in response.content.decode()
+
+
+def test_a_lone_surrogate_in_json_is_refused_like_a_control_character(owner):
+    """JSON's "\\ud800" decodes to a lone surrogate, which no UTF-8 column can store: a 400 naming the field."""
+    from tests.conftest import api_client_for
+
+    body = b'{"title": "Tram \\ud83d"}'
+    response = api_client_for(owner).generic("POST", "/api/v1/photos/1/preview/", body, "application/json")
+    assert response.status_code == 400
+    assert "title" in response.json()["fields"] and "surrogate" in response.json()["detail"]
+
+
+def test_the_schema_pattern_is_the_rule():
+    import re
+
+    from colorization.text import SCHEMA_PATTERN, SCHEMA_PATTERN_NOT_BLANK, control_character
+
+    for text in ("Tram on Main Street", "line\nbreak\ttab", "", " ", "\x0b", "a\x00b", "\x7f", "é 😀"):
+        assert bool(re.match(SCHEMA_PATTERN, text)) == (control_character(text) is None), repr(text)
+    assert not re.match(SCHEMA_PATTERN_NOT_BLANK, " \t\n") and re.match(SCHEMA_PATTERN_NOT_BLANK, " x ")

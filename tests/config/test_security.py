@@ -49,7 +49,7 @@ def test_sign_in_is_limited_per_username_and_says_so(client, settings):
 def test_sign_in_and_the_api_token_share_the_per_address_limit(client, api, settings):
     settings.CHROMA_LOGIN_ADDRESS_RATE = "2/hour"
     assert client.post("/accounts/login/", {"username": "a", "password": "x"}).status_code == 200
-    assert api().post("/api/v1/auth/token/", {"username": "b", "password": "x"}).status_code == 400
+    assert api().post("/api/v1/auth/token/", {"username": "b", "password": "x"}).status_code == 401
     token = api().post("/api/v1/auth/token/", {"username": "c", "password": "x"})
     assert token.status_code == 429 and token.json()["error"] == "throttled" and "Retry-After" in token
 
