@@ -5,7 +5,7 @@ import signal
 import sys
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import beat_init, celeryd_after_setup, worker_process_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -36,3 +36,17 @@ def die_with_the_main_worker(**_) -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
+
+
+@celeryd_after_setup.connect
+def log_worker_host_local_parts(sender=None, **_) -> None:
+    from config.host_local import log_host_local_parts
+
+    log_host_local_parts("worker")
+
+
+@beat_init.connect
+def log_beat_host_local_parts(sender=None, **_) -> None:
+    from config.host_local import log_host_local_parts
+
+    log_host_local_parts("beat")
