@@ -204,15 +204,16 @@ class ModelCache:
     def _verified(self, sha256: str) -> Path | None:
         """The entry if it is there and hashes to its name; a corrupt one is removed."""
         path = self.path_for(sha256)
-        if not path.is_file():
+        try:
+            if sha256_file(path) != sha256:
+                self.stats.corrupt += 1
+                logger.warning("model cache: %s is corrupt (its sha256 differs); fetching it again", path.name)
+                path.unlink(missing_ok=True)
+                return None
+            if time.time() - path.stat().st_mtime > TOUCH_AFTER_SECONDS:
+                os.utime(path)  # most recently used
+        except FileNotFoundError:  # not there, or evicted by another process on this host just now
             return None
-        if sha256_file(path) != sha256:
-            self.stats.corrupt += 1
-            logger.warning("model cache: %s is corrupt (its sha256 differs); fetching it again", path.name)
-            path.unlink(missing_ok=True)
-            return None
-        if time.time() - path.stat().st_mtime > TOUCH_AFTER_SECONDS:
-            os.utime(path)  # most recently used
         return path
 
     def get(self, sha256: str, key: str | None = None) -> Path:

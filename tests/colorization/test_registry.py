@@ -653,3 +653,43 @@ def test_photo_page_shows_which_model_made_each_draft_and_recolorizes_with_the_n
     client.logout()
     assert client.post(f"/photos/{photo.pk}/recolorize/").status_code == 302  # to the login page
     assert TrainingExample.objects.count() >= 4
+
+
+def test_a_run_whose_worker_died_resumes_on_another_host_from_the_staging_in_storage(
+    add_examples, schedule, model_dir, monkeypatch, settings, tmp_path
+):
+    import shutil
+
+    class WorkerKilled(BaseException):  # like SIGKILL: nothing in the worker gets to clean up
+        pass
+
+    schedule.members, schedule.steps, schedule.minutes = 1, 6, 60.0  # steps, not the clock, end it
+    schedule.save()
+    add_examples(4)
+    run = finetuning.training_run_create("", "1900-1919", overrides={"checkpoint_every_s": 0.0})
+    assert finetuning.training_run_claim(run.pk)
+    beat = finetuning._Beat.__call__
+
+    def die_at_step_3(self, text, force=False):
+        if "step 3" in text:
+            raise WorkerKilled
+        beat(self, text, force)
+
+    monkeypatch.setattr(finetuning._Beat, "__call__", die_at_step_3)
+    with pytest.raises(WorkerKilled):
+        finetuning.training_run_execute(run.pk, log=lambda s: None)
+    monkeypatch.undo()
+    stored_staging = Path(settings.MEDIA_ROOT) / "models" / "staging" / f"run-{run.pk}"
+    assert {p.name for p in stored_staging.iterdir()} == {"candidate.safetensors", "candidate.safetensors.state.pt"}
+
+    # Another host: none of the first host's files, the run's heartbeat stale.
+    shutil.rmtree(finetuning.staging_dir(run.pk))
+    settings.CHROMA_MODEL_CACHE_DIR = str(tmp_path / "host-b-cache")
+    TrainingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=2))
+    assert finetuning.training_run_claim(run.pk)
+    lines = []
+    run = finetuning.training_run_execute(run.pk, log=lines.append)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert any("resuming from the staging in storage" in line for line in lines)
+    assert any(line.startswith("resumed at step 2") for line in lines)
+    assert run.steps == 6 and no_staging_left(run.pk)
