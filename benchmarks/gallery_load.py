@@ -105,6 +105,7 @@ def env_for(args, **extra) -> dict:
         "CSRF_COOKIE_SECURE": "false",
         "LOG_LEVEL": "WARNING",
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "filesystem://"),
+        "CHROMA_ALLOW_FILESYSTEM_BROKER": "true",  # one host on purpose (production refuses it otherwise)
         "PYTHONUNBUFFERED": "1",
     }
     env.update(extra)

@@ -94,7 +94,7 @@ class ColorModelAdmin(admin.ModelAdmin):
         for model in queryset.filter(status=ModelStatus.ACTIVE).exclude(slug=model_registry.BASE_SLUG):
             try:
                 retired, restored = model_registry.model_rollback(model.genre, model.era)
-            except (ValueError, LookupError) as exc:
+            except (ValueError, LookupError, ConnectionError) as exc:
                 self.message_user(request, f"{model.slug}: {exc}", level="error")
                 continue
             self.message_user(
@@ -107,9 +107,9 @@ class ColorModelAdmin(admin.ModelAdmin):
     def promote(self, request, queryset):
         for model in queryset.exclude(status=ModelStatus.ACTIVE).exclude(slug=model_registry.BASE_SLUG):
             try:
-                model_registry.verified_path(model)
+                model_registry.check_available(model)
                 model_registry.model_promote(model, note=f"promoted by hand by {request.user}")
-            except LookupError as exc:
+            except (LookupError, ConnectionError) as exc:
                 self.message_user(request, f"{model.slug}: {exc}", level="error")
                 continue
             self.message_user(request, f"{model.slug} is now active for {model.bucket_label}.")

@@ -16,6 +16,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -29,7 +30,7 @@ from PIL import Image
 from colorization import metrics
 from colorization.engine.hints import HintError, parse_hints
 from colorization.media import key_token
-from colorization.model_registry import ModelRef, UnknownModel, model_ref, route_model
+from colorization.model_registry import UnknownModel, model_ref, route_model
 from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
 from colorization.signals import draft_finished
 from colorization.storage import storage_replace
@@ -249,8 +250,7 @@ def _render(lead_id: int, held: list[int]) -> RenderReport:
 
     lead = Draft.objects.select_related("photo").get(pk=lead_id)
     _progress([lead.pk], "model")
-    ref = _model_for(lead)
-    colorizer = Colorizer.load(ref.path, settings.COLORIZE_DEVICE, settings.COLORIZE_PRECISION)
+    colorizer = Colorizer.load(_model_path(lead), settings.COLORIZE_DEVICE, settings.COLORIZE_PRECISION)
     if colorizer.sha256 != lead.model_sha256:
         raise PermanentDraftError("The model file changed since this draft was requested; request a new draft.")
     ids = [lead.pk, *_claim_companions(lead, settings.CHROMA_DRAFT_BATCH_MAX - 1, colorizer.multiple)]
@@ -316,12 +316,16 @@ def _render(lead_id: int, held: list[int]) -> RenderReport:
     return report
 
 
-def _model_for(draft: Draft) -> ModelRef:
+def _model_path(draft: Draft) -> Path:
+    """The draft's model as a local file: from this host's cache, fetched from storage on first use.
+
+    Storage that does not answer is transient (ModelStorageUnavailable is a ConnectionError: the task
+    retries); a model that is gone or altered is not.
+    """
     try:
-        ref = model_ref(draft.model_slug)
+        return model_ref(draft.model_slug).path
     except UnknownModel as exc:
         raise PermanentDraftError(f"The model {draft.model_slug} is no longer available: {exc}") from exc
-    return ref
 
 
 def _announce(draft_id: int, status: str) -> None:

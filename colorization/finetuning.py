@@ -9,8 +9,9 @@ on the bucket's holdout examples at 0, 10 and 50 simulated hints, and promotes t
 when it wins at 0 hints by the margin and loses nothing beyond noise elsewhere.
 
 Two runs of one bucket never overlap: a partial unique index allows one queued-or-running run
-per bucket, and a worker claims a run with a conditional update. The candidate is trained into a
-staging folder and renamed into the model folder only when finished; its sha256 is recorded.
+per bucket, and a worker claims a run with a conditional update. The candidate is trained in a local
+staging folder, copied to storage at each checkpoint (so another host can resume it), and stored
+under its sha256 only when finished; its sha256 is recorded.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from PIL import Image
 from colorization import metrics, model_registry
 from colorization.cron import fired_between
 from colorization.eras import bucket_label, parse_era_buckets
+from colorization.model_cache import staging_delete, staging_pull, staging_push
 from colorization.models import (
     ColorModel,
     FinetuneSchedule,
@@ -334,11 +336,13 @@ def training_run_claim(run_id: int) -> bool:
 
 
 def staging_dir(run_id: int) -> Path:
-    return model_registry.model_dir() / "staging" / f"run-{run_id}"
+    """This host's working copy of a run's staging (its copy in storage: model_cache.staging_prefix)."""
+    return Path(settings.CHROMA_MODEL_CACHE_DIR) / "staging" / f"run-{run_id}"
 
 
 def _clean_staging(run_id: int) -> None:
     shutil.rmtree(staging_dir(run_id), ignore_errors=True)
+    staging_delete(run_id)
 
 
 def _read_example(example: TrainingExample) -> np.ndarray:
@@ -535,7 +539,10 @@ def _train_candidate(
     run, config, beat = ctx.run, ctx.config, ctx.beat
     beat(f"reading {len(train_examples)} training examples", force=True)
     train_images = fit_long_side([_read_example(e) for e in train_examples], config.render_size)
-    ctx.staging.mkdir(parents=True, exist_ok=True)
+    # A run re-claimed after its worker died resumes from the staging that worker copied to storage
+    # (possibly from another host).
+    if pulled := staging_pull(run.pk, ctx.staging):
+        ctx.log(f"resuming from the staging in storage: {', '.join(sorted(pulled))}")
     train_config = TrainConfig(
         crop=config.crop,
         batch_size=config.batch_size,
@@ -599,8 +606,11 @@ def _train_candidate(
                 metadata={**metadata, "member": str(member)} if members > 1 else metadata,
                 device=ctx.device,
                 heartbeat=heartbeat_for(member),
+                on_checkpoint=lambda: staging_push(run.pk, ctx.staging),
             )
         )
+        if members > 1:
+            staging_push(run.pk, ctx.staging)  # this member is done, whatever happens to the worker next
     summary = _merge_summaries(summaries)
     if members > 1:
         average_checkpoints(
@@ -651,7 +661,7 @@ def _register(
     promote, decision, deltas = gate(results["parent"], results["candidate"], ctx.config)
     ctx.log(decision)
     genre, era, slug, version = run.genre, run.era, candidate.slug, candidate.version
-    weights, sha, size = model_registry.install_weights(ctx.staged, slug)
+    weights, sha, size = model_registry.install_weights(ctx.staged)
     disclosure = {
         "parent": {"model": parent.slug, "model_version": str(parent.version)},
         "candidate": {"model": slug, "model_version": str(version)},

@@ -1,8 +1,10 @@
 """Which model: the registry of model files, routing a photo to its model, and what a slug or path names.
 
-Weights live under ``settings.CHROMA_MODEL_DIR`` (``var/models`` by default) as safetensors files
-named after their slug; the shipped base model is the root of every lineage and is registered on
-first use. A file is only ever used when its sha256 matches the one recorded here.
+Community weights live in object storage under their sha256 (colorization/model_cache.py) and
+are used from each host's local, verified cache; the shipped base model is the root of every
+lineage and is registered on first use. A file is only ever used when its sha256 matches the one
+recorded here. Models registered before storage held them (a file name in ``CHROMA_MODEL_DIR``)
+keep loading from there until ``manage.py models_to_storage`` moves them.
 
 A model is named by a "spec" (``--model``, a draft's recorded slug): "base" and file paths need
 no database, so ``manage.py colorize`` works on a machine with nothing but the repository; any
@@ -17,17 +19,26 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from colorization.engine.checkpoint import model_sha256, read_metadata
 from colorization.engine.inference import DEFAULT_MODEL_PATH
+from colorization.model_cache import (
+    MODEL_PREFIX,
+    STORAGE_ERRORS,
+    ModelObjectMismatch,
+    ModelStorageUnavailable,
+    model_cache,
+    model_key,
+    model_store,
+)
 from colorization.models import ColorModel, ModelStatus
 from colorization.training_data import photo_era_bucket
 
@@ -46,10 +57,20 @@ class ModelFileMismatch(UnknownModel):
 
 @dataclass(frozen=True)
 class ModelRef:
+    """A model as drafts record it. ``path`` is the local file, fetched into this host's cache the
+    first time it is asked for: recording a model (a web request) never downloads it."""
+
     slug: str
     version: str
     sha256: str
-    path: Path
+    local_path: Path | None = None  # the base model, or a model given as a file
+    model: ColorModel | None = field(default=None, compare=False, repr=False)  # a community model
+
+    @property
+    def path(self) -> Path:
+        if self.local_path is not None:
+            return self.local_path
+        return verified_path(self.model)
 
 
 # -- files --------------------------------------------------------------------------------------
@@ -59,19 +80,41 @@ def base_model_path() -> Path:
     return Path(getattr(settings, "CHROMA_BASE_MODEL_PATH", DEFAULT_MODEL_PATH))
 
 
-def model_dir() -> Path:
-    path = Path(settings.CHROMA_MODEL_DIR)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def legacy_model_dir() -> Path:
+    """Where models registered before storage held them were written (read only, until moved)."""
+    return Path(settings.CHROMA_MODEL_DIR)
 
 
-def weights_path(model: ColorModel) -> Path:
-    return base_model_path() if model.is_base else model_dir() / model.weights
+def is_stored(model: ColorModel) -> bool:
+    """Whether the row names a storage key (models registered since storage holds them)."""
+    return model.weights.startswith(f"{MODEL_PREFIX}/")
+
+
+def _legacy_file(model: ColorModel) -> Path:
+    return legacy_model_dir() / Path(model.weights).name
 
 
 def verified_path(model: ColorModel) -> Path:
-    """The model's file, after checking it exists and its sha256 is the recorded one."""
-    path = weights_path(model)
+    """The model's local file, after checking its sha256 is the recorded one.
+
+    A community model comes from this host's cache, fetched from storage on a miss;
+    ModelStorageUnavailable (a ConnectionError) when storage does not answer in time.
+    """
+    if model.is_base:
+        path = base_model_path()
+    elif is_stored(model):
+        try:
+            return model_cache().get(model.sha256, model.weights)
+        except ModelObjectMismatch as exc:
+            raise ModelFileMismatch(f"the weights of model {model.slug} are unusable: {exc}") from exc
+    else:
+        path = _legacy_file(model)
+        if not path.is_file():
+            # Moved by models_to_storage on another host, or the folder is not mounted here.
+            try:
+                return model_cache().get(model.sha256)
+            except ModelObjectMismatch:
+                raise ModelFileMismatch(f"the weights of model {model.slug} are missing ({path})") from None
     if not path.is_file():
         raise ModelFileMismatch(f"the weights of model {model.slug} are missing ({path})")
     if model_sha256(path) != model.sha256:
@@ -81,21 +124,62 @@ def verified_path(model: ColorModel) -> Path:
     return path
 
 
-def install_weights(staged: Path, slug: str) -> tuple[str, str, int]:
-    """Move a finished candidate file into the model folder under its slug (an atomic rename).
+def check_available(model: ColorModel) -> None:
+    """ModelFileMismatch unless the model's file can be had: in this host's cache, in storage, or (a
+    model registered before storage held them) in the legacy folder. Downloads nothing."""
+    if model.is_base or (not is_stored(model) and _legacy_file(model).is_file()):
+        verified_path(model)
+        return
+    if model_cache().holds(model.sha256):
+        return
+    key = model.weights if is_stored(model) else model_key(model.sha256)
+    try:
+        present = default_storage.exists(key)
+    except STORAGE_ERRORS as exc:
+        raise ModelStorageUnavailable(f"storage did not answer about {key}: {exc}") from exc
+    if not present:
+        raise ModelFileMismatch(f"the weights of model {model.slug} are missing from storage ({key})")
 
-    Returns (file name, sha256, size). Nothing half-written is ever visible under the final name.
+
+def install_weights(staged: Path) -> tuple[str, str, int]:
+    """Store a finished candidate file in storage at its sha256 key (and in this host's cache).
+
+    Returns (storage key, sha256, size). The key names the content, so nothing half-written is ever
+    used: a reader checks the bytes against the name.
     """
-    name = f"{slug}.safetensors"
-    final = model_dir() / name
-    tmp = final.with_name(final.name + ".installing")
-    data = Path(staged).read_bytes()
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, final)
-    return name, model_sha256(final), len(data)
+    return model_store(staged)
+
+
+@dataclass
+class MoveReport:
+    moved: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def models_move_to_storage() -> MoveReport:
+    """Move the files of models registered before storage held them (``CHROMA_MODEL_DIR``) into
+    storage under their sha256 keys, and point their rows there. Idempotent; the old files stay
+    (delete the folder once every host runs this version). A file whose sha256 differs from its
+    row's is left alone and reported, as is a row with no file anywhere."""
+    report = MoveReport()
+    for model in ColorModel.objects.exclude(weights="").order_by("pk"):
+        if is_stored(model):
+            report.already.append(model.slug)
+            continue
+        key = model_key(model.sha256)
+        path = _legacy_file(model)
+        if path.is_file():
+            if model_sha256(path) != model.sha256:
+                report.problems.append(f"{model.slug}: {path} does not match the recorded sha256; left as it is")
+                continue
+            key, _, _ = model_store(path)
+        elif not default_storage.exists(key):
+            report.problems.append(f"{model.slug}: no file at {path} and nothing in storage at {key}")
+            continue
+        ColorModel.objects.filter(pk=model.pk, weights=model.weights).update(weights=key)
+        report.moved.append(model.slug)
+    return report
 
 
 def _file_version(path: Path) -> int:
@@ -223,15 +307,19 @@ def model_ref(spec: str | None = None) -> ModelRef:
     sha = model_sha256(path)
     version = read_metadata(path).get("version", sha[:12])
     slug = BASE_SLUG if kind == "base" else spec
-    return ModelRef(slug=slug, version=version, sha256=sha, path=path.resolve())
+    return ModelRef(slug=slug, version=version, sha256=sha, local_path=path.resolve())
 
 
 def registered_ref(model: ColorModel) -> ModelRef:
-    """A registry model as drafts record it: its own slug (never an alias), version and checked file."""
+    """A registry model as drafts record it: its own slug (never an alias), version and sha256.
+
+    Its file is checked to be available (ModelFileMismatch otherwise) but not fetched: ``ref.path``
+    fetches it into this host's cache when a worker needs it.
+    """
     if model.is_base:
         return model_ref(None)
-    path = verified_path(model)
-    return ModelRef(slug=model.slug, version=str(model.version), sha256=model.sha256, path=path.resolve())
+    check_available(model)
+    return ModelRef(slug=model.slug, version=str(model.version), sha256=model.sha256, model=model)
 
 
 def model_identity(metadata: dict, sha256: str | None) -> tuple[str, str]:
@@ -275,9 +363,9 @@ def route_model(photo) -> ModelRef:
     model = route(genre, photo_era_bucket(photo))
     try:
         return registered_ref(model)
-    except UnknownModel:
-        # A routed model whose file is gone or altered must not stop uploads: use the base model.
-        logger.error("model %s failed its file check; drafts fall back to the base model", model.slug)
+    except (UnknownModel, ModelStorageUnavailable) as exc:
+        # A routed model whose file is gone (or storage that does not answer) must not stop uploads.
+        logger.error("model %s failed its file check (%s); drafts fall back to the base model", model.slug, exc)
         return model_ref(None)
 
 
@@ -330,7 +418,7 @@ def model_rollback(genre: str, era: str) -> tuple[ColorModel, ColorModel | None]
                 .first()
             )
         if previous is not None:
-            verified_path(previous)  # never restore a model whose file is gone or altered
+            check_available(previous)  # never restore a model whose file is gone
         now = timezone.now()
         ColorModel.objects.filter(pk=current.pk).update(
             status=ModelStatus.RETIRED, retired_at=now, note=f"rolled back on {now:%Y-%m-%d %H:%M} UTC"

@@ -400,8 +400,8 @@ class ColorModel(models.Model):
     """A colorization model in the registry: the shipped base model (the root) or a fine-tuned one.
 
     A bucket is (genre, era); an empty genre or era means "any". Each row's slug is unique and names
-    one file (``street-1900-1919-v2``); the weights are a safetensors file under
-    ``CHROMA_MODEL_DIR`` whose sha256 is recorded here and checked whenever it is loaded.
+    one file (``street-1900-1919-v2``); the weights are a safetensors file in storage under its
+    sha256 (colorization/model_cache.py), recorded here and checked whenever it is loaded.
     """
 
     slug = models.SlugField(max_length=80, unique=True)
@@ -418,7 +418,10 @@ class ColorModel(models.Model):
         help_text="the bucket's active model when this one was promoted: what a rollback restores",
     )
     weights = models.CharField(
-        max_length=300, help_text="file name under CHROMA_MODEL_DIR; empty for the shipped base model", blank=True
+        max_length=300,
+        help_text="storage key (models/sha256/…); a file name in CHROMA_MODEL_DIR for models not yet moved to "
+        "storage; empty for the shipped base model",
+        blank=True,
     )
     sha256 = models.CharField(max_length=64)
     size_bytes = models.PositiveBigIntegerField(default=0)

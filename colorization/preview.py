@@ -28,6 +28,7 @@ from django.core.files.storage import default_storage
 from colorization.engine.hints import HintError, Hints, PointHint, StrokeHint, parse_hints
 from colorization.engine.imageio import LumaImage, encode, read_luminance
 from colorization.engine.inference import Colorizer, RenderOptions, working_size
+from colorization.model_cache import ModelStorageUnavailable
 from colorization.model_registry import ModelRef, UnknownModel, model_ref, route_model
 from colorization.models import Photo
 from colorization.ratelimit import rate_limit
@@ -66,6 +67,19 @@ def _model(photo: Photo, model: str | None) -> ModelRef:
         return route_model(photo) if not model else model_ref(model)
     except UnknownModel as exc:
         raise ValidationError({"model": str(exc)}) from None
+
+
+def _colorizer(ref: ModelRef) -> Colorizer:
+    """The model loaded from this host's cache (fetched from storage the first time this host needs it)."""
+    try:
+        path = ref.path
+    except UnknownModel as exc:
+        raise ValidationError({"model": str(exc)}) from None
+    except ModelStorageUnavailable:
+        raise ValidationError(
+            {"model": f"The model {ref.slug} could not be fetched from storage just now; try again in a moment."}
+        ) from None
+    return Colorizer.load(path, settings.COLORIZE_DEVICE, settings.COLORIZE_PRECISION)
 
 
 def _hints(photo: Photo, hints: dict | None):
@@ -132,7 +146,7 @@ def preview_render(
     parsed = _hints(photo, hints)
     ref = _model(photo, model)
     small = preview_luminance(photo, size)
-    colorizer = Colorizer.load(ref.path, settings.COLORIZE_DEVICE, settings.COLORIZE_PRECISION)
+    colorizer = _colorizer(ref)
     # Network at render_size, chroma guided up to the preview grid by its L* (like a draft).
     rgb = colorizer.preview(
         small,
@@ -175,7 +189,7 @@ def suggest_colours(
     ref = _model(photo, model)
     small = preview_luminance(photo, PREVIEW_MAX_SIDE)
     sx, sy = small.width / photo.width, small.height / photo.height
-    colorizer = Colorizer.load(ref.path, settings.COLORIZE_DEVICE, settings.COLORIZE_PRECISION)
+    colorizer = _colorizer(ref)
     px = min(small.width - 1, int(x * sx))
     py = min(small.height - 1, int(y * sy))
     size = _render_size(render_size, PREVIEW_MAX_SIDE)

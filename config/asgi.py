@@ -10,3 +10,7 @@ from django.core.asgi import get_asgi_application  # noqa: E402 - after the thre
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_asgi_application()
+
+from config.host_local import log_host_local_parts  # noqa: E402 - needs the settings loaded
+
+log_host_local_parts("web")

@@ -5,7 +5,14 @@ import signal
 import sys
 
 from celery import Celery
-from celery.signals import task_failure, worker_init, worker_process_init, worker_process_shutdown
+from celery.signals import (
+    beat_init,
+    celeryd_after_setup,
+    task_failure,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+)
 from kombu import Queue
 
 from config import worker_metrics
@@ -55,3 +62,17 @@ def forget_pool_process_gauges(pid=None, **_) -> None:
 @task_failure.connect
 def count_task_failure(**_) -> None:
     worker_metrics.task_failed()
+
+
+@celeryd_after_setup.connect
+def log_worker_host_local_parts(sender=None, **_) -> None:
+    from config.host_local import log_host_local_parts
+
+    log_host_local_parts("worker")
+
+
+@beat_init.connect
+def log_beat_host_local_parts(sender=None, **_) -> None:
+    from config.host_local import log_host_local_parts
+
+    log_host_local_parts("beat")

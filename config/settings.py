@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from botocore.config import Config as BotoConfig
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
@@ -157,6 +158,9 @@ WHITENOISE_USE_FINDERS = DEBUG  # serve from the app folders in development, no 
 MEDIA_URL = env.string("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(env.string("MEDIA_ROOT", str(VAR_DIR / "media")))
 
+# Every call to S3 is bounded: connecting and each read wait at most CHROMA_STORAGE_TIMEOUT seconds,
+# with one retry, so a frozen storage service costs a request seconds, never a hang.
+CHROMA_STORAGE_TIMEOUT = env.decimal("CHROMA_STORAGE_TIMEOUT", 10.0, minimum=0.5, maximum=300)
 # Media URLs (local storage and S3) are signed and expire after one to two of these windows.
 CHROMA_MEDIA_URL_SECONDS = env.integer("CHROMA_MEDIA_URL_SECONDS", 3600, minimum=60, maximum=7 * 24 * 3600)
 # Storage: local files under var/media, or S3 (any S3-compatible service) when
@@ -173,6 +177,11 @@ if AWS_STORAGE_BUCKET_NAME:
     AWS_QUERYSTRING_EXPIRE = 2 * CHROMA_MEDIA_URL_SECONDS
     AWS_S3_FILE_OVERWRITE = False
     AWS_DEFAULT_ACL = None
+    AWS_S3_CLIENT_CONFIG = BotoConfig(
+        connect_timeout=CHROMA_STORAGE_TIMEOUT,
+        read_timeout=CHROMA_STORAGE_TIMEOUT,
+        retries={"max_attempts": 2, "mode": "standard"},
+    )
     _default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
 else:
     # URLs signed with an expiry and served by colorization.media.media_serve (hidden photos stay hidden).
@@ -266,6 +275,21 @@ if CELERY_BROKER_URL.startswith(("redis", "amqp")):
         CELERY_BROKER_TRANSPORT_OPTIONS.update(
             {"read_timeout": CELERY_BROKER_TIMEOUT, "write_timeout": CELERY_BROKER_TIMEOUT}
         )
+# Production refuses the parts that only work on one host unless a setting allows each on purpose
+# (one-host installations); config/host_local.py logs them at every process's start.
+CHROMA_ALLOW_FILESYSTEM_BROKER = env.boolean("CHROMA_ALLOW_FILESYSTEM_BROKER", False)
+CHROMA_ALLOW_SQLITE = env.boolean("CHROMA_ALLOW_SQLITE", False)
+if PRODUCTION and CELERY_BROKER_URL.startswith("filesystem://") and not CHROMA_ALLOW_FILESYSTEM_BROKER:
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL is the file-system broker, which only reaches processes on this host; with "
+        "CHROMA_ENV=production set CELERY_BROKER_URL=redis://... (or amqp://), or set "
+        "CHROMA_ALLOW_FILESYSTEM_BROKER=true for a deliberate one-host installation"
+    )
+if PRODUCTION and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not CHROMA_ALLOW_SQLITE:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is SQLite, a file on this host; with CHROMA_ENV=production set DATABASE_URL=postgres://..., "
+        "or set CHROMA_ALLOW_SQLITE=true for a deliberate one-host installation"
+    )
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.boolean("CELERY_TASK_ALWAYS_EAGER", False)
@@ -483,8 +507,14 @@ if CHROMA_CACHE_URL:
         raise ImproperlyConfigured("CHROMA_CACHE_URL must be a redis:// or rediss:// URL")
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CHROMA_CACHE_URL}}
 # --- community models (registry, fine-tuning) ---
-# Fine-tuned weights live here, one safetensors file per registered model (sha256 in the database).
-# With several hosts, point it at a shared volume.
+# Fine-tuned weights live in storage (S3 or MEDIA_ROOT) under models/sha256/<sha256>.safetensors.
+# Each process uses them from a local cache on its own host: verified by sha256, at most
+# CHROMA_MODEL_CACHE_MB megabytes (least recently used out first), fetched on first use. No
+# shared filesystem is needed. Training runs keep their working files under <cache>/staging/.
+CHROMA_MODEL_CACHE_DIR = env.string("CHROMA_MODEL_CACHE_DIR", str(VAR_DIR / "model-cache"))
+CHROMA_MODEL_CACHE_MB = env.integer("CHROMA_MODEL_CACHE_MB", 2048, minimum=1)
+# Where models registered before storage held them were written; read only until
+# `manage.py models_to_storage` has moved them (and by that command).
 CHROMA_MODEL_DIR = env.string("CHROMA_MODEL_DIR", str(VAR_DIR / "models"))
 
 # Content credentials (C2PA) on colour downloads (colorization/credentials.py): the signer's PEM

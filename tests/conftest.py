@@ -19,8 +19,9 @@ os.environ.setdefault("COLORIZE_PRECISION", "fp32")
 
 @pytest.fixture(autouse=True)
 def media_in_tmp(settings, tmp_path):
-    """Every test writes its files to its own folder, never to var/media."""
+    """Every test writes its files (media, its host's model cache) to its own folders, never to var/."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.CHROMA_MODEL_CACHE_DIR = str(tmp_path / "model-cache")
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {"BACKEND": "colorization.media.SignedFileSystemStorage"},

@@ -188,6 +188,6 @@ def test_a_global_colour_hint_travels_from_a_correction_to_a_training_example_an
     run = finetuning.training_run_now("street", "1900-1919", log=lambda s: None)
     assert run.status == "succeeded", run.error
     model = ColorModel.objects.get(pk=run.candidate_id)
-    state, config, _ = load_state_dict(model_registry.weights_path(model))
+    state, config, _ = load_state_dict(model_registry.verified_path(model))
     assert config.global_hints
     assert state["global_hint_mlp.4.weight"].abs().sum() > 0  # the zero-initialised branch learnt

@@ -82,9 +82,55 @@ def test_secrets_can_come_from_files(tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("s" * 60 + "\n")
     result = run_django(
-        {"CHROMA_ENV": "production", "SECRET_KEY_FILE": str(secret), "ALLOWED_HOSTS": "example.org", "SECRET_KEY": ""}
+        {
+            "CHROMA_ENV": "production",
+            "SECRET_KEY_FILE": str(secret),
+            "ALLOWED_HOSTS": "example.org",
+            "SECRET_KEY": "",
+            **ONE_HOST,
+        }
     )
     assert result.returncode == 0, result.stderr
+
+
+# A deliberate one-host production installation: SQLite and the file-system broker, allowed on purpose.
+ONE_HOST = {
+    "DATABASE_URL": "",
+    "CELERY_BROKER_URL": "",
+    "CHROMA_ALLOW_SQLITE": "true",
+    "CHROMA_ALLOW_FILESYSTEM_BROKER": "true",
+}
+PRODUCTION = {"CHROMA_ENV": "production", "SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": "example.org"}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {**ONE_HOST, "CHROMA_ALLOW_FILESYSTEM_BROKER": ""},
+            "CELERY_BROKER_URL is the file-system broker, which only reaches processes on this host; with "
+            "CHROMA_ENV=production set CELERY_BROKER_URL=redis://... (or amqp://), or set "
+            "CHROMA_ALLOW_FILESYSTEM_BROKER=true",
+        ),
+        (
+            {**ONE_HOST, "CHROMA_ALLOW_SQLITE": "false", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14"},
+            "DATABASE_URL is SQLite, a file on this host; with CHROMA_ENV=production set "
+            "DATABASE_URL=postgres://..., or set CHROMA_ALLOW_SQLITE=true",
+        ),
+    ],
+)
+def test_production_refuses_host_local_broker_and_database_unless_allowed(env, message, tmp_path):
+    result = run_django({**PRODUCTION, "CHROMA_VAR_DIR": str(tmp_path), **env})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and message in result.stderr
+
+
+def test_production_starts_with_postgres_and_redis_and_development_allows_everything(tmp_path):
+    shared = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/nowhere", "CELERY_BROKER_URL": "redis://x:6379/0"}
+    assert run_django({**PRODUCTION, "CHROMA_VAR_DIR": str(tmp_path), **shared}).returncode == 0
+    development = {"DATABASE_URL": "", "CELERY_BROKER_URL": "", "CHROMA_VAR_DIR": str(tmp_path)}
+    assert run_django({"CHROMA_ENV": "development", **development}).returncode == 0
+    assert run_django({**PRODUCTION, "CHROMA_VAR_DIR": str(tmp_path), **ONE_HOST}).returncode == 0
 
 
 @pytest.mark.django_db

@@ -309,11 +309,13 @@ def train(
     metadata: dict | None = None,
     device: str | torch.device | None = None,
     heartbeat: Callable[[int, float], None] | None = None,
+    on_checkpoint: Callable[[], None] | None = None,
 ) -> dict:
     """Train (or fine-tune from ``init_weights``) and write the checkpoint to ``out``.
 
     ``device``: "cpu" (default) or "cuda". ``heartbeat(step, progress)`` is called after every
-    step (fine-tuning uses it to show progress and to prove its worker is alive).
+    step (fine-tuning uses it to show progress and to prove its worker is alive). ``on_checkpoint()``
+    is called after each periodic checkpoint is written (fine-tuning copies its staging to storage).
 
     Returns a summary with the loss curve. A ``<out>.state.pt`` next to the
     checkpoint makes the run resumable; it is removed when the run finishes.
@@ -444,6 +446,8 @@ def train(
         if now - last_ckpt >= config.checkpoint_every_s:
             save_state()
             save_checkpoint(written(), out, {"step": str(step), **(metadata or {})})
+            if on_checkpoint is not None:
+                on_checkpoint()
             last_ckpt = now
 
     model.eval()

@@ -19,6 +19,7 @@ from colorization import finetuning, model_registry
 from colorization.cron import CrontabError, fired_between, parse_crontab
 from colorization.drafting import draft_request
 from colorization.engine.checkpoint import load_state_dict, model_sha256
+from colorization.model_cache import model_cache
 from colorization.model_registry import UnknownModel, resolve_model, route_model
 from colorization.models import (
     ColorModel,
@@ -37,8 +38,24 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def model_dir(settings, tmp_path, tiny_base_model):
+    """The legacy model folder (models registered before storage held them); new models never go there."""
     settings.CHROMA_MODEL_DIR = str(tmp_path / "models")
     return Path(settings.CHROMA_MODEL_DIR)
+
+
+def stored(model) -> Path:
+    """The model's object in storage (local storage in these tests: a file under MEDIA_ROOT)."""
+    from django.conf import settings
+
+    return Path(settings.MEDIA_ROOT) / model.weights
+
+
+def no_staging_left(run_id: int) -> bool:
+    from django.conf import settings
+
+    return not finetuning.staging_dir(run_id).exists() and not any(
+        (Path(settings.MEDIA_ROOT) / "models" / "staging" / f"run-{run_id}").glob("*")
+    )
 
 
 @pytest.fixture
@@ -138,9 +155,10 @@ def test_a_run_trains_evaluates_and_promotes_with_everything_recorded(add_exampl
     model = run.candidate
     assert model.slug == "any-1900-1919-v1" and model.status == ModelStatus.ACTIVE and model.promoted_at
     assert model.parent == model_registry.base_model() and [m.slug for m in model.lineage()] == [model.slug, "base"]
-    path = model_dir / model.weights
+    assert model.weights == f"models/sha256/{model.sha256}.safetensors"  # stored under its sha256
+    path = stored(model)
     assert path.is_file() and model.sha256 == model_sha256(path) and model.size_bytes == path.stat().st_size
-    assert not (model_dir / "staging" / f"run-{run.pk}").exists()
+    assert no_staging_left(run.pk) and not list(model_dir.glob("*"))
     assert run.steps == 3 and run.loss_curve and run.loss_curve[-1][0] == 3
     assert set(run.metrics["parent"]["hints"]) == {"0", "10", "50"}
     for key in ("psnr", "colourfulness_ratio"):
@@ -160,7 +178,7 @@ def test_a_run_trains_with_the_schedules_losses_and_the_weights_say_so(add_examp
     run = run_now()
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert (run.config["regression_loss"], run.config["ce_weight"]) == ("smooth_l1", 0.5)
-    _, _, meta = load_state_dict(model_dir / run.candidate.weights)
+    _, _, meta = load_state_dict(model_registry.verified_path(run.candidate))
     train_config = json.loads(meta["summary"])["train_config"]
     assert (train_config["regression_loss"], train_config["ce_weight"]) == ("smooth_l1", 0.5)
     assert (FinetuneSchedule().regression_loss, FinetuneSchedule().ce_weight) == ("log_mse", 0.25)  # the defaults
@@ -184,7 +202,7 @@ def test_a_run_trains_in_the_schedules_precision_and_records_it(
     run = run_now()
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.config["precision"] == setting and run.device == f"cpu ({used})"
-    _, _, meta = load_state_dict(model_dir / run.candidate.weights)
+    _, _, meta = load_state_dict(model_registry.verified_path(run.candidate))
     assert json.loads(meta["summary"])["precision"] == used
     assert FinetuneSchedule().precision == "auto"
 
@@ -221,7 +239,7 @@ def test_several_fine_tunes_are_averaged_into_one_candidate(add_examples, schedu
     add_examples(4)
     run = run_now()
     assert run.status == RunStatus.SUCCEEDED, run.error
-    _, _, meta = load_state_dict(model_dir / run.candidate.weights)
+    _, _, meta = load_state_dict(model_registry.verified_path(run.candidate))
     summary = json.loads(meta["summary"])
     assert meta["members"] == "3" and [m["steps"] for m in summary["members"]] == [2, 2, 1]
     assert run.steps == 5 and summary["steps"] == 5
@@ -321,8 +339,9 @@ def test_registered_slugs_and_bucket_aliases_resolve_and_base_needs_no_registry(
 ):
     add_examples(4)
     model = run_now().candidate
-    assert resolve_model(model.slug) == model_dir / model.weights
-    assert resolve_model("any-1900-1919") == model_dir / model.weights  # the bucket's active model
+    cached = model_cache().path_for(model.sha256)  # this host's verified copy
+    assert resolve_model(model.slug) == cached
+    assert resolve_model("any-1900-1919") == cached  # the bucket's active model
     assert resolve_model("base") == Path(settings.CHROMA_BASE_MODEL_PATH)
     with pytest.raises(UnknownModel, match="no model with the slug 'nope'"):
         resolve_model("nope")
@@ -357,19 +376,30 @@ def test_the_base_row_follows_a_newly_shipped_base_file(settings, tmp_path, tiny
     assert model_registry.verified_path(row) == shipped
 
 
-def test_a_model_file_whose_sha256_differs_is_refused_and_drafts_fall_back_to_base(
+def test_a_stored_model_whose_sha256_differs_is_refused(add_examples, schedule, model_dir, owner, make_photo):
+    add_examples(4)
+    model = run_now().candidate
+    path = stored(model)
+    path.write_bytes(path.read_bytes() + b"tampered")
+    model_cache().path_for(model.sha256).unlink()  # a host that has not fetched it yet
+    with pytest.raises(model_registry.ModelFileMismatch, match="does not hash to its recorded sha256"):
+        resolve_model(model.slug)
+    with pytest.raises(CommandError):
+        call_command("colorize", "in.png", "out.png", "--model", model.slug)
+    assert not model_cache().holds(model.sha256)  # nothing unverified is kept
+
+
+def test_a_model_missing_from_storage_makes_drafts_fall_back_to_base(
     add_examples, schedule, model_dir, owner, make_photo
 ):
     add_examples(4)
     model = run_now().candidate
-    path = model_dir / model.weights
-    path.write_bytes(path.read_bytes() + b"tampered")
-    with pytest.raises(model_registry.ModelFileMismatch, match="do not match their recorded sha256"):
-        resolve_model(model.slug)
+    stored(model).unlink()
+    model_cache().path_for(model.sha256).unlink()
     photo = make_photo(owner, genre="street", year_from=1910, year_to=1910)
     assert route_model(photo).slug == "base"
-    with pytest.raises(CommandError):
-        call_command("colorize", "in.png", "out.png", "--model", model.slug)
+    with pytest.raises(model_registry.ModelFileMismatch, match="not in storage"):
+        resolve_model(model.slug)
 
 
 # -- rollback -----------------------------------------------------------------------------------
@@ -450,7 +480,7 @@ def test_a_run_whose_worker_died_is_failed_by_the_sweeper_and_the_bucket_can_run
 
 
 def test_a_crash_leaves_no_half_written_model_and_the_run_can_be_retried(
-    add_examples, schedule, model_dir, monkeypatch
+    add_examples, schedule, model_dir, monkeypatch, settings
 ):
     add_examples(4)
 
@@ -464,7 +494,7 @@ def test_a_crash_leaves_no_half_written_model_and_the_run_can_be_retried(
     run = TrainingRun.objects.get()
     assert run.status == RunStatus.FAILED and "out of memory" in run.error
     assert not ColorModel.objects.exclude(slug="base").exists()
-    assert list(model_dir.glob("*.safetensors")) == [] and not (model_dir / "staging" / f"run-{run.pk}").exists()
+    assert not (Path(settings.MEDIA_ROOT) / "models" / "sha256").exists() and no_staging_left(run.pk)
     monkeypatch.undo()
     assert run_now().status == RunStatus.SUCCEEDED
 
@@ -626,3 +656,43 @@ def test_photo_page_shows_which_model_made_each_draft_and_recolorizes_with_the_n
     client.logout()
     assert client.post(f"/photos/{photo.pk}/recolorize/").status_code == 302  # to the login page
     assert TrainingExample.objects.count() >= 4
+
+
+def test_a_run_whose_worker_died_resumes_on_another_host_from_the_staging_in_storage(
+    add_examples, schedule, model_dir, monkeypatch, settings, tmp_path
+):
+    import shutil
+
+    class WorkerKilled(BaseException):  # like SIGKILL: nothing in the worker gets to clean up
+        pass
+
+    schedule.members, schedule.steps, schedule.minutes = 1, 6, 60.0  # steps, not the clock, end it
+    schedule.save()
+    add_examples(4)
+    run = finetuning.training_run_create("", "1900-1919", overrides={"checkpoint_every_s": 0.0})
+    assert finetuning.training_run_claim(run.pk)
+    beat = finetuning._Beat.__call__
+
+    def die_at_step_3(self, text, force=False):
+        if "step 3" in text:
+            raise WorkerKilled
+        beat(self, text, force)
+
+    monkeypatch.setattr(finetuning._Beat, "__call__", die_at_step_3)
+    with pytest.raises(WorkerKilled):
+        finetuning.training_run_execute(run.pk, log=lambda s: None)
+    monkeypatch.undo()
+    stored_staging = Path(settings.MEDIA_ROOT) / "models" / "staging" / f"run-{run.pk}"
+    assert {p.name for p in stored_staging.iterdir()} == {"candidate.safetensors", "candidate.safetensors.state.pt"}
+
+    # Another host: none of the first host's files, the run's heartbeat stale.
+    shutil.rmtree(finetuning.staging_dir(run.pk))
+    settings.CHROMA_MODEL_CACHE_DIR = str(tmp_path / "host-b-cache")
+    TrainingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=2))
+    assert finetuning.training_run_claim(run.pk)
+    lines = []
+    run = finetuning.training_run_execute(run.pk, log=lines.append)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert any("resuming from the staging in storage" in line for line in lines)
+    assert any(line.startswith("resumed at step 2") for line in lines)
+    assert run.steps == 6 and no_staging_left(run.pk)

@@ -158,7 +158,10 @@ def test_every_pod_has_requests_probes_and_the_secrets():
 def test_the_migration_job_migrates():
     job = by_kind("Job")["chroma-migrate"]
     (container,) = containers(job)
-    assert container["command"] == ["python", "manage.py", "migrate", "--no-input"]
+    # Migrations, then community models of releases that kept them on a shared volume (idempotent).
+    assert container["command"] == [
+        "sh", "-c", "python manage.py migrate --no-input && python manage.py models_to_storage"
+    ]  # fmt: skip
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
 
 
