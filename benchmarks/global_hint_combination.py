@@ -18,9 +18,23 @@ from the residual propagation, 0 far from every hint and 1 at a hinted pixel):
 * ``mean_after``: the propagation first, then a shift weighted by (1 - c), sized so that the
   output's mean is t: the hint sets the colours where the local hints have little say;
 * ``shift_both``: ``shift_before`` then ``mean_after``'s correction;
+* ``uniform_after``: ``shift_before``, then the output's mean moved to t by one uniform shift;
+* ``uniform_keep``: the same, the hinted pixels kept (the others move a little further);
+* ``uniform_only``: the propagation of the network alone, then the uniform shift;
+* ``free_S`` (S = 0.05, 0.1, 0.2): ``uniform_keep``'s shift times 1 - exp(-mean(1 - c) / S), so
+  that dense local hints (50: mean(1 - c) ~ 0.003) keep the last word while a few (10: ~ 0.2) get
+  nearly the whole shift; ``free_0.1`` is what the colorizer does (``GLOBAL_HINT_FREE_SCALE``);
 * ``cov_after``: ``shift_both`` plus, where (1 - c), a linear map of ab that gives the output the
   covariance of the hint's colours (Monge-Kantorovich), then the mean correction again;
-* ``cov_after_half``: the same with the map half-way between the identity and the full one.
+* ``cov_after_half``: the same with the map half-way between the identity and the full one;
+* ``reweight``: the classification head's distribution at each pixel multiplied by the hint's
+  distribution over the bins, its annealed mean instead of the decoded chroma, then
+  ``shift_before``; ``reweight_half``: half-way between the two.
+
+Measured (``benchmarks/results/global_hint_combination-v5.txt``): with the propagation's confidence
+at ~0.8 after 10 clicks, spreading the correction only where (1 - c) over-corrects those few places
+(``mean_after``); a uniform shift after the propagation is what helps, and ``free_0.1`` keeps nearly
+all of its gain at 10 hints while a wrong reference at 50 hints costs about 1 dB, not 6-9.
 
 Validation sets (choosing): ``era-val`` is the Prokudin-Gorskii photos outside the fine-tuning
 benchmark's test split (never used to train a base model), ``sun-scenes`` the base's SUN training
