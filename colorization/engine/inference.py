@@ -316,7 +316,7 @@ class Colorizer:
             if propagate and job.has_hints:
                 mask = job.mask.to(ab.device)
                 ab, confidence = propagate_with_confidence(ab, job.L.to(ab.device), job.hint_ab.to(ab.device), mask)
-                if job.global_hint is not None and shift > 0:
+                if job.global_hint is not None and shift > 0 and GLOBAL_HINT_FREE_SCALE > 0:
                     # The local hints' propagation moves the mean away from the hint's again: move it
                     # back, all but the hinted pixels themselves, as far as the local hints leave
                     # room (few hints: nearly all the way; dense hints: they decide).
