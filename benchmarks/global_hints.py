@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from colorization.engine.color import rgb_to_lab  # noqa: E402
+from colorization.engine.defaults import GLOBAL_HINT_FREE_SCALE  # noqa: E402
 from colorization.engine.global_hints import GlobalHint, palette_from_rgb  # noqa: E402
 from colorization.engine.inference import DEFAULT_MODEL_PATH, Colorizer  # noqa: E402
 from colorization.engine.metrics import evaluate_images, load_truth  # noqa: E402
@@ -114,7 +115,10 @@ def main() -> None:
     parser.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=CONDITIONS)
     parser.add_argument("--limit", type=int)
     parser.add_argument(
-        "--global-shift", type=float, help="after the network, move the mean colour this far to the hint's (0-1)"
+        "--global-shift",
+        type=float,
+        help="after the network (and after the local hints' propagation, as far as they leave room), "
+        "move the mean colour this far to the hint's (0-1)",
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path)
@@ -130,6 +134,7 @@ def main() -> None:
         "global_hints_branch": colorizer.model.config.global_hints,
         "precision": colorizer.precision,
         "global_shift": colorizer.global_shift,
+        "global_hint_free_scale": GLOBAL_HINT_FREE_SCALE,
         "sets": {},
     }
     checks = []

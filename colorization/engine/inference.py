@@ -23,6 +23,7 @@ decoding, propagation) is a ``RenderOptions``.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import warnings
@@ -36,17 +37,24 @@ import torch.nn.functional as F
 
 from .checkpoint import CheckpointError, load_model, model_sha256
 from .color import lab_to_srgb8
-from .defaults import DEFAULT_BLEND, DEFAULT_DECODE, DEFAULT_GLOBAL_SHIFT, DEFAULT_RENDER_SIZE
+from .defaults import (
+    DEFAULT_BLEND,
+    DEFAULT_DECODE,
+    DEFAULT_GLOBAL_SHIFT,
+    DEFAULT_RENDER_SIZE,
+    GLOBAL_HINT_FREE_SCALE,
+)
 from .global_hints import GlobalHint, no_hint
 from .hints import HintRaster, Hints, parse_hints, rasterize
 from .imageio import LumaImage
 from .network import ColorNet
 from .precision import autocast, resolve_precision
-from .propagation import propagate_hint_residual
+from .propagation import propagate_with_confidence
 from .reconstruction import chroma_model, reconstruct, warm_up_cpu_kernel
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "weights" / "colornet-base.safetensors"
 PREVIEW_SIZE = 512
+MIN_FREE_SHARE = 0.1  # the mean shift around local hints never grows more than 10x (a photo almost all hinted)
 DECODES = ("regression", "annealed", "blend")
 
 ImageLike = LumaImage | np.ndarray
@@ -301,12 +309,20 @@ class Colorizer:
         results = []
         for i, job in enumerate(jobs):
             ab = ab_all[i, :, : job.h, : job.w].contiguous()
-            if job.global_hint is not None:
-                # A network without the branch cannot use the hint at all: its mean colour is imposed.
-                shift = self.global_shift if self.model.config.global_hints else 1.0
-                ab = _shift_mean(ab, job.global_hint, shift) if shift > 0 else ab
+            # A network without the branch cannot use the hint at all: its mean colour is imposed.
+            shift = self.global_shift if self.model.config.global_hints else 1.0
+            if job.global_hint is not None and shift > 0:
+                ab = _shift_mean(ab, job.global_hint, shift)
             if propagate and job.has_hints:
-                ab = propagate_hint_residual(ab, job.L.to(ab.device), job.hint_ab.to(ab.device), job.mask.to(ab.device))
+                mask = job.mask.to(ab.device)
+                ab, confidence = propagate_with_confidence(ab, job.L.to(ab.device), job.hint_ab.to(ab.device), mask)
+                if job.global_hint is not None and shift > 0 and GLOBAL_HINT_FREE_SCALE > 0:
+                    # The local hints' propagation moves the mean away from the hint's again: move it
+                    # back, all but the hinted pixels themselves, as far as the local hints leave
+                    # room (few hints: nearly all the way; dense hints: they decide).
+                    free = float((1 - confidence).mean())
+                    room = 1 - math.exp(-free / GLOBAL_HINT_FREE_SCALE)
+                    ab = _shift_mean(ab, job.global_hint, shift * room, keep=mask)
             results.append(ab * saturation if saturation != 1 else ab)
         return results
 
@@ -453,15 +469,22 @@ class Colorizer:
         return colours
 
 
-def _shift_mean(ab: torch.Tensor, global_hint: GlobalHint, strength: float = 1.0) -> torch.Tensor:
+def _shift_mean(
+    ab: torch.Tensor, global_hint: GlobalHint, strength: float = 1.0, keep: torch.Tensor | None = None
+) -> torch.Tensor:
     """Move the prediction's mean ab ``strength`` of the way to the hint's mean colour.
 
     A network without the global-hint branch (base v4 and its fine-tunes) gets the whole shift: it is
     all such a network can take from the hint. With the branch, the network uses the whole
     distribution and ``Colorizer.global_shift`` (chosen by measurement) says how much of the shift
-    is added after it."""
+    is added after it. ``keep`` (1,h,w), the local hints' mask: those pixels keep their colour and
+    the others move a little further, so that the mean still moves as far."""
     target = torch.tensor(global_hint.mean_ab(), dtype=ab.dtype, device=ab.device)[:, None, None]
-    return ab + strength * (target - ab.mean(dim=(1, 2), keepdim=True))
+    step = strength * (target - ab.mean(dim=(1, 2), keepdim=True))
+    if keep is None:
+        return ab + step
+    free = 1 - keep.clamp(0, 1)
+    return ab + free * step / free.mean().clamp(min=MIN_FREE_SHARE)
 
 
 def _check_decode(decode: str) -> str:

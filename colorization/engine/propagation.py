@@ -74,7 +74,21 @@ def propagate_hint_residual(
     scales: Sequence[tuple[float, float]] | None = None,
     kappa: float | None = None,
 ) -> torch.Tensor:
-    """Spread (hint - prediction) from hinted pixels to their region, guided by L*.
+    """Spread (hint - prediction) from hinted pixels to their region, guided by L* (see
+    ``propagate_with_confidence``)."""
+    return propagate_with_confidence(ab, L, hint_ab, mask, scales, kappa)[0]
+
+
+def propagate_with_confidence(
+    ab: torch.Tensor,
+    L: torch.Tensor,
+    hint_ab: torch.Tensor,
+    mask: torch.Tensor,
+    scales: Sequence[tuple[float, float]] | None = None,
+    kappa: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Spread (hint - prediction) from hinted pixels to their region, guided by L*; also return how
+    much each pixel is the hints' (1,h,w): 0 far from every hint, 1 at a hinted pixel.
 
     Normalized convolution, spread(r*m) / spread(m), with a kernel that is a sum of
     bilateral-grid Gaussians of equal mass at a few spatial scales (so it is sharp near a
@@ -93,4 +107,4 @@ def propagate_hint_residual(
         den += spread[2:]
     confidence = 1 - torch.exp(-den.clamp(min=0) / kappa)
     out = ab + confidence * num / den.clamp(min=1e-12)
-    return torch.where(mask > 0, hint_ab, out)
+    return torch.where(mask > 0, hint_ab, out), torch.where(mask > 0, torch.ones_like(confidence), confidence)

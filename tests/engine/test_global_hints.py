@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -282,3 +283,62 @@ def test_global_shift_adds_the_hints_mean_after_a_network_with_the_branch(tmp_pa
     assert np.array_equal(colorizer.colorize(L, doc, render_size=48), colorizer.colorize(L, render_size=48))
     with pytest.raises(ValueError, match="global_shift"):
         Colorizer(model, "cpu", global_shift=1.5)
+
+
+def _shift_only_colorizer():
+    from colorization.engine.inference import Colorizer
+
+    torch.manual_seed(7)
+    model = ColorNet(GROWN)  # the branch still at zero: only the mean shifts act
+    return Colorizer(model, "cpu", precision="fp32", global_shift=1.0)
+
+
+def _clicks(h: int, w: int, points: list[tuple[int, int]], ab: tuple[float, float]):
+
+    hint_ab = np.zeros((2, h, w), np.float32)
+    mask = np.zeros((1, h, w), np.float32)
+    for y, x in points:
+        hint_ab[:, y - 1 : y + 2, x - 1 : x + 2] = np.array(ab, np.float32)[:, None, None]
+        mask[:, y - 1 : y + 2, x - 1 : x + 2] = 1
+    return hint_ab, mask
+
+
+def test_after_a_few_local_hints_the_mean_colour_is_moved_back_to_the_global_hints(make_luminance):
+    from colorization.engine.defaults import GLOBAL_HINT_FREE_SCALE
+    from colorization.engine.hints import HintRaster
+    from colorization.engine.inference import RenderOptions
+    from colorization.engine.propagation import propagate_with_confidence
+
+    colorizer = _shift_only_colorizer()
+    L = make_luminance(48, 64, seed=4)
+    target = GlobalHint.from_palette(np.array([[30.0, -20.0]]), np.array([1.0]))
+    hint_ab, mask = _clicks(48, 64, [(24, 32)], (-20.0, 40.0))  # one click far from the hint's colour
+    job = colorizer._job(L, HintRaster(hint_ab, mask, target), 64)  # working grid = the image
+    ab = colorizer.predict_ab([job])[0]
+    # the click keeps its colour exactly
+    assert torch.equal(ab[:, mask[0] > 0], torch.from_numpy(hint_ab[:, mask[0] > 0]))
+    # the mean moves back to the hint's as far as the click leaves room: most of the way
+    shifted = colorizer.predict_ab([job], RenderOptions(propagate_hints=False))[0]
+    propagated, confidence = propagate_with_confidence(shifted, job.L, job.hint_ab, job.mask)
+    room = 1 - math.exp(-float((1 - confidence).mean()) / GLOBAL_HINT_FREE_SCALE)
+    assert 0.5 < room < 1
+    before = propagated.mean(dim=(1, 2))
+    expected = before + room * (torch.tensor([30.0, -20.0]) - before)
+    assert ab.mean(dim=(1, 2)).tolist() == pytest.approx(expected.tolist(), abs=0.01)
+    assert float((ab.mean(dim=(1, 2)) - torch.tensor([30.0, -20.0])).norm()) < 5
+    # without the correction after the propagation, the click would pull the mean well away
+    job_plain = colorizer._job(L, HintRaster(hint_ab, mask), 64)
+    plain = colorizer.predict_ab([job_plain])[0]
+    assert float((plain.mean(dim=(1, 2)) - torch.tensor([30.0, -20.0])).norm()) > 10
+
+
+def test_dense_local_hints_keep_the_last_word_over_a_global_hint(make_luminance):
+    from colorization.engine.hints import HintRaster
+
+    colorizer = _shift_only_colorizer()
+    L = make_luminance(48, 64, seed=4)
+    target = GlobalHint.from_palette(np.array([[30.0, -20.0]]), np.array([1.0]))
+    grid = [(y, x) for y in range(2, 48, 6) for x in range(2, 64, 6)]
+    hint_ab, mask = _clicks(48, 64, grid, (-20.0, 40.0))
+    ab = colorizer.predict_ab([colorizer._job(L, HintRaster(hint_ab, mask, target), 64)])[0]
+    assert ab.mean(dim=(1, 2)).tolist() == pytest.approx([-20.0, 40.0], abs=3.0)
