@@ -103,10 +103,13 @@ def env_for(args, **extra) -> dict:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SESSION_COOKIE_SECURE": "false",
         "CSRF_COOKIE_SECURE": "false",
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on the loopback: no redirect to https
         "LOG_LEVEL": "WARNING",
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "filesystem://"),
         "PYTHONUNBUFFERED": "1",
     }
+    if getattr(args, "cache_url", ""):
+        env["CHROMA_CACHE_URL"] = args.cache_url  # shared by the workers: fragments for signed-in pages
     env.update(extra)
     return env
 
@@ -293,6 +296,121 @@ def seed(args) -> int:
     return showcase.pk
 
 
+REVIEWER = "bench-reviewer"
+
+
+def seed_review(args, *, pending: int = 40) -> dict:
+    """Pending corrections for the review queue and the correction page, and a signed-in reviewer
+    (idempotent). Returns {"reviewer": user id, "correction": a pending correction with votes and
+    evidence, "editor_draft": a draft to open in the editor}."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
+    from community.models import Correction, CorrectionKind, Evidence, Vote
+
+    User = get_user_model()
+    reviewer, _ = User.objects.get_or_create(username=REVIEWER)
+    authors = [User.objects.get_or_create(username=f"bench-author-{k}")[0] for k in range(8)]
+    voters = [User.objects.get_or_create(username=f"bench-voter-{k}")[0] for k in range(6)]
+    owner = User.objects.get(username="bench-archive")
+    have = Correction.objects.filter(status="pending", author__in=authors).count()
+    photos = list(Photo.objects.filter(owner=owner).order_by("-id")[1 : 1 + pending])  # [0] is the showcase
+    for k, photo in enumerate(photos[have:], start=have):
+        base = Draft.objects.create(
+            photo=photo,
+            status=DraftStatus.DONE,
+            purpose=DraftPurpose.DRAFT,
+            progress=100,
+            stage="Done",
+            model_slug="base",
+            model_version="1",
+            model_sha256="0" * 64,
+            render_size=224,
+            saturation=1.0,
+            device="cpu",
+            duration_ms=400,
+            image=f"bench/thumb-{k % 8}.jpg",
+            image_jpeg=f"bench/thumb-{k % 8}.jpg",
+            thumbnail=f"bench/thumb-{k % 8}.jpg",
+            finished_at=timezone.now(),
+        )
+        render = Draft.objects.create(
+            photo=photo,
+            status=DraftStatus.DONE,
+            purpose=DraftPurpose.CORRECTION,
+            progress=100,
+            stage="Done",
+            model_slug="base",
+            model_version="1",
+            model_sha256="0" * 64,
+            render_size=224,
+            saturation=1.0,
+            device="cpu",
+            duration_ms=400,
+            image=f"bench/thumb-{(k + 1) % 8}.jpg",
+            image_jpeg=f"bench/thumb-{(k + 1) % 8}.jpg",
+            thumbnail=f"bench/thumb-{(k + 1) % 8}.jpg",
+            finished_at=timezone.now(),
+        )
+        points = [{"x": 10 + 7 * i, "y": 20 + 5 * i, "color": "#aa3322", "size": 3} for i in range(60)]
+        correction = Correction.objects.create(
+            photo=photo,
+            author=authors[k % len(authors)],
+            kind=CorrectionKind.HINTS,
+            base_draft=base,
+            render=render,
+            hints={"points": points, "strokes": []},
+            note="The livery follows the company's records of 1912; the awning was green.",
+            votes_up=2,
+            votes_down=1,
+            weight_up=2.0,
+            weight_down=1.0,
+        )
+        Evidence.objects.create(correction=correction, text="Company records, 1912", url="https://example.org/")
+        for j, voter in enumerate(voters[:3]):
+            vote = Vote.objects.create(
+                correction=correction,
+                voter=voter,
+                value=1 if j < 2 else -1,
+                weight=1.0,
+                comment="I compared it with the catalogue.",
+            )
+            Evidence.objects.create(vote=vote, text="Catalogue, plate 4", url="https://example.org/plate-4")
+    first = Correction.objects.filter(status="pending", author__in=authors).order_by("id").first()
+    return {
+        "reviewer": reviewer.pk,
+        "correction": first.pk,
+        "editor_draft": first.base_draft_id,
+        "editor_photo": first.photo_id,
+    }
+
+
+def session_cookie(user_id: int) -> str:
+    """A signed-in session for the user (as the login view would make), for the signed-in runs."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    user = get_user_model().objects.get(pk=user_id)
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.set_expiry(7 * 24 * 3600)
+    store.create()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
+def deep_cursor() -> str:
+    """The keyset cursor of a gallery page 50,000 photos deep."""
+    from community.gallery.selectors import _encode_cursor
+    from community.models import GalleryEntry
+
+    deep = GalleryEntry.objects.filter(is_public=True).order_by("-created_at", "-photo_id")[50_000:50_001].first()
+    return _encode_cursor(deep.created_at, deep.photo_id) if deep else ""
+
+
 def explain(args) -> dict[str, str]:
     from django.db import connection
 
@@ -423,10 +541,11 @@ def main() -> int:
         raise SystemExit("wrk is missing: apt-get install wrk")
     VAR.mkdir(parents=True, exist_ok=True)
     ensure_database(args)
-    subprocess.run([python(), "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env_for(args), check=True)
+    # collectstatic first: the manifest must exist before anything imports the URLs (migrate's checks)
     subprocess.run(
         [python(), "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env_for(args), check=True
     )
+    subprocess.run([python(), "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env_for(args), check=True)
     setup_django(args)
     showcase = seed(args)
     plans = explain(args)

@@ -5,6 +5,7 @@ services and selectors next to this module."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 
@@ -17,6 +18,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
@@ -36,7 +38,7 @@ from community.gallery.collections import (
 from community.gallery.exports import CSV_COLUMNS, collection_records
 from community.gallery.feeds import AcceptedVersionsFeed
 from community.gallery.iiif import CONTENT_TYPE, collection_manifest, licence_uri, photo_manifest
-from community.gallery.page_cache import cached_page
+from community.gallery.page_cache import cached_page, csrf_fill, fragment_context
 from community.gallery.photo_page import (
     IN_PROGRESS,
     community_jpeg,
@@ -58,11 +60,6 @@ def gallery(request):
 def _gallery(request):
     query, errors = GalleryQuery.from_params(request.GET)
     after, before = request.GET.get("after", ""), request.GET.get("before", "")
-    try:
-        page = gallery_page(query, after=after, before=before)
-    except BadFilter as exc:
-        errors.append(str(exc))
-        page = gallery_page(query)
     base = query.params()
     base_url = reverse("gallery")
 
@@ -81,23 +78,41 @@ def _gallery(request):
         cursor = {"after": after} if after else {"before": before} if before else {}
         return redirect(link(**cursor))
 
-    response = render(
-        request,
-        "community/gallery/gallery.html",
-        {
-            "query": query,
+    @functools.cache
+    def listing() -> dict:
+        """The page's data, read only when its fragment is not cached (the same for everyone)."""
+        try:
+            page = gallery_page(query, after=after, before=before)
+        except BadFilter as exc:
+            errors.append(str(exc))
+            page = gallery_page(query)
+        return {
             "page": page,
             "errors": errors,
             "facets": gallery_facets(),
             "next_url": link(after=page.next_cursor) if page.next_cursor else None,
             "prev_url": link(before=page.prev_cursor) if page.prev_cursor else None,
+            "sort_links": [(name, label, link_without_sort(name)) for name, (label, _) in SORTS.items()],
+        }
+
+    context = {name: SimpleLazyObject(functools.partial(lambda n: listing()[n], name)) for name in LISTING}
+    response = render(
+        request,
+        "community/gallery/gallery.html",
+        {
+            **context,
+            "query": query,
             "first_url": link(),
             "canonical_url": request.build_absolute_uri(link(**({"after": after} if after else {}))),
-            "sort_links": [(name, label, link_without_sort(name)) for name, (label, _) in SORTS.items()],
+            # The whole listing is the same for every visitor: one fragment per URL and data version.
+            **fragment_context(parts=("gallery", request.GET.urlencode())),
         },
         status=200,
     )
-    return response
+    return csrf_fill(request, response)
+
+
+LISTING = ("page", "errors", "facets", "next_url", "prev_url", "sort_links")
 
 
 # --- photo pages and downloads --------------------------------------------------------------------
