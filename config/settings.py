@@ -473,6 +473,10 @@ CHROMA_CACHE_URL = env.string("CHROMA_CACHE_URL", "")
 # shared cache: signed-in people must see their own vote at once in whichever process serves them,
 # and a local-memory cache only hears of changes made in its own process.
 CHROMA_FRAGMENT_CACHE_SECONDS = env.integer("CHROMA_FRAGMENT_CACHE_SECONDS", 300 if CHROMA_CACHE_URL else 0, minimum=0)
+# Benchmarks: every response says the CPU milliseconds it took (Server-Timing), outermost so it counts all.
+CHROMA_SERVER_TIMING = env.boolean("CHROMA_SERVER_TIMING", False)
+if CHROMA_SERVER_TIMING:
+    MIDDLEWARE.insert(0, "config.middleware.RenderTimingMiddleware")
 # Cached anonymous pages are answered right after WhiteNoise, before sessions, CSRF and auth.
 MIDDLEWARE.insert(
     MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,

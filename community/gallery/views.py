@@ -123,38 +123,74 @@ def photo_detail(request, pk: int):
 
 
 def _photo_detail(request, pk: int):
-    photo = get_object_or_404(Photo.objects.visible_to(request.user).select_related("owner"), pk=pk)
-    drafts = list(photo.drafts.filter(purpose=DraftPurpose.DRAFT))
-    corrections = list(visible_corrections(request.user, photo))
-    shown = shown_version(drafts, corrections)
-    community_version = shown.correction if shown and shown.what == "community" else None
+    user = request.user
+    photo = get_object_or_404(Photo.objects.visible_to(user).select_related("owner"), pk=pk)
+    every_draft = list(photo.drafts.all())  # its AI drafts and its corrections' renders, in one query
+    drafts = [d for d in every_draft if d.purpose == DraftPurpose.DRAFT]
+    # Pages with drafts in progress change by the second (and poll): never shared from a cache.
+    settled = not any(d.status in IN_PROGRESS for d in every_draft)
+    # Everything but the visitor's collections and the discussion is the same for every visitor who
+    # sees the same corrections: anyone but staff (who see hidden ones) and authors of hidden ones.
+    shared = (
+        settled
+        and photo.hidden_at is None
+        and not (user.is_authenticated and user.is_staff)
+        and not (
+            user.is_authenticated
+            and Correction.objects.filter(photo=photo, author=user, hidden_at__isnull=False).exists()
+        )
+    )
+
+    @functools.cache
+    def history() -> dict:
+        """The corrections and what is derived from them, read only when a fragment is not cached."""
+        corrections = list(visible_corrections(user, photo))
+        shown = shown_version(drafts, corrections)
+        return {
+            "corrections": corrections,
+            "shown": shown,
+            "community_version": shown.correction if shown and shown.what == "community" else None,
+            "timeline": timeline(photo, drafts, corrections),
+            "json_ld": linked_data(request, photo, shown),
+        }
+
+    lazy = {name: SimpleLazyObject(functools.partial(lambda n: history()[n], name)) for name in HISTORY}
+    # ``shown`` may be None: templates test it, so it is resolved (not wrapped) when it is read.
+    lazy["shown"] = lambda: history()["shown"]
+    lazy["community_version"] = lambda: history()["community_version"]
+    lazy["json_ld"] = lambda: history()["json_ld"]
     my_collections = (
-        list(Collection.objects.filter(owner=request.user).only("pk", "title")) if request.user.is_authenticated else []
+        list(Collection.objects.filter(owner=user).only("pk", "title")) if user.is_authenticated else []
     )
     response = render(
         request,
         "community/photo_detail.html",
         {
+            **lazy,
             "photo": photo,
             "licence": Licence(photo.licence).label,
             "licence_uri": licence_uri(photo.licence),
             "drafts": drafts,
-            "shown": shown,
-            "corrections": corrections,
-            "community_version": community_version,
-            "timeline": timeline(photo, drafts, corrections),
-            "json_ld": linked_data(request, photo, shown),
             "my_collections": my_collections,
             "sweep_sizes": settings.CHROMA_SWEEP_RENDER_SIZES,
             "render_sizes": sorted({192, 256, 384, 512, 768, 1024, settings.CHROMA_DEFAULT_RENDER_SIZE}),
             "default_render_size": settings.CHROMA_DEFAULT_RENDER_SIZE,
+            **fragment_context(
+                photo_id=photo.pk,
+                parts=(
+                    "photo",
+                    "member" if user.is_authenticated else "anonymous",
+                    ",".join(f"{d.pk}:{d.status}" for d in every_draft),
+                ),
+                shared=shared,
+            ),
         },
     )
-    # Pages with drafts in progress change by the second (and poll): never shared from the cache.
-    response.cacheable = not any(d.status in IN_PROGRESS for d in drafts) and not any(
-        c.render_id and c.render.status in IN_PROGRESS for c in corrections
-    )
-    return response
+    response.cacheable = settled
+    return csrf_fill(request, response)
+
+
+HISTORY = ("corrections", "timeline")
 
 
 def _download_name(photo: Photo, suffix: str) -> str:

@@ -20,6 +20,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -29,7 +30,8 @@ from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
 from colorization.preview import MIN_RENDER_SIZE, PREVIEW_MAX_SIDE
 from colorization.ratelimit import RateLimited
 from colorization.text import submitted_id
-from community.accounts.services import profile_for
+from community.accounts.services import profile_for, viewer_profile
+from community.gallery.page_cache import csrf_fill, fragment_context
 from community.models import (
     Comment,
     Correction,
@@ -80,15 +82,21 @@ def correction_detail(request, pk: int):
     current = rule.rule()
     tally = rule.Tally.of(correction)
     lower, upper = current.bounds(tally)
-    votes = list(
-        Vote.objects.filter(correction=correction)
-        .select_related("voter", "voter__profile")
-        .prefetch_related("evidence")
+    # The list of votes and the comparison are the same for everyone who may see the correction:
+    # shared fragments keyed by the photo's version stamp (a vote or decision bumps it).
+    votes = SimpleLazyObject(
+        lambda: list(
+            Vote.objects.filter(correction=correction)
+            .select_related("voter", "voter__profile")
+            .prefetch_related("evidence")
+        )
     )
-    my_vote = next((v for v in votes if user.is_authenticated and v.voter_id == user.pk), None)
+    my_vote = Vote.objects.filter(correction=correction, voter=user).first() if user.is_authenticated else None
     can_vote, why_not = permissions.can_vote(user, correction)
-    is_moderator = permissions.is_moderator(user)
-    return render(
+    profile = viewer_profile(request)
+    is_moderator = profile is not None and profile.is_moderator
+    shared = correction.hidden_at is None and correction.photo.hidden_at is None
+    response = render(
         request,
         "community/correction_detail.html",
         {
@@ -113,8 +121,14 @@ def correction_detail(request, pk: int):
             "show_gold_score": correction.is_gold
             and (user.pk == correction.author_id or is_moderator or user.is_staff),
             "comments": comments_visible_to(user, correction=correction),
+            **fragment_context(
+                photo_id=correction.photo_id,
+                parts=("correction", correction.pk, "member" if user.is_authenticated else "anonymous"),
+                shared=shared,
+            ),
         },
     )
+    return csrf_fill(request, response)
 
 
 def _id_param(request, name: str) -> int | None:
