@@ -159,9 +159,7 @@ def _photo_detail(request, pk: int):
     lazy["shown"] = lambda: history()["shown"]
     lazy["community_version"] = lambda: history()["community_version"]
     lazy["json_ld"] = lambda: history()["json_ld"]
-    my_collections = (
-        list(Collection.objects.filter(owner=user).only("pk", "title")) if user.is_authenticated else []
-    )
+    my_collections = list(Collection.objects.filter(owner=user).only("pk", "title")) if user.is_authenticated else []
     response = render(
         request,
         "community/photo_detail.html",

@@ -71,7 +71,7 @@ ACTION_ERRORS = (ValidationError, PermissionDenied, decisions.ReviewConflict, Ra
 def correction_detail(request, pk: int):
     correction = get_object_or_404(
         Correction.objects.visible_to(request.user)
-        .select_related("photo", "author", "author__profile", "render", "base_draft", "base_correction", "decided_by")
+        .select_related("photo", "author", "render", "base_draft", "base_correction", "decided_by")
         .prefetch_related("evidence"),
         pk=pk,
     )
@@ -92,8 +92,8 @@ def correction_detail(request, pk: int):
         )
     )
     my_vote = Vote.objects.filter(correction=correction, voter=user).first() if user.is_authenticated else None
-    can_vote, why_not = permissions.can_vote(user, correction)
     profile = viewer_profile(request)
+    can_vote, why_not = permissions.can_vote(user, correction, profile=profile)
     is_moderator = profile is not None and profile.is_moderator
     shared = correction.hidden_at is None and correction.photo.hidden_at is None
     response = render(
