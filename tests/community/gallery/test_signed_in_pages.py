@@ -210,10 +210,10 @@ def test_the_signed_in_correction_page_is_a_fixed_number_of_queries(
 ):
     vote_cast(correction_id=correction.pk, voter=crew["voter"], value=1, comment="Yes")
     viewer.get(f"/corrections/{correction.pk}/")
-    # The correction (+photo, author, render, bases, decider), its evidence, my vote, the vote rule's
-    # check of me (profile), the discussion (comments, whether I moderate) = 6; the votes and the
+    # The correction (+photo, author, render, bases, decider), its evidence, my vote, the discussion
+    # (comments, whether I moderate) = 5; the vote rule's check reuses my profile; the votes and the
     # comparison come from fragments.
-    with django_assert_num_queries(3 + 6):
+    with django_assert_num_queries(3 + 5):
         viewer.get(f"/corrections/{correction.pk}/")
 
 
