@@ -11,6 +11,7 @@ than allowed is a JSON 413 (Django would answer an HTML 400), and any other HTML
 from __future__ import annotations
 
 import json
+import time
 from http import HTTPStatus
 
 from django.http import HttpResponse, JsonResponse
@@ -110,3 +111,21 @@ def _as_json(response) -> JsonResponse:
         if header in response:
             converted[header] = response[header]
     return converted
+
+
+class RenderTimingMiddleware:
+    """``Server-Timing: cpu;dur=…``: the CPU milliseconds this request took in this thread (on when
+    ``CHROMA_SERVER_TIMING`` is set; ``benchmarks/gallery_load.py`` averages it per page).
+
+    ``time.thread_time``, not ``process_time``: a gthread worker serves many requests at once, and
+    the process's clock would charge each of them with the others' work.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.thread_time()
+        response = self.get_response(request)
+        response["Server-Timing"] = f"cpu;dur={(time.thread_time() - started) * 1000:.3f}"
+        return response

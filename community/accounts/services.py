@@ -13,6 +13,18 @@ from community.models import HistorianRequest, Profile, Role, VerificationStatus
 
 def profile_for(user) -> Profile:
     profile, _ = Profile.objects.get_or_create(user=user)
+    profile.user = user  # the caller's object: ``is_moderator`` reads is_superuser without another query
+    return profile
+
+
+def viewer_profile(request) -> Profile | None:
+    """The signed-in visitor's profile, read once per request (the header, role checks of the page)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    profile = getattr(request, "_chroma_profile", None)
+    if profile is None or profile.user_id != user.pk:
+        profile = request._chroma_profile = profile_for(user)
     return profile
 
 

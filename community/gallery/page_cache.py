@@ -6,11 +6,20 @@ on any change that can move a card) and one per photo. A bump makes older pages 
 they expire after CHROMA_PAGE_CACHE_SECONDS, which is also how stale another process's
 local-memory cache can be (use a shared cache such as Redis, CHROMA_CACHE_URL, when several
 processes serve the site). PageCacheMiddleware answers hits before the rest of the stack runs.
+
+Signed-in people never get a whole cached page, but most of what they see is the same for everyone:
+the gallery's cards, a photo page's history, a correction's votes. Those parts are template
+fragments (``{% cache fragment_seconds "name" fragment_key %}``) whose key carries the same version
+stamps plus the signed-media window (file URLs inside them change when it turns), so every change
+that drops a cached page drops its fragments too. What differs per person stays outside them (the
+header, "add to my collections", my vote, the discussion); forms inside a shared fragment carry a
+placeholder for the CSRF token that ``csrf_fill`` replaces with the visitor's own after rendering.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 
 from django.conf import settings
@@ -43,6 +52,51 @@ def pages_invalidate_on_commit(*, photo_id: int | None = None) -> None:
     """Drop cached pages now and again after the commit (a reader in between may cache the old page)."""
     pages_invalidate(photo_id=photo_id)
     transaction.on_commit(lambda: pages_invalidate(photo_id=photo_id))
+
+
+# Rendered by {% csrf_token %} inside shared fragments instead of a person's token (see csrf_fill).
+CSRF_SLOT = "csrf-slot-4f1c9e2a7b"
+
+
+def fragment_key(*, photo_id: int | None = None, parts: tuple = ()) -> str:
+    """The version part of a shared fragment's cache key: the stamps (every list, and the photo's),
+    the signed-media window (URLs inside stay valid for at least one window), and ``parts`` (what
+    else the fragment depends on: a viewer class, a digest of the drafts, the URL's filters).
+
+    One ``get_many`` for the stamps (a missing one is created, as for pages).
+    """
+    keys = [LISTS_STAMP] + ([f"pages:photo:{photo_id}"] if photo_id is not None else [])
+    found = cache.get_many(keys)
+    stamps = [found.get(key) or _stamp(key) for key in keys]
+    window = int(time.time()) // settings.CHROMA_MEDIA_URL_SECONDS
+    raw = "|".join(str(x) for x in (*stamps, window, *parts))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def fragment_context(*, photo_id: int | None = None, parts: tuple = (), shared: bool = True) -> dict:
+    """Template context for pages with shared fragments: their key and lifetime, and the CSRF slot.
+
+    ``shared=False`` (a page only its owner or staff may see, drafts in progress) renders every
+    fragment afresh and stores nothing (a zero lifetime), under a key nobody else reads.
+    """
+    seconds = settings.CHROMA_FRAGMENT_CACHE_SECONDS
+    if not shared or seconds <= 0:
+        return {"fragment_key": "private", "fragment_seconds": 0, "csrf_token": CSRF_SLOT}
+    return {
+        "fragment_key": fragment_key(photo_id=photo_id, parts=parts),
+        "fragment_seconds": seconds,
+        "csrf_token": CSRF_SLOT,
+    }
+
+
+def csrf_fill(request, response):
+    """Put the visitor's CSRF token where shared fragments left the slot (and only then issue one)."""
+    slot = CSRF_SLOT.encode()
+    if slot in response.content:
+        from django.middleware.csrf import get_token
+
+        response.content = response.content.replace(slot, get_token(request).encode())
+    return response
 
 
 def page_cache_key(request) -> str:

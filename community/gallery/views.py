@@ -5,6 +5,7 @@ services and selectors next to this module."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 
@@ -18,6 +19,7 @@ from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
@@ -38,7 +40,7 @@ from community.gallery.collections import (
 from community.gallery.exports import CSV_COLUMNS, collection_records
 from community.gallery.feeds import AcceptedVersionsFeed
 from community.gallery.iiif import CONTENT_TYPE, collection_manifest, licence_uri, photo_manifest
-from community.gallery.page_cache import cached_page
+from community.gallery.page_cache import cached_page, csrf_fill, fragment_context
 from community.gallery.photo_page import (
     IN_PROGRESS,
     colour_claims,
@@ -63,11 +65,6 @@ def gallery(request):
 def _gallery(request):
     query, errors = GalleryQuery.from_params(request.GET)
     after, before = request.GET.get("after", ""), request.GET.get("before", "")
-    try:
-        page = gallery_page(query, after=after, before=before)
-    except BadFilter as exc:
-        errors.append(str(exc))
-        page = gallery_page(query)
     base = query.params()
     base_url = reverse("gallery")
 
@@ -86,23 +83,41 @@ def _gallery(request):
         cursor = {"after": after} if after else {"before": before} if before else {}
         return redirect(link(**cursor))
 
-    response = render(
-        request,
-        "community/gallery/gallery.html",
-        {
-            "query": query,
+    @functools.cache
+    def listing() -> dict:
+        """The page's data, read only when its fragment is not cached (the same for everyone)."""
+        try:
+            page = gallery_page(query, after=after, before=before)
+        except BadFilter as exc:
+            errors.append(str(exc))
+            page = gallery_page(query)
+        return {
             "page": page,
             "errors": errors,
             "facets": gallery_facets(),
             "next_url": link(after=page.next_cursor) if page.next_cursor else None,
             "prev_url": link(before=page.prev_cursor) if page.prev_cursor else None,
+            "sort_links": [(name, label, link_without_sort(name)) for name, (label, _) in SORTS.items()],
+        }
+
+    context = {name: SimpleLazyObject(functools.partial(lambda n: listing()[n], name)) for name in LISTING}
+    response = render(
+        request,
+        "community/gallery/gallery.html",
+        {
+            **context,
+            "query": query,
             "first_url": link(),
             "canonical_url": request.build_absolute_uri(link(**({"after": after} if after else {}))),
-            "sort_links": [(name, label, link_without_sort(name)) for name, (label, _) in SORTS.items()],
+            # The whole listing is the same for every visitor: one fragment per URL and data version.
+            **fragment_context(parts=("gallery", request.GET.urlencode())),
         },
         status=200,
     )
-    return response
+    return csrf_fill(request, response)
+
+
+LISTING = ("page", "errors", "facets", "next_url", "prev_url", "sort_links")
 
 
 # --- photo pages and downloads --------------------------------------------------------------------
@@ -113,50 +128,87 @@ def photo_detail(request, pk: int):
 
 
 def _photo_detail(request, pk: int):
-    photo = get_object_or_404(Photo.objects.visible_to(request.user).select_related("owner"), pk=pk)
-    drafts = list(photo.drafts.filter(purpose=DraftPurpose.DRAFT))
-    corrections = list(visible_corrections(request.user, photo))
-    shown = shown_version(drafts, corrections)
-    community_version = shown.correction if shown and shown.what == "community" else None
-    if community_version is not None:
-        # The sources' verdicts decide what is documented: one query, however many sources.
-        prefetch_related_objects([community_version], "evidence__verifications")
-        community_version.photo = photo  # the row already read: no second query for it
-    colour_provenance = provenance_safely(community_version)
-    content_credentials = None
-    if shown is not None:
-        _, content_credentials = with_credentials(
-            shown.image.name, "png", colour_claims(request, photo, correction=shown.correction, draft=shown.draft)
+    user = request.user
+    photo = get_object_or_404(Photo.objects.visible_to(user).select_related("owner"), pk=pk)
+    every_draft = list(photo.drafts.all())  # its AI drafts and its corrections' renders, in one query
+    drafts = [d for d in every_draft if d.purpose == DraftPurpose.DRAFT]
+    # Pages with drafts in progress change by the second (and poll): never shared from a cache.
+    settled = not any(d.status in IN_PROGRESS for d in every_draft)
+    # Everything but the visitor's collections and the discussion is the same for every visitor who
+    # sees the same corrections: anyone but staff (who see hidden ones) and authors of hidden ones.
+    shared = (
+        settled
+        and photo.hidden_at is None
+        and not (user.is_authenticated and user.is_staff)
+        and not (
+            user.is_authenticated
+            and Correction.objects.filter(photo=photo, author=user, hidden_at__isnull=False).exists()
         )
-    my_collections = (
-        list(Collection.objects.filter(owner=request.user).only("pk", "title")) if request.user.is_authenticated else []
     )
+
+    @functools.cache
+    def history() -> dict:
+        """The corrections and what is derived from them, read only when a fragment is not cached."""
+        corrections = list(visible_corrections(user, photo))
+        shown = shown_version(drafts, corrections)
+        community_version = shown.correction if shown and shown.what == "community" else None
+        if community_version is not None:
+            # The sources' verdicts decide what is documented: one query, however many sources.
+            prefetch_related_objects([community_version], "evidence__verifications")
+            community_version.photo = photo  # the row already read: no second query for it
+        colour_provenance = provenance_safely(community_version)
+        content_credentials = None
+        if shown is not None:
+            _, content_credentials = with_credentials(
+                shown.image.name, "png", colour_claims(request, photo, correction=shown.correction, draft=shown.draft)
+            )
+        return {
+            "corrections": corrections,
+            "shown": shown,
+            "community_version": community_version,
+            "colour_provenance": colour_provenance,
+            "content_credentials": content_credentials,
+            "timeline": timeline(photo, drafts, corrections),
+            "json_ld": linked_data(request, photo, shown, colour_provenance),
+        }
+
+    lazy = {name: SimpleLazyObject(functools.partial(lambda n: history()[n], name)) for name in HISTORY}
+    # ``shown`` may be None: templates test it, so it is resolved (not wrapped) when it is read.
+    lazy["shown"] = lambda: history()["shown"]
+    lazy["community_version"] = lambda: history()["community_version"]
+    lazy["json_ld"] = lambda: history()["json_ld"]
+    lazy["colour_provenance"] = lambda: history()["colour_provenance"]
+    lazy["content_credentials"] = lambda: history()["content_credentials"]
+    my_collections = list(Collection.objects.filter(owner=user).only("pk", "title")) if user.is_authenticated else []
     response = render(
         request,
         "community/photo_detail.html",
         {
+            **lazy,
             "photo": photo,
             "licence": Licence(photo.licence).label,
             "licence_uri": licence_uri(photo.licence),
             "drafts": drafts,
-            "shown": shown,
-            "corrections": corrections,
-            "community_version": community_version,
-            "content_credentials": content_credentials,
-            "colour_provenance": colour_provenance,
-            "timeline": timeline(photo, drafts, corrections),
-            "json_ld": linked_data(request, photo, shown, colour_provenance),
             "my_collections": my_collections,
             "sweep_sizes": settings.CHROMA_SWEEP_RENDER_SIZES,
             "render_sizes": sorted({192, 256, 384, 512, 768, 1024, settings.CHROMA_DEFAULT_RENDER_SIZE}),
             "default_render_size": settings.CHROMA_DEFAULT_RENDER_SIZE,
+            **fragment_context(
+                photo_id=photo.pk,
+                parts=(
+                    "photo",
+                    "member" if user.is_authenticated else "anonymous",
+                    ",".join(f"{d.pk}:{d.status}" for d in every_draft),
+                ),
+                shared=shared,
+            ),
         },
     )
-    # Pages with drafts in progress change by the second (and poll): never shared from the cache.
-    response.cacheable = not any(d.status in IN_PROGRESS for d in drafts) and not any(
-        c.render_id and c.render.status in IN_PROGRESS for c in corrections
-    )
-    return response
+    response.cacheable = settled
+    return csrf_fill(request, response)
+
+
+HISTORY = ("corrections", "timeline")
 
 
 def _download_name(photo: Photo, suffix: str) -> str:

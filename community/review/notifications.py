@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -23,6 +24,7 @@ def notify(*, recipient, verb: str, text: str, url: str = "", correction=None) -
     notification = Notification.objects.create(
         recipient=recipient, verb=verb, text=text[:500], url=url[:500], correction=correction
     )
+    _unread_changed(recipient.pk)
     if settings.CHROMA_NOTIFY_BY_EMAIL and recipient.email:
         from community.tasks import send_notification_email
 
@@ -57,14 +59,36 @@ def notification_email(notification_id: int, *, reraise: tuple[type[BaseExceptio
     return True
 
 
+def _unread_key(user_id: int) -> str:
+    return f"notifications:unread:{user_id}"
+
+
+def _unread_changed(user_id: int) -> None:
+    """Drop the cached unread count now and after the commit (a reader in between may cache the old one)."""
+    cache.delete(_unread_key(user_id))
+    transaction.on_commit(lambda: cache.delete(_unread_key(user_id)))
+
+
 def unread_count(user) -> int:
+    """The header's badge on every signed-in page: kept in the shared cache while fragments are on
+    (``notify`` and ``notifications_mark_read`` drop it), else counted each time."""
     if not user.is_authenticated:
         return 0
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    seconds = settings.CHROMA_FRAGMENT_CACHE_SECONDS
+    if seconds > 0:
+        count = cache.get(_unread_key(user.pk))
+        if count is not None:
+            return count
+    count = Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    if seconds > 0:
+        cache.set(_unread_key(user.pk), count, seconds)
+    return count
 
 
 def notifications_mark_read(*, user, ids=None) -> int:
     qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if ids is not None:
         qs = qs.filter(pk__in=ids)
-    return qs.update(read_at=timezone.now())
+    changed = qs.update(read_at=timezone.now())
+    _unread_changed(user.pk)
+    return changed

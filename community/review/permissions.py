@@ -103,9 +103,9 @@ def vote_refusal(user, correction: Correction, *, profile: Profile | None = None
     return None
 
 
-def can_vote(user, correction: Correction) -> tuple[bool, str]:
+def can_vote(user, correction: Correction, *, profile: Profile | None = None) -> tuple[bool, str]:
     """Whether ``user`` may vote now, and why not (shown instead of the form)."""
-    refusal = vote_refusal(user, correction)
+    refusal = vote_refusal(user, correction, profile=profile)
     return (True, "") if refusal is None else (False, refusal.message)
 
 

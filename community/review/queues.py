@@ -28,7 +28,10 @@ def needs_review(user, limit: int = 50):
         Correction.objects.visible_to(user)
         .filter(status=CorrectionStatus.PENDING, is_gold=False, hidden_at__isnull=True)
         .filter(Q(kind=CorrectionKind.MANUAL) | Q(render__status=DraftStatus.DONE))
-        .select_related("photo", "author", "author__profile", "render", "base_draft")
+        # Only what the queue shows. Every joined table multiplies PostgreSQL's planning of this
+        # query (with the visibility subquery): with the base draft and the author's profile as
+        # well, planning took 55-100 ms at 100,000 photos, against 3 ms without them.
+        .select_related("photo", "author", "render")
     )
     if user.is_authenticated:
         qs = qs.exclude(author=user).exclude(Exists(Vote.objects.filter(correction=OuterRef("pk"), voter=user)))

@@ -20,6 +20,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -30,7 +31,8 @@ from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
 from colorization.preview import MIN_RENDER_SIZE, PREVIEW_MAX_SIDE
 from colorization.ratelimit import RateLimited
 from colorization.text import submitted_id
-from community.accounts.services import profile_for
+from community.accounts.services import profile_for, viewer_profile
+from community.gallery.page_cache import csrf_fill, fragment_context
 from community.models import (
     Comment,
     Correction,
@@ -93,21 +95,27 @@ def correction_detail(request, pk: int):
     current = rule.rule()
     tally = rule.Tally.of(correction)
     lower, upper = current.bounds(tally)
-    votes = list(
-        Vote.objects.filter(correction=correction)
-        .select_related("voter", "voter__profile")
-        .prefetch_related("evidence")
+    # The list of votes and the comparison are the same for everyone who may see the correction:
+    # shared fragments keyed by the photo's version stamp (a vote or decision bumps it).
+    votes = SimpleLazyObject(
+        lambda: list(
+            Vote.objects.filter(correction=correction)
+            .select_related("voter", "voter__profile")
+            .prefetch_related("evidence")
+        )
     )
-    my_vote = next((v for v in votes if user.is_authenticated and v.voter_id == user.pk), None)
-    can_vote, why_not = permissions.can_vote(user, correction)
-    is_moderator = permissions.is_moderator(user)
+    my_vote = Vote.objects.filter(correction=correction, voter=user).first() if user.is_authenticated else None
+    profile = viewer_profile(request)
+    can_vote, why_not = permissions.can_vote(user, correction, profile=profile)
+    is_moderator = profile is not None and profile.is_moderator
+    shared = correction.hidden_at is None and correction.photo.hidden_at is None
     revocation_list = list(correction.revocations.select_related("proposed_by", "decided_by").order_by("created_at"))
     open_revocation = next((r for r in revocation_list if r.status == "open"), None)
     can_revoke = permissions.can_revoke_by_hand(user, correction)
     revocation_vote_refusal = (
         permissions.revocation_vote_refusal(user, correction, open_revocation) if open_revocation else None
     )
-    return render(
+    response = render(
         request,
         "community/correction_detail.html",
         {
@@ -144,12 +152,18 @@ def correction_detail(request, pk: int):
                 {"evidence": e, "status": provenance.source_status(e), "verifications": list(e.verifications.all())}
                 for e in correction.evidence.all()
             ],
-            "can_verify_sources": user.is_authenticated
-            and profile_for(user).is_historian
-            and not profile_for(user).is_suspended
+            "can_verify_sources": profile is not None
+            and profile.is_historian
+            and not profile.is_suspended
             and correction.author_id != user.pk,
+            **fragment_context(
+                photo_id=correction.photo_id,
+                parts=("correction", correction.pk, "member" if user.is_authenticated else "anonymous"),
+                shared=shared,
+            ),
         },
     )
+    return csrf_fill(request, response)
 
 
 def _id_param(request, name: str) -> int | None:

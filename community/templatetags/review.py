@@ -2,7 +2,7 @@
 
 from django import template
 
-from community.review import notifications, permissions
+from community.review import notifications
 
 register = template.Library()
 
@@ -39,8 +39,10 @@ def photo_comments(context, photo):
 
 @register.simple_tag(takes_context=True)
 def is_moderator(context) -> bool:
-    request = context.get("request")
-    return permissions.is_moderator(getattr(request, "user", None))
+    from community.accounts.services import viewer_profile
+
+    profile = viewer_profile(context.get("request"))
+    return profile is not None and profile.is_moderator
 
 
 @register.filter

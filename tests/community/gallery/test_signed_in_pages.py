@@ -1,0 +1,226 @@
+"""Signed-in pages with shared fragments (issue 25): what changes shows on the next view, what is
+per person stays per person, and the query counts are pinned."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.cache import cache
+
+from colorization.services import draft_ask
+from community.gallery.page_cache import CSRF_SLOT
+from community.review.decisions import correction_decide, vote_cast
+from community.review.moderation import content_hide
+from tests.community.conftest import person
+from tests.community.gallery.helpers import finish_drafts, rendered_correction
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quiet_broker")]
+
+
+@pytest.fixture(autouse=True)
+def fragments_on(settings):
+    """Fragments as a deployment with a shared cache has them (one process: the local cache is shared)."""
+    settings.CHROMA_FRAGMENT_CACHE_SECONDS = 300
+    cache.clear()
+
+
+@pytest.fixture
+def crew(db, settings):
+    trusted = settings.CHROMA_VOTE_TRUSTED_REPUTATION
+    return {
+        "owner": person("archivist", reputation=trusted),
+        "author": person("author", reputation=trusted),
+        "viewer": person("viewer", reputation=trusted),
+        "voter": person("voter", reputation=trusted),
+        "moderator": person("mod", role="moderator", reputation=trusted),
+    }
+
+
+@pytest.fixture
+def photo(crew, make_photo, tiny_base_model):
+    photo = make_photo(crew["owner"], title="Tram on Main Street")
+    finish_drafts(photo)
+    return photo
+
+
+@pytest.fixture
+def correction(photo, crew):
+    return rendered_correction(photo, crew["author"], note="The livery was maroon")
+
+
+@pytest.fixture
+def viewer(client, crew):
+    client.force_login(crew["viewer"])
+    return client
+
+
+def pages(viewer, photo, correction) -> dict[str, str]:
+    """Every page that shows the correction, as the signed-in viewer sees it now."""
+    out = {}
+    for name, url in {
+        "gallery": "/gallery/",
+        "photo": f"/photos/{photo.pk}/",
+        "correction": f"/corrections/{correction.pk}/",
+        "queue": "/review/",
+    }.items():
+        response = viewer.get(url)
+        out[name] = response.content.decode() if response.status_code == 200 else str(response.status_code)
+    return out
+
+
+def test_a_vote_shows_on_the_next_signed_in_view(viewer, photo, correction, crew):
+    before = pages(viewer, photo, correction)  # every fragment cached
+    assert "voter" not in before["correction"] and "0 for, 0 against" in before["queue"]
+    vote_cast(correction_id=correction.pk, voter=crew["voter"], value=1, comment="Matches the 1912 records")
+    after = pages(viewer, photo, correction)
+    assert 'href="/people/voter/"' in after["correction"] and "Matches the 1912 records" in after["correction"]
+    assert f"For correction {correction.pk}" in after["photo"] and "Matches the 1912 records" in after["photo"]
+    assert "1 for, 0 against" in after["queue"]
+
+
+def test_a_decision_shows_on_the_next_signed_in_view(viewer, photo, correction, crew):
+    before = pages(viewer, photo, correction)
+    assert 'data-version="draft"' in before["gallery"] and f"correction {correction.pk}" in before["queue"]
+    correction_decide(correction_id=correction.pk, moderator=crew["moderator"], decision="accept", reason="Records")
+    after = pages(viewer, photo, correction)
+    assert 'data-version="community"' in after["gallery"]
+    assert 'id="shown-version">Community version' in after["photo"]
+    assert f"Correction {correction.pk} accepted by a moderator" in after["photo"]
+    assert "<strong>Accepted</strong>" in after["correction"] and "by moderator mod" in after["correction"]
+    assert f"correction {correction.pk}" not in after["queue"]
+
+
+def test_a_hide_shows_on_the_next_signed_in_view(viewer, photo, correction, crew):
+    correction_decide(correction_id=correction.pk, moderator=crew["moderator"], decision="accept", reason="Records")
+    before = pages(viewer, photo, correction)
+    assert 'data-version="community"' in before["gallery"] and f'data-correction="{correction.pk}"' in before["photo"]
+    content_hide(moderator=crew["moderator"], kind="correction", obj=correction, reason="Copied from elsewhere")
+    after = pages(viewer, photo, correction)
+    assert 'data-version="draft"' in after["gallery"]
+    assert f'data-correction="{correction.pk}"' not in after["photo"] and "Community version" not in after["photo"]
+    assert after["correction"] == "404"
+    content_hide(moderator=crew["moderator"], kind="photo", obj=photo, reason="Not a historical photograph")
+    assert f'data-photo="{photo.pk}"' not in viewer.get("/gallery/").content.decode()
+    assert viewer.get(f"/photos/{photo.pk}/").status_code == 404
+
+
+def test_a_new_draft_shows_on_the_next_signed_in_view(viewer, photo, correction, crew):
+    before = pages(viewer, photo, correction)
+    new = draft_ask(photo=photo, requested_by=crew["viewer"], render_size=192)
+    html = viewer.get(f"/photos/{photo.pk}/").content.decode()
+    assert f'data-draft="{new.pk}" data-status="queued"' in html
+    finish_drafts(photo)
+    html = viewer.get(f"/photos/{photo.pk}/").content.decode()
+    assert f'data-draft="{new.pk}" data-status="done"' in html and f"AI draft {new.pk} by model" in html
+    assert f'data-draft="{new.pk}"' not in before["photo"]
+    # A new correction (a new draft of colours by a volunteer) shows too.
+    second = rendered_correction(photo, crew["voter"], note="Green awning, per the shop's sign")
+    after = pages(viewer, photo, correction)
+    assert f'data-correction="{second.pk}"' in after["photo"] and "Green awning" in after["photo"]
+    assert f"correction {second.pk}" in after["queue"]
+
+
+def test_the_unread_count_follows_notifications_and_reading_them(viewer, photo, correction, crew):
+    from community.review.notifications import notifications_mark_read, notify
+
+    assert "count-badge" not in viewer.get("/gallery/").content.decode()  # 0, now cached
+    notify(recipient=crew["viewer"], verb="voted", text="Someone voted", url=f"/corrections/{correction.pk}/")
+    assert "Notifications, 1 unread" in viewer.get("/gallery/").content.decode()
+    notifications_mark_read(user=crew["viewer"])
+    assert "count-badge" not in viewer.get("/gallery/").content.decode()
+
+
+def test_shared_fragments_carry_each_visitors_own_csrf_token(client, photo, correction, crew):
+    tokens = []
+    for who in ("viewer", "voter"):
+        client.force_login(crew[who])
+        for url in (f"/photos/{photo.pk}/", f"/corrections/{correction.pk}/", "/gallery/"):
+            html = client.get(url).content.decode()
+            assert CSRF_SLOT not in html
+        html = client.get(f"/photos/{photo.pk}/").content.decode()
+        found = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html))
+        assert found, "the page's forms carry a token"
+        tokens.append(client.cookies["csrftoken"].value)
+        client.logout()
+    assert tokens[0] != tokens[1]
+    # The shared form works for the second visitor with the token the page gave them.
+    client.force_login(crew["voter"])
+    client.handler.enforce_csrf_checks = True
+    html = client.get(f"/photos/{photo.pk}/").content.decode()
+    token = re.search(
+        r'action="/photos/\d+/drafts/"[^>]*>\s*<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)"', html
+    )
+    assert token is not None
+    response = client.post(f"/photos/{photo.pk}/drafts/", {"csrfmiddlewaretoken": token.group(1), "render_size": 192})
+    assert response.status_code in (302, 303)
+
+
+def test_hidden_corrections_never_reach_a_shared_fragment(client, photo, correction, crew, django_user_model):
+    content_hide(moderator=crew["moderator"], kind="correction", obj=correction, reason="Under discussion")
+    client.force_login(crew["author"])  # the author still sees their hidden correction...
+    assert f'data-correction="{correction.pk}"' in client.get(f"/photos/{photo.pk}/").content.decode()
+    client.force_login(crew["viewer"])  # ...and nobody else, from the same cache
+    assert f'data-correction="{correction.pk}"' not in client.get(f"/photos/{photo.pk}/").content.decode()
+    staff = django_user_model.objects.create_user("staff", is_staff=True)
+    client.force_login(staff)
+    assert f'data-correction="{correction.pk}"' in client.get(f"/photos/{photo.pk}/").content.decode()
+    client.force_login(crew["viewer"])
+    assert f'data-correction="{correction.pk}"' not in client.get(f"/photos/{photo.pk}/").content.decode()
+
+
+def test_anonymous_and_signed_in_fragments_stay_apart(client, photo, correction, crew):
+    anonymous = client.get(f"/photos/{photo.pk}/").content.decode()
+    assert "Colorize again" not in anonymous
+    client.force_login(crew["viewer"])
+    assert "Colorize again" in client.get(f"/photos/{photo.pk}/").content.decode()
+    client.logout()
+    assert "Colorize again" not in client.get(f"/photos/{photo.pk}/").content.decode()
+
+
+# --- pinned query counts, signed in --------------------------------------------------------------------
+# Signed in, every page reads the session, its user and the visitor's profile (3; with CHROMA_CACHE_URL
+# the session comes from the cache), and the unread count once per CHROMA_FRAGMENT_CACHE_SECONDS.
+
+
+def test_the_signed_in_gallery_is_a_fixed_number_of_queries(viewer, photo, django_assert_num_queries):
+    cache.clear()
+    with django_assert_num_queries(4 + 2):  # + the unread count, the page of entries, the archive list
+        viewer.get("/gallery/")
+    with django_assert_num_queries(3 + 0):  # the listing and the count are cached now
+        viewer.get("/gallery/")
+
+
+def test_the_signed_in_photo_page_is_a_fixed_number_of_queries(
+    viewer, photo, correction, crew, django_assert_num_queries
+):
+    vote_cast(correction_id=correction.pk, voter=crew["voter"], value=1, comment="Yes")
+    # The page's own: photo, every draft, "any hidden correction of mine", my collections, the
+    # discussion (comments, and whether I moderate) = 6; rendering the shared fragments adds the
+    # corrections (+authors, renders, deciders), their evidence, votes (+voters), vote evidence and
+    # the models panel, once for everyone.
+    cache.clear()
+    viewer.get(f"/photos/{photo.pk}/")
+    with django_assert_num_queries(3 + 6):
+        viewer.get(f"/photos/{photo.pk}/")
+
+
+def test_the_signed_in_correction_page_is_a_fixed_number_of_queries(
+    viewer, correction, crew, django_assert_num_queries
+):
+    vote_cast(correction_id=correction.pk, voter=crew["voter"], value=1, comment="Yes")
+    viewer.get(f"/corrections/{correction.pk}/")
+    # The correction (+photo, author, render, bases, decider), its evidence, my vote, the discussion
+    # (comments, whether I moderate) = 5; the vote rule's check reuses my profile; the votes and the
+    # comparison come from fragments.
+    with django_assert_num_queries(3 + 5):
+        viewer.get(f"/corrections/{correction.pk}/")
+
+
+def test_the_signed_in_review_queue_is_a_fixed_number_of_queries(viewer, photo, crew, django_assert_num_queries):
+    for k in range(3):
+        rendered_correction(photo, person(f"author{k}"), note=f"Note {k}")
+    viewer.get("/review/")
+    with django_assert_num_queries(3 + 2):  # the queue (one query whatever its length), my role
+        html = viewer.get("/review/").content.decode()
+    assert html.count('class="review-queue-item"') == 3
