@@ -47,10 +47,15 @@ class InspectedClip:
     media_kind: str = "video"
 
 
+_IMAGE_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"mif2", b"msf1", b"avif", b"avis"}
+
+
 def sniff_container(head: bytes) -> str | None:
     """The container a file's first bytes announce, or None when they are not a clip we know."""
     if len(head) >= 12 and head[4:8] == b"ftyp":
         brand = head[8:12]
+        if brand in _IMAGE_BRANDS:  # HEIC/AVIF stills share the ISO container: they are photographs
+            return None
         if brand.startswith((b"M4A", b"M4B")):
             return "MP4"  # an audio-only brand: still inspected, refused there with a clear message
         return "MOV" if brand == b"qt  " else "MP4"

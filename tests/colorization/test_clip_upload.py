@@ -127,3 +127,42 @@ def test_the_upload_page_takes_a_clip_beside_a_photo(client, owner, media_in_tmp
     assert response.status_code in (200, 302), response.content[:2000]
     kinds = sorted(Photo.objects.values_list("media_kind", "image_format"))
     assert kinds == [("image", "JPEG"), ("video", "WEBM")]
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", None),
+        (b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1", None),
+        (b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41", "MP4"),
+        (b"\x00\x00\x00\x14ftypqt  \x00\x00\x02\x00qt  ", "MOV"),
+        (b"RIFF\x00\x10\x00\x00AVI LIST", "AVI"),
+        (b"RIFF\x00\x10\x00\x00WEBPVP8 ", None),
+        (
+            b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x84webm",
+            "WEBM",
+        ),
+        (b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x88matroska", "MKV"),
+    ],
+    ids=["heic", "avif", "mp4", "mov", "avi", "webp", "webm", "mkv"],
+)
+def test_the_container_is_sniffed_from_the_bytes_and_stills_stay_photographs(head, kind):
+    from colorization.clips import sniff_container
+
+    assert sniff_container(head) == kind
+
+
+def test_media_answers_range_requests_so_players_can_seek(client, media_in_tmp):
+    from django.core.files.base import ContentFile
+
+    key = default_storage.save("drafts/1/clip.mp4", ContentFile(b"0123456789"))
+    url = default_storage.url(key)
+    whole = client.get(url)
+    assert whole.status_code == 200 and whole["Accept-Ranges"] == "bytes"
+    part = client.get(url, HTTP_RANGE="bytes=2-5")
+    assert (part.status_code, part.content, part["Content-Range"]) == (206, b"2345", "bytes 2-5/10")
+    assert client.get(url, HTTP_RANGE="bytes=-3").content == b"789"
+    assert client.get(url, HTTP_RANGE="bytes=7-").content == b"789"
+    outside = client.get(url, HTTP_RANGE="bytes=10-")
+    assert (outside.status_code, outside["Content-Range"]) == (416, "bytes */10")
+    assert client.get(url.replace("s=", "s=0"), HTTP_RANGE="bytes=0-").status_code == 403  # still signed
