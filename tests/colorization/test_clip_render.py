@@ -122,3 +122,15 @@ def test_clip_drafts_are_never_batched_with_photo_drafts(clip, owner, make_photo
     clip_draft.refresh_from_db()
     assert clip_draft.status == DraftStatus.QUEUED  # not swept into the photo's forward pass
     assert colorize_draft.apply(args=[clip_draft.pk]).get() == f"done [{clip_draft.pk}], failed []"
+
+
+def test_a_rendered_clip_does_not_break_the_pages_that_list_photos(clip, client, owner):
+    draft = clip.drafts.get()
+    assert colorize_draft.apply(args=[draft.pk]).get() == f"done [{draft.pk}], failed []"
+    page = client.get(f"/photos/{clip.pk}/")
+    assert page.status_code == 200
+    assert b'id="clip-colour"' in page.content and b"AI-colorized" in page.content
+    for url in ("/", "/gallery/", f"/iiif/photos/{clip.pk}/manifest.json", "/feeds/accepted.atom"):
+        assert client.get(url).status_code == 200, url
+    client.force_login(owner)
+    assert client.get(f"/photos/{clip.pk}/").status_code == 200  # signed in: not the cached page
