@@ -132,5 +132,22 @@ def test_a_rendered_clip_does_not_break_the_pages_that_list_photos(clip, client,
     assert b'id="clip-colour"' in page.content and b"AI-colorized" in page.content
     for url in ("/", "/gallery/", f"/iiif/photos/{clip.pk}/manifest.json", "/feeds/accepted.atom"):
         assert client.get(url).status_code == 200, url
+    gallery = client.get("/gallery/").content.decode()
+    assert gallery.count("data-film") == 1 and "Harbour" in gallery  # the clip's card has the Film badge
     client.force_login(owner)
     assert client.get(f"/photos/{clip.pk}/").status_code == 200  # signed in: not the cached page
+
+
+def test_a_clip_draft_over_the_time_limit_is_requeued_not_failed(clip, sent, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    draft = clip.drafts.get()
+    sent.clear()
+
+    def too_long(draft_id):
+        raise SoftTimeLimitExceeded
+
+    monkeypatch.setattr(drafting, "drafts_render", too_long)
+    assert colorize_draft.apply(args=[draft.pk]).get() == "continues in a new task (time limit)"
+    draft.refresh_from_db()
+    assert draft.status == DraftStatus.QUEUED and sent == [(draft.pk, "gpu")]
