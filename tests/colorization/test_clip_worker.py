@@ -26,10 +26,10 @@ def test_a_clip_survives_its_worker_being_killed_and_resumes_after_the_last_chun
     small_chunks,
     api,
     owner,
-    workers,
+    workers,  # noqa: F811 - the fixture imported above
     settings,
     media_in_tmp,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     settings.CHROMA_DEFAULT_RENDER_SIZE = 256
     settings.CHROMA_DRAFT_STALE_SECONDS = 3
