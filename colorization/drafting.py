@@ -31,7 +31,7 @@ from colorization import metrics
 from colorization.engine.hints import HintError, parse_hints
 from colorization.media import key_token
 from colorization.model_registry import UnknownModel, model_ref, route_model
-from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
+from colorization.models import Draft, DraftPurpose, DraftStatus, MediaKind, Photo
 from colorization.signals import draft_finished
 from colorization.storage import storage_replace
 
@@ -177,6 +177,7 @@ def _claim_companions(lead: Draft, limit: int, multiple: int) -> list[int]:
     candidates = (
         Draft.objects.filter(
             status=DraftStatus.QUEUED,
+            photo__media_kind=MediaKind.IMAGE,  # clips render alone, in chunks
             model_sha256=lead.model_sha256,
             render_size=lead.render_size,
             saturation=lead.saturation,
@@ -253,6 +254,8 @@ def _render(lead_id: int, held: list[int]) -> RenderReport:
     colorizer = Colorizer.load(_model_path(lead), settings.COLORIZE_DEVICE, settings.COLORIZE_PRECISION)
     if colorizer.sha256 != lead.model_sha256:
         raise PermanentDraftError("The model file changed since this draft was requested; request a new draft.")
+    if lead.photo.is_video:  # a film clip: rendered in resumable chunks, never batched
+        return _render_clip(lead, colorizer)
     ids = [lead.pk, *_claim_companions(lead, settings.CHROMA_DRAFT_BATCH_MAX - 1, colorizer.multiple)]
     held[:] = ids
     drafts = {d.pk: d for d in Draft.objects.select_related("photo").filter(pk__in=ids)}
@@ -314,6 +317,25 @@ def _render(lead_id: int, held: list[int]) -> RenderReport:
             )
             _announce(draft.pk, DraftStatus.DONE)
     return report
+
+
+def _render_clip(draft: Draft, colorizer) -> RenderReport:
+    from colorization.engine.video import VideoError
+    from colorization.film import clip_render
+
+    _progress([draft.pk], "colorize")
+    try:
+        finished = clip_render(draft.pk, colorizer, disclosure=disclosure_for(draft))
+    except VideoError as exc:
+        raise PermanentDraftError(f"The clip could not be rendered: {exc}") from exc
+    if not finished:
+        return RenderReport(done=[], failed=[])
+    _announce(draft.pk, DraftStatus.DONE)
+    return RenderReport(done=[draft.pk], failed=[])
+
+
+def draft_is_clip(draft_id: int) -> bool:
+    return Draft.objects.filter(pk=draft_id, photo__media_kind=MediaKind.VIDEO).exists()
 
 
 def _model_path(draft: Draft) -> Path:

@@ -5,6 +5,8 @@ from django.conf import settings
 
 from colorization.models import Licence
 
+ACCEPT = "image/*,.tif,.tiff,.heic,.heif,video/*,.mp4,.mov,.mkv,.webm,.avi"  # photographs and film clips
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
@@ -12,7 +14,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 class MultipleFileField(forms.FileField):
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*,.tif,.tiff,.heic,.heif"}))
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT}))
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):

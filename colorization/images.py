@@ -198,6 +198,8 @@ def _inspect_open(
 
 
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "TIFF": "tif", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "HEIF": "heic"}
+# Film clips' containers (colorization.clips sniffs them) share the storage keys and downloads.
+EXTENSIONS.update({"MP4": "mp4", "MOV": "mov", "MKV": "mkv", "WEBM": "webm", "AVI": "avi"})
 MIME_TYPES = {
     "JPEG": "image/jpeg",
     "PNG": "image/png",
@@ -206,8 +208,18 @@ MIME_TYPES = {
     "GIF": "image/gif",
     "BMP": "image/bmp",
     "HEIF": "image/heic",
+    "MP4": "video/mp4",
+    "MOV": "video/quicktime",
+    "MKV": "video/x-matroska",
+    "WEBM": "video/webm",
+    "AVI": "video/x-msvideo",
 }
-_SUFFIXES = {"JPEG": (".jpg", ".jpeg", ".jpe"), "TIFF": (".tif", ".tiff"), "HEIF": (".heic", ".heif", ".hif")}
+_SUFFIXES = {
+    "JPEG": (".jpg", ".jpeg", ".jpe"),
+    "MP4": (".mp4", ".m4v"),
+    "TIFF": (".tif", ".tiff"),
+    "HEIF": (".heic", ".heif", ".hif"),
+}
 
 
 def download_name(filename: str, image_format: str) -> str:

@@ -13,12 +13,13 @@ authentication (``AWS_QUERYSTRING_AUTH``, expiring after ``AWS_QUERYSTRING_EXPIR
 from __future__ import annotations
 
 import mimetypes
+import re
 import time
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.http import FileResponse, Http404, HttpResponseForbidden
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseForbidden
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.http import require_safe
 
@@ -71,8 +72,40 @@ def media_serve(request, key: str):
     if not default_storage.exists(key):
         raise Http404("No such file.")
     content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"  # keys are ours, never the uploader's
-    response = FileResponse(default_storage.open(key, "rb"), content_type=content_type)
+    wanted = _RANGE.fullmatch(request.headers.get("Range", "").strip())
+    if wanted:  # a part of the file: what a video player asks for to seek (film clips, issue 19)
+        response = _partial(key, wanted, content_type)
+    else:
+        response = FileResponse(default_storage.open(key, "rb"), content_type=content_type)
+    response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = f"private, max-age={_window()}"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_MAX_PART = 8 << 20  # one answer holds at most this much; a player asks again for the rest
+
+
+def _partial(key: str, wanted: re.Match, content_type: str) -> HttpResponse:
+    """A 206 for one ``bytes=a-b`` range (RFC 9110); 416 when it lies outside the file."""
+    size = default_storage.size(key)
+    first, last = wanted.group(1), wanted.group(2)
+    if first:
+        start, end = int(first), int(last) if last else size - 1
+    elif last:  # the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start, end = 0, size - 1
+    end = min(end, size - 1, start + _MAX_PART - 1)
+    if start >= size or start > end:
+        response = HttpResponse(status=416, content_type="text/plain; charset=utf-8")
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    with default_storage.open(key, "rb") as f:
+        f.seek(start)
+        body = f.read(end - start + 1)
+    response = HttpResponse(body, status=206, content_type=content_type)
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
     return response

@@ -62,6 +62,11 @@ class PhotoQuerySet(models.QuerySet):
         return qs
 
 
+class MediaKind(models.TextChoices):
+    IMAGE = "image", "Photograph"
+    VIDEO = "video", "Film clip"
+
+
 YEAR_VALIDATORS = [MinValueValidator(1826), MaxValueValidator(2100)]  # 1826: the oldest surviving photograph
 
 
@@ -92,6 +97,15 @@ class Photo(models.Model):
         default=False, help_text="The upload has colour (e.g. a sepia print); it is colorized from its luminance."
     )
     thumbnail = models.FileField(max_length=300, blank=True)
+
+    # A film clip (issue 19) is a Photo of kind "video": the same upload, metadata, visibility
+    # and drafts; these fields describe its moving pictures (empty for a still photograph).
+    media_kind = models.CharField(max_length=8, choices=MediaKind.choices, default=MediaKind.IMAGE)
+    frame_count = models.PositiveIntegerField(null=True, blank=True)
+    fps = models.CharField(max_length=24, blank=True, help_text="frames per second, exact: 30000/1001")
+    duration_seconds = models.FloatField(null=True, blank=True)
+    video_codec = models.CharField(max_length=32, blank=True)
+    audio_codec = models.CharField(max_length=32, blank=True, help_text="empty: the clip has no sound")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -126,6 +140,34 @@ class Photo(models.Model):
     @property
     def era(self) -> str:
         return era_label(self.year_from, self.year_to)
+
+    @property
+    def is_video(self) -> bool:
+        return self.media_kind == MediaKind.VIDEO
+
+
+class Shot(models.Model):
+    """One shot of a film clip: frames [start_frame, end_frame), and the frames chosen as keyframes.
+
+    Found by the render job's shot detector (``engine.video.detect_shots``/``choose_keyframes``);
+    a keyframe is where volunteers' hints apply, carried through the rest of its shot.
+    """
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="shots")
+    number = models.PositiveIntegerField()  # 0-based, in order
+    start_frame = models.PositiveIntegerField()
+    end_frame = models.PositiveIntegerField()  # exclusive
+    keyframes = models.JSONField(default=list)  # frame indices (absolute), ascending
+
+    class Meta:
+        ordering = ["photo", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["photo", "number"], name="shot_number_unique"),
+            models.CheckConstraint(condition=Q(end_frame__gt=F("start_frame")), name="shot_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"shot {self.number + 1} of {self.photo_id} (frames {self.start_frame}–{self.end_frame - 1})"
 
 
 def worker_name() -> str:
@@ -304,6 +346,12 @@ class Draft(Job):
     image = models.FileField(max_length=300, blank=True)  # PNG, lossless, with embedded disclosure
     image_jpeg = models.FileField(max_length=300, blank=True)
     thumbnail = models.FileField(max_length=300, blank=True)
+    # A film clip's render (issue 19): the colour clip, and the chunks finished so far, so that a
+    # worker that dies resumes from the last finished chunk (each chunk's end state is stored too).
+    video = models.FileField(max_length=300, blank=True)  # MP4 (H.264/AAC), disclosure in its tags
+    frames_done = models.PositiveIntegerField(default=0)
+    frames_total = models.PositiveIntegerField(null=True, blank=True)
+    chunks = models.JSONField(default=list, blank=True)  # [{"video": key, "state": key, "frames": n}]
 
     queue = models.CharField(max_length=20, default="gpu")
     created_at = models.DateTimeField(auto_now_add=True)

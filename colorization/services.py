@@ -18,8 +18,9 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 
 from colorization.access import require_writer
+from colorization.clips import InspectedClip, inspect_clip, is_clip
 from colorization.images import EXTENSIONS, ImageRejected, InspectedImage, inspect_image
-from colorization.models import Draft, DraftStatus, Licence, Photo
+from colorization.models import Draft, DraftStatus, Licence, MediaKind, Photo
 from colorization.ratelimit import rate_limit
 from colorization.text import text_problems, validate_text
 
@@ -104,8 +105,20 @@ def validate_filename(filename: str) -> str:
     return (filename or "")[-255:]
 
 
-def inspect_upload(file: BinaryIO) -> InspectedImage:
-    """Check a file against the configured upload limits (raises ``ImageRejected``)."""
+def inspect_upload(file: BinaryIO) -> InspectedImage | InspectedClip:
+    """Check a file against the configured upload limits (raises ``ImageRejected``).
+
+    One upload path for photographs and film clips: the first bytes say which it is (a video
+    container, or else an image), and each kind has its own limits (``CHROMA_MAX_VIDEO_*``).
+    """
+    if is_clip(file):
+        return inspect_clip(
+            file,
+            max_bytes=settings.CHROMA_MAX_VIDEO_BYTES,
+            max_seconds=settings.CHROMA_MAX_VIDEO_SECONDS,
+            max_pixels=settings.CHROMA_MAX_VIDEO_PIXELS,
+            thumbnail_size=settings.CHROMA_THUMBNAIL_SIZE,
+        )
     return inspect_image(
         file,
         max_bytes=settings.CHROMA_MAX_UPLOAD_BYTES,
@@ -156,6 +169,7 @@ def photo_upload(
                 height=info.height,
                 bit_depth=info.bit_depth,
                 is_colour_source=info.is_colour,
+                **_clip_fields(info),
                 **cleaned,
             )
             _after_upload(photo)
@@ -172,6 +186,19 @@ def photo_upload(
         raise
     logger.info("photo %s uploaded by %s (%s, %dx%d)", photo.pk, owner, info.format, info.width, info.height)
     return UploadResult(photo, created=True)
+
+
+def _clip_fields(info: InspectedImage | InspectedClip) -> dict:
+    if not isinstance(info, InspectedClip):
+        return {}
+    return {
+        "media_kind": MediaKind.VIDEO,
+        "frame_count": info.frames,
+        "fps": info.fps,
+        "duration_seconds": info.duration,
+        "video_codec": info.video_codec,
+        "audio_codec": info.audio_codec,
+    }
 
 
 def _existing_upload(sha256: str, uploader) -> Photo | None:
@@ -192,7 +219,7 @@ def _existing_upload(sha256: str, uploader) -> Photo | None:
     return existing
 
 
-def _store_files(file: BinaryIO, info: InspectedImage) -> tuple[tuple[str, str], list[str]]:
+def _store_files(file: BinaryIO, info: InspectedImage | InspectedClip) -> tuple[tuple[str, str], list[str]]:
     """The original's and thumbnail's keys, and which of them this call wrote (the others were there)."""
     key = original_key(info.sha256, info.format)
     wrote = []
@@ -236,7 +263,9 @@ def _remove_unclaimed(keys: list[str], *, row_may_exist: bool) -> None:
 
 
 def _after_upload(photo: Photo) -> None:
-    """Queue the first draft; it is sent to the workers when the upload's transaction commits."""
+    """Queue the first draft; it is sent to the workers when the upload's transaction commits.
+
+    A film clip's draft is the same row and task; the worker renders it in chunks (``film``)."""
     from colorization.drafting import draft_request
 
     try:

@@ -46,6 +46,10 @@ def colorize_draft(self, draft_id: int) -> str:
         drafting.draft_fail(draft_id, str(exc))
         return "failed"
     except SoftTimeLimitExceeded:
+        if drafting.draft_is_clip(draft_id):  # its finished chunks are stored: the next run continues
+            drafting.draft_release([draft_id])
+            drafting.draft_enqueue(draft_id)
+            return "continues in a new task (time limit)"
         drafting.draft_fail(draft_id, "Colorizing took longer than the time limit; try a smaller render size.")
         return "failed"
     except TRANSIENT as exc:

@@ -200,6 +200,13 @@ STORAGES = {
 CHROMA_MAX_UPLOAD_BYTES = env.integer("CHROMA_MAX_UPLOAD_BYTES", 200_000_000, minimum=1024)
 CHROMA_MAX_IMAGE_PIXELS = env.integer("CHROMA_MAX_IMAGE_PIXELS", 60_000_000, minimum=1024)
 CHROMA_MIN_IMAGE_SIDE = env.integer("CHROMA_MIN_IMAGE_SIDE", 16, minimum=1)
+# Film clips (issue 19): the same upload page and API; their own limits, each refused with a clear error.
+CHROMA_MAX_VIDEO_BYTES = env.integer("CHROMA_MAX_VIDEO_BYTES", 2_000_000_000, minimum=1024)
+CHROMA_MAX_VIDEO_SECONDS = env.integer("CHROMA_MAX_VIDEO_SECONDS", 600, minimum=1)
+CHROMA_MAX_VIDEO_PIXELS = env.integer("CHROMA_MAX_VIDEO_PIXELS", 1920 * 1080, minimum=1024)
+# A clip's draft is rendered this many frames at a time; a worker that dies resumes after the last chunk.
+CHROMA_VIDEO_CHUNK_FRAMES = env.integer("CHROMA_VIDEO_CHUNK_FRAMES", 240, minimum=1)
+CHROMA_VIDEO_PROGRESS_SECONDS = env.decimal("CHROMA_VIDEO_PROGRESS_SECONDS", 1.0, minimum=0.0)
 CHROMA_MAX_FILES_PER_REQUEST = env.integer("CHROMA_MAX_FILES_PER_REQUEST", 50, minimum=1)
 CHROMA_THUMBNAIL_SIZE = env.integer("CHROMA_THUMBNAIL_SIZE", 480, minimum=64, maximum=2048)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # non-file fields; files stream to disk above this

@@ -161,6 +161,12 @@ class PhotoSerializer(serializers.ModelSerializer):
             "height",
             "bit_depth",
             "is_colour_source",
+            "media_kind",
+            "frame_count",
+            "fps",
+            "duration_seconds",
+            "video_codec",
+            "audio_codec",
             "thumbnail_url",
             "page_url",
             "created_at",
@@ -221,7 +227,8 @@ class PhotoUploadSerializer(PhotoMetadataSerializer):
     year_from = FormYearField()
     year_to = FormYearField(help_text="the end of a range; left out: the same as year_from")
     image = serializers.FileField(
-        help_text="JPEG, PNG, TIFF, WebP, GIF, BMP or HEIC; the format is read from the bytes."
+        help_text="A photograph (JPEG, PNG, TIFF, WebP, GIF, BMP or HEIC) or a film clip (MP4, MOV, MKV, WebM, "
+        "AVI); the format is read from the bytes."
     )
 
 
@@ -235,6 +242,7 @@ class DraftSerializer(serializers.ModelSerializer):
     image_url = serializers.SerializerMethodField()
     image_jpeg_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
+    video_url = serializers.SerializerMethodField()
     label = serializers.CharField(read_only=True)
 
     class Meta:
@@ -249,6 +257,9 @@ class DraftSerializer(serializers.ModelSerializer):
             "image_url",
             "image_jpeg_url",
             "thumbnail_url",
+            "video_url",
+            "frames_done",
+            "frames_total",
             "error",
             "label",
             "render_size",
@@ -277,6 +288,10 @@ class DraftSerializer(serializers.ModelSerializer):
 
     def get_thumbnail_url(self, draft: Draft) -> str | None:
         return self._url(draft.thumbnail)
+
+    def get_video_url(self, draft: Draft) -> str | None:
+        """A film clip's colour render (H.264/AAC MP4, the AI disclosure in its tags)."""
+        return self._url(draft.video)
 
 
 class PhotoDetailSerializer(PhotoSerializer):

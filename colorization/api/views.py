@@ -96,7 +96,10 @@ class PhotoListCreate(ServiceLimits, generics.ListCreateAPIView):
         responses={
             201: PhotoSerializer,
             200: OpenApiResponse(PhotoSerializer, description="The same file was uploaded before; that photo."),
-            400: OpenApiResponse(description="Bad metadata, or a damaged image"),
+            400: OpenApiResponse(
+                description="Bad metadata, a damaged image, or a refused clip "
+                "(damaged, cut short, no pictures, over the duration or resolution limit)"
+            ),
             413: OpenApiResponse(description="The file is larger than the byte or pixel limit"),
             415: OpenApiResponse(description="Not an image format we read"),
             429: OpenApiResponse(description="Over CHROMA_UPLOAD_RATE (the upload form shares the limit)"),
@@ -104,10 +107,9 @@ class PhotoListCreate(ServiceLimits, generics.ListCreateAPIView):
     )
     def post(self, request, *args, **kwargs):
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        if declared > settings.CHROMA_MAX_UPLOAD_BYTES + 1024 * 1024:
-            raise PayloadTooLarge(
-                f"The upload is {declared / 1e6:.1f} MB; the limit is {settings.CHROMA_MAX_UPLOAD_BYTES / 1e6:.0f} MB."
-            )
+        limit = max(settings.CHROMA_MAX_UPLOAD_BYTES, settings.CHROMA_MAX_VIDEO_BYTES)  # photos or clips
+        if declared > limit + 1024 * 1024:
+            raise PayloadTooLarge(f"The upload is {declared / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB.")
         upload = PhotoUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = dict(upload.validated_data)

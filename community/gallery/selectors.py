@@ -64,6 +64,7 @@ CARD_FIELDS = [
     "photo__year_from",
     "photo__year_to",
     "photo__thumbnail",
+    "photo__media_kind",  # a film clip's card carries a badge
 ]
 
 

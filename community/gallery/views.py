@@ -120,6 +120,26 @@ def _gallery(request):
 LISTING = ("page", "errors", "facets", "next_url", "prev_url", "sort_links")
 
 
+def _clip_detail(request, photo):
+    """A film clip's page (issue 19): the player (colour/original toggle, split, frame stepping) and its shots."""
+    drafts = list(photo.drafts.filter(purpose=DraftPurpose.DRAFT).order_by("-created_at", "-id"))
+    shown = next((d for d in drafts if d.status == DraftStatus.DONE and d.video), None)
+    response = render(
+        request,
+        "community/clip_detail.html",
+        {
+            "photo": photo,
+            "licence": Licence(photo.licence).label,
+            "licence_uri": licence_uri(photo.licence),
+            "drafts": drafts,
+            "shown": shown,
+            "shots": list(photo.shots.all()),
+        },
+    )
+    response.cacheable = not any(d.status in IN_PROGRESS for d in drafts)
+    return response
+
+
 # --- photo pages and downloads --------------------------------------------------------------------
 
 
@@ -130,6 +150,8 @@ def photo_detail(request, pk: int):
 def _photo_detail(request, pk: int):
     user = request.user
     photo = get_object_or_404(Photo.objects.visible_to(user).select_related("owner"), pk=pk)
+    if photo.is_video:
+        return _clip_detail(request, photo)
     every_draft = list(photo.drafts.all())  # its AI drafts and its corrections' renders, in one query
     drafts = [d for d in every_draft if d.purpose == DraftPurpose.DRAFT]
     # Pages with drafts in progress change by the second (and poll): never shared from a cache.

@@ -1,0 +1,110 @@
+"""A film clip's page (issue 19): play the colour clip, toggle to the original, step frames."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from colorization.models import DraftStatus
+from tests import videos
+from tests.browser.conftest import render_now, screenshot
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+FRAMES = 48
+
+
+def poll(page, script: str, until, timeout: float = 15.0):
+    """Evaluate ``script`` until ``until(value)``: the CSP refuses wait_for_function with a string."""
+    deadline = time.monotonic() + timeout
+    value = page.evaluate(script)
+    while not until(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{script} stayed {value!r}")
+        time.sleep(0.1)
+        value = page.evaluate(script)
+    return value
+
+
+@pytest.fixture
+def site_media(monkeypatch):
+    """Media through the site's own signed view (``media_serve``, which answers Range requests, as
+    players need to seek), not the test server's plain file handler that bypasses it."""
+    from django.test.testcases import _MediaFilesHandler
+
+    monkeypatch.setattr(_MediaFilesHandler, "_should_handle", lambda self, path: False)
+
+
+def test_the_colour_clip_plays_toggles_to_the_original_and_steps_frames(
+    page, live_server, settings, media_in_tmp, site_media, tiny_base_model, no_drafts_sent, tmp_path
+):
+    from colorization.services import photo_upload
+    from tests.conftest import upload_file
+
+    settings.CHROMA_VIDEO_CHUNK_FRAMES = 16
+    owner = UserFactory(username="archivist")
+    source = videos.make_clip(tmp_path / "harbour.mp4", width=160, height=96, frames=FRAMES, shots=[0, 24], audio="aac")
+    photo = photo_upload(
+        owner=owner,
+        file=upload_file(source.read_bytes(), "harbour.mp4", "video/mp4"),
+        filename="harbour.mp4",
+        metadata={"title": "Harbour, 1925"},
+    ).photo
+    draft = photo.drafts.get()
+    render_now(draft)
+    draft.refresh_from_db()
+    assert draft.status == DraftStatus.DONE, draft.error
+
+    errors = []
+    page.on("console", lambda m: errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server.url}/photos/{photo.pk}/")
+    label = page.locator("#clip-label")
+    assert label.is_visible() and "AI" in label.inner_text()
+    assert page.locator("#film-badge").inner_text() == "Film"
+    assert page.locator("#shot-list li").count() == 2
+    assert page.locator("#shot-list .keyframe").first.inner_text() == "frame 1"
+
+    # Play the colour clip: its time moves on, and the frame counter with it.
+    colour_time = "document.getElementById('clip-colour').currentTime"
+    page.click("#clip-play")
+    poll(page, colour_time, lambda t: t > 0.3)
+    assert page.evaluate("document.getElementById('clip-colour').paused") is False
+    page.click("#clip-play")  # pause
+    assert page.locator("#clip-play").inner_text() == "Play"
+    assert page.locator("#clip-colour").is_visible() and not page.locator("#clip-original").is_visible()
+
+    # Toggle to the original: the untouched film shows, the colour one hides.
+    page.click("#clip-toggle")
+    assert page.get_attribute("#clip-player", "data-mode") == "original"
+    assert page.locator("#clip-original").is_visible() and not page.locator("#clip-colour").is_visible()
+    assert page.locator("#clip-toggle").get_attribute("aria-pressed") == "true"
+    assert "original" in page.locator("#clip-showing").inner_text()
+
+    # Step frames: to a keyframe of the second shot, then one forward and one back.
+    page.click("#shot-list .keyframe >> nth=1")
+    poll(page, "document.getElementById('clip-player').dataset.frame", lambda f: f == "24")
+    assert page.locator("#clip-frame").inner_text() == f"Frame 25 of {FRAMES}"
+    page.click("#clip-next")
+    poll(page, "document.getElementById('clip-player').dataset.frame", lambda f: f == "25")
+    page.click("#clip-next")
+    poll(page, "document.getElementById('clip-player').dataset.frame", lambda f: f == "26")
+    page.click("#clip-prev")
+    poll(page, "document.getElementById('clip-player').dataset.frame", lambda f: f == "25")
+    assert page.locator("#clip-frame").inner_text() == f"Frame 26 of {FRAMES}"
+    # The original follows the colour clip's clock.
+    poll(page, "Math.abs(document.getElementById('clip-original').currentTime - 25.5 / 24)", lambda d: d < 0.03)
+
+    # Back to colour, then the before/after split shows both, the colour clipped at the divider.
+    page.click("#clip-toggle")
+    page.check("#clip-split-on")
+    assert page.get_attribute("#clip-player", "data-mode") == "split"
+    assert page.locator("#clip-original").is_visible() and page.locator("#clip-colour").is_visible()
+    page.locator("#clip-split").fill("30")
+    assert (
+        page.evaluate("getComputedStyle(document.getElementById('clip-player')).getPropertyValue('--position')").strip()
+        == "30%"
+    )
+    assert errors == []
+    screenshot(page, "clip-page")
