@@ -354,3 +354,78 @@ def test_the_correction_page_offers_the_forms_and_posts_through_the_services(
     client.logout()
     html = client.get(page).content.decode()
     assert "Revoke as a moderator" not in html and "Ask to revoke" not in html
+
+
+def test_a_superseded_version_can_be_revoked_and_that_restores_nothing(
+    two_versions, people, django_capture_on_commit_callbacks
+):
+    first, second = two_versions
+    example = TrainingExample.objects.get(source=f"correction:{first.pk}")
+    TrainingExample.objects.filter(pk=example.pk).update(split=Split.TRAIN)
+    model = _trained_model(example, "harbour-ft", base_model(), 2)
+    revocation = revoke(first, people["moderator"], django_capture_on_commit_callbacks, reason="Wrong livery")
+    second.refresh_from_db()
+    assert first.status == CorrectionStatus.REVOKED and second.status == CorrectionStatus.ACCEPTED
+    assert revocation.status == RevocationStatus.REVOKED and revocation.restored_id is None
+    example.refresh_from_db()
+    assert example.revoked_at is not None and example.withdrawn_at is not None
+    from colorization.finetuning import models_trained_on_revoked
+
+    assert [e.pk for e in models_trained_on_revoked([model])[model.pk]] == [example.pk]
+    from community.gallery.changelog import photo_changelogs
+
+    changes = photo_changelogs([first.photo_id])[first.photo_id]
+    assert any(c.kind == "revoked" and c.correction_id == first.pk for c in changes)
+    # Revoking the community version then walks back past the revoked one: nothing to restore.
+    later = revoke(second, people["moderator"], django_capture_on_commit_callbacks)
+    assert later.restored_id is None
+
+
+def test_revoking_walks_the_replaced_chain_back_past_revoked_and_hidden_versions(
+    photo, people, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    first = accept(correction_for(photo, people["author"]), people["moderator"], capture)
+    second = accept(correction_for(photo, people["volunteer3"]), people["moderator"], capture)
+    third = accept(correction_for(photo, people["volunteer2"]), people["moderator"], capture)
+    assert (third.replaced_id, second.replaced_id) == (second.pk, first.pk)
+    revoke(second, people["moderator"], capture)  # superseded, revoked
+    revocation = revoke(third, people["moderator"], capture)
+    first.refresh_from_db()
+    assert revocation.restored_id == first.pk and first.status == CorrectionStatus.ACCEPTED
+    # A hidden version is skipped too.
+    fourth = accept(correction_for(photo, people["volunteer"]), people["moderator"], capture)
+    fifth = accept(correction_for(photo, people["volunteer3"]), people["moderator"], capture)
+    Correction.objects.filter(pk=fourth.pk).update(hidden_at=fifth.decided_at)
+    revocation = revoke(fifth, people["moderator"], capture)
+    assert revocation.restored_id == first.pk
+
+
+def test_a_version_that_replaced_nothing_restores_nothing_even_with_older_superseded_ones(
+    photo, people, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    first = accept(correction_for(photo, people["author"]), people["moderator"], capture)
+    second = accept(correction_for(photo, people["volunteer3"]), people["moderator"], capture)
+    # second replaced nothing (say a moderator's data repair): no guess from dates.
+    Correction.objects.filter(pk=second.pk).update(replaced=None)
+    revocation = revoke(second, people["moderator"], capture)
+    first.refresh_from_db()
+    assert revocation.restored_id is None and first.status == CorrectionStatus.SUPERSEDED
+
+
+def test_the_migration_backfills_replaced_by_replaying_the_history(photo, people, django_capture_on_commit_callbacks):
+    import importlib
+
+    from django.apps import apps
+
+    capture = django_capture_on_commit_callbacks
+    first = accept(correction_for(photo, people["author"]), people["moderator"], capture)
+    second = accept(correction_for(photo, people["volunteer3"]), people["moderator"], capture)
+    revoke(second, people["moderator"], capture)  # first is the community version again
+    third = accept(correction_for(photo, people["volunteer2"]), people["moderator"], capture)
+    expected = {first.pk: None, second.pk: first.pk, third.pk: first.pk}
+    Correction.objects.filter(pk__in=expected).update(replaced=None)  # as before the link existed
+    migration = importlib.import_module("community.migrations.0007_backfill_replaced")
+    migration.backfill(apps, None)
+    assert dict(Correction.objects.filter(pk__in=expected).values_list("pk", "replaced_id")) == expected
