@@ -429,3 +429,30 @@ def test_the_migration_backfills_replaced_by_replaying_the_history(photo, people
     migration = importlib.import_module("community.migrations.0007_backfill_replaced")
     migration.backfill(apps, None)
     assert dict(Correction.objects.filter(pk__in=expected).values_list("pk", "replaced_id")) == expected
+
+
+def test_a_revocation_during_the_training_example_task_leaves_the_example_revoked(
+    correction, people, django_capture_on_commit_callbacks, monkeypatch
+):
+    with django_capture_on_commit_callbacks(execute=False):  # the worker has not added the example yet
+        decisions.correction_decide(
+            correction_id=correction.pk, moderator=people["moderator"], decision="accept", reason="Matches"
+        )
+    real_add = decisions.training_example_add
+    revocation = {}
+
+    def add_while_revoked(**kwargs):
+        # The task read the correction as accepted; a moderator revokes it before the example lands,
+        # so the revocation finds no example to revoke.
+        revocation["row"] = revocations.correction_revoke(
+            correction_id=correction.pk, moderator=people["moderator"], reason="Ledger says green", evidence=EVIDENCE
+        )
+        assert not TrainingExample.objects.filter(source=f"correction:{correction.pk}").exists()
+        return real_add(**kwargs)
+
+    monkeypatch.setattr(decisions, "training_example_add", add_while_revoked)
+    assert decisions.correction_training_example_add(correction.pk) is False
+    example = TrainingExample.objects.get(source=f"correction:{correction.pk}")
+    assert example.withdrawn_at is not None and example.revoked_at is not None
+    assert example.revoked_reason == "Ledger says green"
+    assert example.revoked_url.endswith(revocation["row"].get_absolute_url())
