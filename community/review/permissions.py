@@ -177,3 +177,12 @@ def revocation_vote_refusal(user, correction: Correction, revocation, *, profile
 def can_revoke_by_hand(user, correction: Correction) -> bool:
     """Whether the correction page offers ``user`` the moderator's revoke form."""
     return is_moderator(user) and not profile_for(user).is_suspended and revoke_refusal(user, correction) is None
+
+
+def can_verify_sources(user, correction: Correction) -> bool:
+    """Whether ``user`` may mark ``correction``'s cited sources verified or disputed: an active
+    historian who is not its author (``provenance.source_verify`` enforces the same rule)."""
+    if user is None or not user.is_authenticated:
+        return False
+    profile = profile_for(user)
+    return profile.is_historian and not profile.is_suspended and correction.author_id != user.pk

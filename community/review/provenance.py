@@ -48,7 +48,7 @@ from community.models import (
     SourceVerification,
     VerificationVerdict,
 )
-from community.review.permissions import require_active
+from community.review.permissions import can_verify_sources, require_active
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,8 @@ def source_verify(*, evidence_id: int, historian, verdict: str, note: str = "") 
         evidence = Evidence.objects.select_related("correction").select_for_update(of=("self",)).get(pk=evidence_id)
         if evidence.correction_id is None or evidence.kind != EvidenceKind.SOURCE:
             raise ValidationError("Only the sources a correction cites are verified.")
-        if evidence.correction.author_id == historian.pk:
+        # One rule, permissions.can_verify_sources (the page offers the form by it too).
+        if not can_verify_sources(historian, evidence.correction):
             raise PermissionDenied("You cannot verify the sources of your own correction.")
         verification, _ = SourceVerification.objects.update_or_create(
             evidence=evidence, historian=historian, defaults={"verdict": verdict, "note": note}

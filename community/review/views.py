@@ -143,10 +143,7 @@ def correction_detail(request, pk: int):
                 {"evidence": e, "status": provenance.source_status(e), "verifications": list(e.verifications.all())}
                 for e in correction.evidence.all()
             ],
-            "can_verify_sources": user.is_authenticated
-            and profile_for(user).is_historian
-            and not profile_for(user).is_suspended
-            and correction.author_id != user.pk,
+            "can_verify_sources": permissions.can_verify_sources(user, correction),
         },
     )
 
@@ -300,10 +297,11 @@ def _evidence_from_form(request) -> list[dict]:
 @login_required
 @require_POST
 def revoke(request, pk: int):
-    """A moderator revokes at once; anyone else asks the community (the services decide who may)."""
+    """A moderator revokes at once; anyone else, and a moderator who may not revoke this one by hand
+    (their own correction), asks the community: the same choice the page's forms show."""
     correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
     try:
-        if permissions.is_moderator(request.user):
+        if permissions.can_revoke_by_hand(request.user, correction):
             revocations.correction_revoke(
                 correction_id=correction.pk,
                 moderator=request.user,

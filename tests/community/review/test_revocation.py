@@ -456,3 +456,32 @@ def test_a_revocation_during_the_training_example_task_leaves_the_example_revoke
     assert example.withdrawn_at is not None and example.revoked_at is not None
     assert example.revoked_reason == "Ledger says green"
     assert example.revoked_url.endswith(revocation["row"].get_absolute_url())
+
+
+def test_a_moderator_who_wrote_the_correction_is_offered_and_gets_the_request_not_the_revoke(
+    photo, people, client, django_capture_on_commit_callbacks
+):
+    author_mod = person("authormod2", role="moderator")
+    own = accept(correction_for(photo, author_mod), people["moderator"], django_capture_on_commit_callbacks)
+    client.force_login(author_mod)
+    html = client.get(own.get_absolute_url()).content.decode()
+    assert "Revoke as a moderator" not in html and "Ask to revoke this correction" in html
+    response = client.post(
+        f"/corrections/{own.pk}/revoke/",
+        {"reason": "I found a better source", "evidence_text": "Ledger p. 9", "evidence_url": "https://a.example/p9"},
+    )
+    assert response.status_code == 302
+    own.refresh_from_db()
+    assert own.status == CorrectionStatus.ACCEPTED  # not revoked by its own author
+    assert Revocation.objects.get(correction=own).status == RevocationStatus.OPEN  # asked, as the page offered
+
+
+def test_who_may_verify_sources_is_one_rule_for_the_page_and_the_service(photo, people):
+    from community.review.permissions import can_verify_sources
+
+    correction = correction_for(photo, people["historian"])
+    assert not can_verify_sources(people["historian"], correction)  # own correction
+    assert can_verify_sources(people["historian2"], correction)
+    assert not can_verify_sources(people["volunteer"], correction)  # not a historian
+    Profile.objects.filter(user=people["historian2"]).update(suspended_at="2026-01-01T00:00:00Z")
+    assert not can_verify_sources(people["historian2"], correction)
