@@ -74,6 +74,15 @@ def _clean_reason(reason: str) -> str:
     return reason
 
 
+def _clean_evidence(evidence) -> list[dict]:
+    """A revocation, by a moderator or asked for, cites at least one real source (no hint references,
+    no "inferred")."""
+    evidence = evidence_clean(evidence, sources_only=True)
+    if not evidence:
+        raise ValidationError({"evidence": "Cite the new evidence: at least one source (text, link or archive)."})
+    return evidence
+
+
 def _audit(*, moderator, action: str, correction: Correction, reason: str, **details) -> None:
     ModerationAction.objects.create(
         moderator=moderator,
@@ -112,7 +121,7 @@ def correction_revoke(*, correction_id: int, moderator, reason: str, evidence=No
         moderator, "revoke corrections", message="Only moderators revoke corrections directly; others can ask."
     )
     reason = _clean_reason(reason)
-    evidence = evidence_clean(evidence)
+    evidence = _clean_evidence(evidence)
     with transaction.atomic():
         correction = _lock(correction_id)
         _refuse(permissions.revoke_refusal(moderator, correction))
@@ -121,7 +130,7 @@ def correction_revoke(*, correction_id: int, moderator, reason: str, evidence=No
             revocation = Revocation.objects.create(
                 correction=correction, proposed_by=moderator, reason=reason, evidence=evidence
             )
-        elif evidence:
+        else:
             revocation.evidence = [*revocation.evidence, *evidence]
             revocation.save(update_fields=["evidence"])
         _revoke_locked(correction, revocation, moderator=moderator, reason=reason)
@@ -136,9 +145,7 @@ def revocation_propose(*, correction_id: int, proposer, reason: str, evidence=No
     """Open a request to revoke an accepted correction; the community then votes on it."""
     permissions.require_active(proposer, "ask for a revocation")
     reason = _clean_reason(reason)
-    evidence = evidence_clean(evidence)
-    if not evidence:
-        raise ValidationError({"evidence": "Cite the new evidence: at least one source (text, link or archive)."})
+    evidence = _clean_evidence(evidence)
     rate_limit(user=proposer, scope="comment", rate=settings.CHROMA_COMMENT_RATE)
     with transaction.atomic():
         correction = _lock(correction_id)

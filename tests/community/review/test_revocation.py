@@ -346,7 +346,14 @@ def test_the_correction_page_offers_the_forms_and_posts_through_the_services(
     client.force_login(people["moderator"])
     assert "Revoke as a moderator" in client.get(page).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/corrections/{correction.pk}/revoke/", {"reason": "Confirmed by the ledger"})
+        client.post(f"/corrections/{correction.pk}/revoke/", {"reason": "Confirmed by the ledger"})  # no evidence
+    correction.refresh_from_db()
+    assert correction.status == CorrectionStatus.ACCEPTED
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/corrections/{correction.pk}/revoke/",
+            {"reason": "Confirmed by the ledger", "evidence_text": "Ledger p. 4, seen at the archive"},
+        )
     correction.refresh_from_db()
     assert correction.status == CorrectionStatus.REVOKED
     html = client.get(page).content.decode()
@@ -485,3 +492,35 @@ def test_who_may_verify_sources_is_one_rule_for_the_page_and_the_service(photo, 
     assert not can_verify_sources(people["volunteer"], correction)  # not a historian
     Profile.objects.filter(user=people["historian2"]).update(suspended_at="2026-01-01T00:00:00Z")
     assert not can_verify_sources(people["historian2"], correction)
+
+
+def test_revocation_evidence_is_real_sources_and_moderators_cite_it_too(
+    correction, people, api, django_capture_on_commit_callbacks
+):
+    accept(correction, people["moderator"], django_capture_on_commit_callbacks)
+    for bad in (
+        [{"kind": "inferred", "hints": ["points/0"]}],
+        [{**EVIDENCE[0], "hints": ["points/0"]}],
+        [{**EVIDENCE[0], "kind": "inferred"}],
+    ):
+        with pytest.raises(ValidationError) as caught:
+            revocations.revocation_propose(
+                correction_id=correction.pk, proposer=people["volunteer"], reason="Doubtful", evidence=bad
+            )
+        assert "cite a source" in str(caught.value)
+        with pytest.raises(ValidationError):
+            revocations.correction_revoke(
+                correction_id=correction.pk, moderator=people["moderator"], reason="Doubtful", evidence=bad
+            )
+    for evidence in (None, []):  # a moderator needs evidence as well as a reason
+        with pytest.raises(ValidationError) as caught:
+            revocations.correction_revoke(
+                correction_id=correction.pk, moderator=people["moderator"], reason="Wrong", evidence=evidence
+            )
+        assert "Cite the new evidence" in str(caught.value)
+    response = api(people["moderator"]).post(
+        f"/api/v1/corrections/{correction.pk}/decision/", {"decision": "revoke", "reason": "Wrong"}, format="json"
+    )
+    assert response.status_code == 400 and "evidence" in response.content.decode()
+    correction.refresh_from_db()
+    assert correction.status == CorrectionStatus.ACCEPTED and not Revocation.objects.exists()
