@@ -73,7 +73,7 @@ def test_the_photo_page_shows_the_credentials_as_read_back_from_the_file(client,
     correction = rendered_correction(photo, other_user)
     decide(correction)
     html = client.get(f"/photos/{photo.pk}/").content.decode()
-    assert "Content credentials: <strong>valid" in html
+    assert "Content credentials: <strong>valid (development certificate)</strong>" in html  # not "trusted"
     assert other_user.username in html.split('id="content-credentials"')[1].split("</p>")[0]
 
 
