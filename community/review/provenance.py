@@ -32,10 +32,9 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from PIL import Image
 
+from colorization.drafting import original_working_luminance
 from colorization.engine.color import rgb_to_lab
 from colorization.engine.hints import Hints, parse_hints, rasterize_index
-from colorization.engine.imageio import read_luminance
-from colorization.engine.inference import working_luminance
 from colorization.engine.provenance import format_shares, hint_influence
 from colorization.storage import storage_replace
 from colorization.text import validate_text
@@ -157,9 +156,7 @@ def correction_provenance(correction: Correction) -> Provenance | None:
     if default_storage.exists(key + ".json"):
         with default_storage.open(key + ".json", "rb") as fh:
             return Provenance(**json.loads(fh.read()))
-    with default_storage.open(photo.original.name, "rb") as fh:
-        original = read_luminance(io.BytesIO(fh.read()), max_pixels=settings.CHROMA_MAX_IMAGE_PIXELS)
-    L = working_luminance(original, render_size)
+    L = original_working_luminance(photo, render_size)
     h, w = L.shape
     with default_storage.open(result.name, "rb") as fh, Image.open(fh) as im:
         im.draft("RGB", (w, h))
