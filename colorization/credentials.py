@@ -65,6 +65,9 @@ class Claims:
     manual: bool = False
     label: str = ""  # the page's AI label, repeated in the manifest
     page_url: str = ""
+    # The review status of a correction that is not the community version ("pending review",
+    # "rejected", …), stated in the title and the assertion; empty for a community version or a draft.
+    status: str = ""
 
 
 @dataclass(frozen=True)
@@ -296,7 +299,7 @@ def manifest_definition(claims: Claims, fmt: str) -> dict:
     original = f"sha256:{claims.original_sha256}"
     return {
         "claim_generator_info": [CLAIM_GENERATOR],
-        "title": f"{claims.title} (colour version).{fmt}",
+        "title": f"{claims.title} (colour version{f'; {claims.status}' if claims.status else ''}).{fmt}",
         "format": MIME[fmt],
         "ingredients": [
             {
@@ -337,6 +340,7 @@ def manifest_definition(claims: Claims, fmt: str) -> dict:
                     "contributors": list(claims.contributors),
                     "label": claims.label,
                     "page": claims.page_url,
+                    **({"status": claims.status} if claims.status else {}),
                 },
             },
         ],

@@ -275,17 +275,22 @@ def community_jpeg(correction: Correction) -> str:
 
 def colour_claims(request, photo: Photo, *, correction: Correction | None = None, draft: Draft | None = None):
     """What a colour file's C2PA manifest asserts: model, original, and the contributors of the
-    corrections that made its colours (the correction and those it builds on)."""
+    corrections that made its colours (the correction and those it builds on) that the community
+    accepted (accepted or since superseded) and that are not hidden. A correction that is not the
+    accepted community version states its review status."""
     contributors: list[str] = []
-    model_slug = model_version = ""
+    model_slug = model_version = status = ""
     manual = False
     if correction is not None:
         node, seen = correction, set()
         while node is not None and node.pk not in seen and len(seen) < 20:
             seen.add(node.pk)
-            if node.author.username not in contributors:
+            credited = node.status in (CorrectionStatus.ACCEPTED, CorrectionStatus.SUPERSEDED)
+            if credited and node.hidden_at is None and node.author.username not in contributors:
                 contributors.append(node.author.username)
             node = node.base_correction
+        if correction.status != CorrectionStatus.ACCEPTED:
+            status = f"correction {correction.pk}, {correction.get_status_display().lower()}: not the community version"
         manual = correction.kind == CorrectionKind.MANUAL
         if correction.render_id:
             model_slug, model_version = correction.render.model_slug, str(correction.render.model_version)
@@ -302,6 +307,7 @@ def colour_claims(request, photo: Photo, *, correction: Correction | None = None
         manual=manual,
         label=label,
         page_url=request.build_absolute_uri(photo.get_absolute_url()),
+        status=status,
     )
 
 

@@ -97,3 +97,34 @@ def test_without_signing_material_downloads_go_out_unsigned_and_the_page_says_so
     assert read_disclosure(data)["digital_source_type"] == DIGITAL_SOURCE_TYPE
     assert "Content credentials: <strong>not made" in client.get(f"/photos/{photo.pk}/").content.decode()
     assert not default_storage.exists("credentials")
+
+
+def test_a_download_of_a_pending_correction_credits_only_accepted_visible_work_and_states_its_status(
+    client, photo, owner, other_user
+):
+    from community.models import Correction
+
+    accepted = rendered_correction(photo, other_user)
+    decide(accepted)
+    pending = rendered_correction(photo, owner, note="Green tram")
+    Correction.objects.filter(pk=pending.pk).update(base_correction=accepted, base_draft=None)
+
+    def manifest():
+        response = client.get(f"/photos/{photo.pk}/download/colour.png?correction={pending.pk}")
+        assert response.status_code == 200
+        state, found = manifest_of(b"".join(response.streaming_content), "image/png")
+        assert state in ("Valid", "Trusted")
+        return found["org.chromacommons.colorization"]
+
+    ours = manifest()
+    assert ours["contributors"] == [other_user.username]  # the pending correction's author is not credited
+    assert ours["status"] == f"correction {pending.pk}, pending review: not the community version"
+    # A hidden correction is not named either.
+    Correction.objects.filter(pk=accepted.pk).update(hidden_at="2026-01-01T00:00:00Z")
+    ours = manifest()
+    assert ours["contributors"] == [] and "pending review" in ours["status"]
+    # The community version itself states no status.
+    Correction.objects.filter(pk=accepted.pk).update(hidden_at=None)
+    response = client.get(f"/photos/{photo.pk}/download/colour.png")
+    _, found = manifest_of(b"".join(response.streaming_content), "image/png")
+    assert "status" not in found["org.chromacommons.colorization"]
