@@ -524,3 +524,52 @@ def test_revocation_evidence_is_real_sources_and_moderators_cite_it_too(
     assert response.status_code == 400 and "evidence" in response.content.decode()
     correction.refresh_from_db()
     assert correction.status == CorrectionStatus.ACCEPTED and not Revocation.objects.exists()
+
+
+def test_the_registry_keeps_flagging_but_redacts_revocations_of_hidden_corrections_and_photos(
+    correction, people, client, api, django_capture_on_commit_callbacks
+):
+    from colorization.models import Photo
+    from community.review.moderation import content_hide
+
+    accept(correction, people["moderator"], django_capture_on_commit_callbacks)
+    example = TrainingExample.objects.get(source=f"correction:{correction.pk}")
+    TrainingExample.objects.filter(pk=example.pk).update(split=Split.TRAIN)
+    model = _trained_model(example, "any-any-v7", base_model(), 7)
+    revocation = revoke(correction, people["moderator"], django_capture_on_commit_callbacks, reason="Secret ledger")
+    with django_capture_on_commit_callbacks(execute=True):
+        content_hide(moderator=people["moderator"], kind="correction", obj=correction, reason="Abusive note")
+    flagged = api().get(f"/api/v1/models/{model.slug}/").json()["trained_on_revoked_data"]
+    assert [(f["example"], f["reason"], f["url"], f["photo"], f["redacted"]) for f in flagged] == [
+        (example.pk, "", "", None, True)
+    ]
+    page = client.get(model.get_absolute_url()).content.decode()
+    assert "Trained on data since revoked" in page and "since hidden by a moderator" in page
+    assert "Secret ledger" not in page and revocation.get_absolute_url() not in page
+    # Shown again, the details come back; a hidden photo redacts them as well.
+    with django_capture_on_commit_callbacks(execute=True):
+        content_hide(moderator=people["moderator"], kind="correction", obj=correction, hidden=False)
+    assert api().get(f"/api/v1/models/{model.slug}/").json()["trained_on_revoked_data"][0]["reason"] == "Secret ledger"
+    Photo.objects.filter(pk=correction.photo_id).update(hidden_at=revocation.decided_at)
+    assert "Secret ledger" not in client.get(model.get_absolute_url()).content.decode()
+    assert api().get(f"/api/v1/models/{model.slug}/").json()["trained_on_revoked_data"][0]["redacted"] is True
+
+
+def test_the_changelog_keeps_its_version_numbers_and_does_not_name_a_hidden_correction(
+    two_versions, people, django_capture_on_commit_callbacks
+):
+    from community.gallery.changelog import photo_changelogs
+    from community.review.moderation import content_hide
+
+    first, second = two_versions
+    revoke(second, people["moderator"], django_capture_on_commit_callbacks)  # restores first
+    before = photo_changelogs([first.photo_id])[first.photo_id]
+    assert [c.version for c in before] == [2, 3, 4]
+    with django_capture_on_commit_callbacks(execute=True):
+        content_hide(moderator=people["moderator"], kind="correction", obj=first, reason="Private address shown")
+    after = photo_changelogs([first.photo_id])[first.photo_id]
+    assert [(c.version, c.kind) for c in after] == [(c.version, c.kind) for c in before]
+    assert after[0].correction_id is None and after[1].correction_id == second.pk
+    for change in after:
+        assert f"orrection {first.pk}" not in change.text and people["author"].username not in change.text
+    assert "since hidden" in after[0].text and "since hidden" in after[2].text
