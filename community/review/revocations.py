@@ -18,9 +18,9 @@ Revoking, in one transaction: the correction becomes ``revoked``; the community 
 replaced (``Correction.replaced``, followed back past revoked or hidden versions) becomes the
 community version again, if there is a superseded, visible one; revoking a superseded version
 (not the community version) restores nothing but withdraws and flags the same way; the revoked
-colours' training example is revoked (withdrawn for good,
-so the next fine-tune of its bucket excludes it, and the models trained on it are flagged in the
-registry); the author's acceptance points are taken back; the gallery entry and cached pages are
+colours' training example is revoked (withdrawn for good, so the next fine-tune of its bucket
+excludes it, and the models trained on it are flagged in the registry); the acceptance points of
+the author and of the voters who agreed are taken back; the gallery entry and cached pages are
 refreshed; the audit log records it (moderator or rule). After the commit, a worker adds the
 restored correction's training example again. Manifests, exports and the Atom feed read the
 revocation rows (``community.gallery.changelog``).
@@ -350,15 +350,22 @@ def _revoke_locked(correction: Correction, revocation: Revocation, *, moderator,
 
 
 def _take_back_acceptance_points(correction: Correction) -> None:
-    accepted = ReputationEvent.objects.filter(
-        user_id=correction.author_id, reason=ReputationReason.CORRECTION_ACCEPTED, correction=correction
-    ).first()
-    if accepted is None or accepted.points == 0:
-        return
-    reputation.reputation_award(
-        user=correction.author,
-        points=-accepted.points,
-        reason=ReputationReason.CORRECTION_REVOKED,
-        correction=correction,
-        note=f"correction {correction.pk} revoked",
-    )
+    """The author's acceptance points, and the points of the voters who agreed with the acceptance
+    (``vote_agreed``), are taken back: one ``correction_revoked`` event each (idempotent: one per
+    person and correction)."""
+    earned = ReputationEvent.objects.filter(
+        correction=correction, reason__in=(ReputationReason.CORRECTION_ACCEPTED, ReputationReason.VOTE_AGREED)
+    ).select_related("user")
+    for event in earned:
+        if event.points == 0:
+            continue
+        author = event.reason == ReputationReason.CORRECTION_ACCEPTED
+        reputation.reputation_award(
+            user=event.user,
+            points=-event.points,
+            reason=ReputationReason.CORRECTION_REVOKED,
+            correction=correction,
+            note=f"correction {correction.pk} revoked"
+            if author
+            else f"voted for correction {correction.pk}, since revoked",
+        )

@@ -573,3 +573,25 @@ def test_the_changelog_keeps_its_version_numbers_and_does_not_name_a_hidden_corr
     for change in after:
         assert f"orrection {first.pk}" not in change.text and people["author"].username not in change.text
     assert "since hidden" in after[0].text and "since hidden" in after[2].text
+
+
+def test_voters_points_for_agreeing_with_an_acceptance_are_taken_back_on_revocation(
+    correction, people, settings, django_capture_on_commit_callbacks
+):
+    settings.CHROMA_REPUTATION_VOTE_AGREED = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        for voter in ("volunteer", "volunteer3", "historian"):
+            decisions.vote_cast(correction_id=correction.pk, voter=people[voter], value=1)
+    correction.refresh_from_db()
+    assert correction.status == CorrectionStatus.ACCEPTED
+    before = {v: Profile.objects.get(user=people[v]).reputation for v in ("volunteer", "volunteer3", "historian")}
+    agreed = ReputationEvent.objects.filter(correction=correction, reason="vote_agreed")
+    assert agreed.count() == 3 and {e.points for e in agreed} == {2}
+    revoke(correction, people["moderator"], django_capture_on_commit_callbacks)
+    for voter, reputation in before.items():
+        assert Profile.objects.get(user=people[voter]).reputation == reputation - 2
+        events = ReputationEvent.objects.filter(user=people[voter], correction=correction)
+        assert sum(e.points for e in events) == 0
+        assert events.get(reason="correction_revoked").note.startswith("voted for correction")
+    author_events = ReputationEvent.objects.filter(user=correction.author, correction=correction)
+    assert sum(e.points for e in author_events) == 0
