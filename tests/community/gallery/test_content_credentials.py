@@ -128,3 +128,23 @@ def test_a_download_of_a_pending_correction_credits_only_accepted_visible_work_a
     response = client.get(f"/photos/{photo.pk}/download/colour.png")
     _, found = manifest_of(b"".join(response.streaming_content), "image/png")
     assert "status" not in found["org.chromacommons.colorization"]
+
+
+def test_a_signing_failure_is_remembered_briefly_so_requests_do_not_retry_it(client, photo, monkeypatch):
+    from django.core.cache import cache
+
+    calls = []
+
+    def broken(*args):
+        calls.append(args)
+        raise OSError("storage unreachable")
+
+    monkeypatch.setattr(credentials, "signed_copy", broken)
+    cache.clear()
+    for _ in range(3):
+        response = client.get(f"/photos/{photo.pk}/download/colour.png")
+        assert response.status_code == 200 and response["X-Content-Credentials"] == "unavailable"
+    assert len(calls) == 1  # tried once; the next requests serve the unsigned file at once
+    cache.clear()  # the marker expires (SIGNING_FAILURE_SECONDS): signing is tried again
+    client.get(f"/photos/{photo.pk}/download/colour.png")
+    assert len(calls) == 2
