@@ -25,6 +25,7 @@ This module knows nothing of corrections: callers describe the colours in a ``Cl
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import hashlib
@@ -32,10 +33,12 @@ import io
 import json
 import logging
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import default_storage
 
 from colorization.storage import storage_replace
@@ -62,6 +65,9 @@ class Claims:
     manual: bool = False
     label: str = ""  # the page's AI label, repeated in the manifest
     page_url: str = ""
+    # The review status of a correction that is not the community version ("pending review",
+    # "rejected", …), stated in the title and the assertion; empty for a community version or a draft.
+    status: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,8 @@ class Report:
     source_type: str = ""
     ingredient: str = ""  # the original's identifier (sha256:…)
     failures: tuple[str, ...] = field(default_factory=tuple)
+    # Trusted only because the site's own development CA is the trust anchor: shown as such.
+    development: bool = False
 
     @property
     def is_valid(self) -> bool:
@@ -84,6 +92,8 @@ class Report:
 
     @property
     def text(self) -> str:
+        if self.development and self.is_valid:
+            return "valid (development certificate)"
         return {
             "trusted": "valid (signed by a trusted certificate)",
             "valid": "valid",
@@ -103,6 +113,7 @@ class Material:
     key: bytes
     anchors: bytes  # PEM roots the reader trusts; may be empty
     alg: str = "es256"
+    development: bool = False  # the generated development pair (its CA is trusted by nobody else)
 
     @property
     def fingerprint(self) -> str:
@@ -112,24 +123,75 @@ class Material:
 def _dev_material(directory: Path) -> Material:
     """A development CA and a signer certificate it issued, generated once (EC P-256).
 
-    The three PEMs live in one file, created with a hard link that fails if it exists, so
-    processes starting at once all end up with the same pair.
+    The three PEMs live in one file in a 0700 directory, written to a 0600 temporary file made in
+    that directory (``mkstemp``: private from creation), flushed to disk, then hard-linked into
+    place (a link fails if the name exists), so processes starting at once all end up with the same
+    pair and none ever reads a half-written one. A file that cannot be read as the pair (a crash of
+    an older version, a disk error) is replaced by a new pair.
     """
     path = directory / "dev-signer.json"
-    if not path.exists():
-        directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    for _attempt in range(3):
+        stored = _read_dev_file(path)
+        if stored is not None:
+            return Material(
+                chain=stored["chain"].encode(),
+                key=stored["key"].encode(),
+                anchors=stored["ca"].encode(),
+                development=True,
+            )
+        if path.exists():
+            logger.warning("the development C2PA key pair in %s is unreadable; generating a new one", path)
+            path.unlink(missing_ok=True)
         chain, key, ca = _generate_dev_pair()
-        tmp = directory / f".dev-signer.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({"chain": chain.decode(), "key": key.decode(), "ca": ca.decode()}))
-        tmp.chmod(0o600)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".dev-signer.", suffix=".tmp")  # 0600
         try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process won; use its pair
+            with os.fdopen(fd, "w") as fh:
+                json.dump({"chain": chain.decode(), "key": key.decode(), "ca": ca.decode()}, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            with contextlib.suppress(FileExistsError):  # another process won; use its pair
+                os.link(tmp, path)
         finally:
-            tmp.unlink(missing_ok=True)
-    stored = json.loads(path.read_text())
-    return Material(chain=stored["chain"].encode(), key=stored["key"].encode(), anchors=stored["ca"].encode())
+            os.unlink(tmp)
+    raise ImproperlyConfigured(f"Could not create the development C2PA key pair in {directory}.")
+
+
+def _read_dev_file(path: Path) -> dict | None:
+    try:
+        stored = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or not all(isinstance(stored.get(k), str) for k in ("chain", "key", "ca")):
+        return None
+    try:
+        check_pem_pair(stored["chain"], stored["key"])
+    except ImproperlyConfigured:
+        return None
+    return stored
+
+
+def check_pem_pair(cert: str, key: str) -> None:
+    """Raise ImproperlyConfigured unless ``cert`` is a PEM certificate chain and ``key`` a PEM private
+    key that belongs to its first certificate (checked when the settings load)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        chain = x509.load_pem_x509_certificates(cert.encode())
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"CHROMA_C2PA_CERT is not a PEM certificate chain: {exc}") from exc
+    try:
+        private = serialization.load_pem_private_key(key.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(f"CHROMA_C2PA_KEY is not an unencrypted PEM private key: {exc}") from exc
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    if private.public_key().public_bytes(der, public) != chain[0].public_key().public_bytes(der, public):
+        raise ImproperlyConfigured("CHROMA_C2PA_KEY is not the key of the first certificate in CHROMA_C2PA_CERT.")
 
 
 def _generate_dev_pair() -> tuple[bytes, bytes, bytes]:
@@ -197,7 +259,9 @@ def _material(cert: str, key: str, anchors: str, alg: str, dev_dir: str) -> Mate
         return Material(chain=cert.encode(), key=key.encode(), anchors=anchors.encode(), alg=alg)
     if dev_dir:
         dev = _dev_material(Path(dev_dir))
-        return Material(chain=dev.chain, key=dev.key, anchors=anchors.encode() or dev.anchors, alg=alg)
+        return Material(
+            chain=dev.chain, key=dev.key, anchors=anchors.encode() or dev.anchors, alg=alg, development=not anchors
+        )
     return None
 
 
@@ -235,7 +299,7 @@ def manifest_definition(claims: Claims, fmt: str) -> dict:
     original = f"sha256:{claims.original_sha256}"
     return {
         "claim_generator_info": [CLAIM_GENERATOR],
-        "title": f"{claims.title} (colour version).{fmt}",
+        "title": f"{claims.title} (colour version{f'; {claims.status}' if claims.status else ''}).{fmt}",
         "format": MIME[fmt],
         "ingredients": [
             {
@@ -276,6 +340,7 @@ def manifest_definition(claims: Claims, fmt: str) -> dict:
                     "contributors": list(claims.contributors),
                     "label": claims.label,
                     "page": claims.page_url,
+                    **({"status": claims.status} if claims.status else {}),
                 },
             },
         ],
@@ -331,6 +396,7 @@ def read_back(data: bytes, fmt: str, material: Material | None = None) -> Report
     )
     if state not in ("trusted", "valid"):
         state = "invalid"
+    development = state == "trusted" and material is not None and material.development
     model = f"{ours.get('model', '')} v{ours.get('model_version', '')}" if ours.get("model") else ""
     return Report(
         state=state,
@@ -340,6 +406,7 @@ def read_back(data: bytes, fmt: str, material: Material | None = None) -> Report
         source_type=source_type,
         ingredient=ingredient,
         failures=failures,
+        development=development,
     )
 
 

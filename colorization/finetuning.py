@@ -737,13 +737,22 @@ def contributors(model: ColorModel) -> list[dict]:
     return [{"username": r["contributor__username"], "examples": r["n"]} for r in rows]
 
 
+def _redacted_if_hidden(example: TrainingExample) -> TrainingExample:
+    """An example whose photo or correction a moderator hid keeps flagging its models, but its
+    revocation's reason, link and photo are not shown (``redacted``; the row itself is unchanged)."""
+    example.redacted = example.source_hidden_at is not None or example.photo.hidden_at is not None
+    if example.redacted:
+        example.revoked_reason = example.revoked_url = ""
+    return example
+
+
 def models_trained_on_revoked(models) -> dict[int, list[TrainingExample]]:
     """model id -> the revoked training examples it learnt from, for the given models (two queries).
 
     A model learnt from its own run's training split and, through fine-tuning from its parent,
     from everything its ancestors learnt; so a revoked example flags the model trained on it and
     every model descended from that one. Holdout examples only judged a candidate; they do not
-    flag it.
+    flag it. Examples from hidden photos or corrections come back ``redacted`` (no reason, no link).
     """
     models = list(models)
     if not models:
@@ -760,7 +769,10 @@ def models_trained_on_revoked(models) -> dict[int, list[TrainingExample]]:
         by_model.setdefault(candidate_id, set()).add(example_id)
     if not by_model:
         return {}
-    examples = {e.pk: e for e in TrainingExample.objects.filter(pk__in=set().union(*by_model.values()))}
+    examples = {
+        e.pk: _redacted_if_hidden(e)
+        for e in TrainingExample.objects.filter(pk__in=set().union(*by_model.values())).select_related("photo")
+    }
     parents = dict(ColorModel.objects.values_list("pk", "parent_id"))
     out: dict[int, list[TrainingExample]] = {}
     for model in models:

@@ -423,6 +423,9 @@ class TrainingExample(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=300, blank=True)
     revoked_url = models.CharField(max_length=300, blank=True)
+    # A moderator hid the content these colours came from (the correction): pages and the API that
+    # flag models trained on a revoked example then show neither its reason nor its link.
+    source_hidden_at = models.DateTimeField(null=True, blank=True)
 
     objects = TrainingExampleQuerySet.as_manager()
 

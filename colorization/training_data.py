@@ -108,3 +108,9 @@ def training_example_revoke(*, source: str, reason: str, url: str = "") -> Train
         revoked_at=now, revoked_reason=reason[:300], revoked_url=url[:300]
     )
     return TrainingExample.objects.filter(source=source).first()
+
+
+def training_example_source_hidden(*, source: str, hidden: bool) -> None:
+    """Record that the content an example came from was hidden (or shown again) by a moderator, so
+    the registry does not show a hidden correction's revocation reason or link. Idempotent."""
+    TrainingExample.objects.filter(source=source).update(source_hidden_at=timezone.now() if hidden else None)

@@ -14,6 +14,9 @@ from community.models import (
     Profile,
     Report,
     ReputationEvent,
+    Revocation,
+    RevocationVote,
+    SourceVerification,
     Vote,
 )
 
@@ -62,6 +65,26 @@ class VoteAdmin(admin.ModelAdmin):
 class EvidenceAdmin(admin.ModelAdmin):
     list_display = ("text", "url", "correction", "vote")
     raw_id_fields = ("correction", "vote")
+
+
+@admin.register(SourceVerification)
+class SourceVerificationAdmin(admin.ModelAdmin):
+    list_display = ("evidence", "historian", "verdict", "updated_at")
+    list_filter = ("verdict",)
+    raw_id_fields = ("evidence", "historian")
+
+
+@admin.register(Revocation)
+class RevocationAdmin(admin.ModelAdmin):
+    list_display = ("correction", "status", "proposed_by", "decided_by", "created_at", "decided_at")
+    list_filter = ("status",)
+    raw_id_fields = ("correction", "proposed_by", "decided_by", "restored")
+
+
+@admin.register(RevocationVote)
+class RevocationVoteAdmin(admin.ModelAdmin):
+    list_display = ("revocation", "voter", "value", "weight", "is_historian")
+    raw_id_fields = ("revocation", "voter")
 
 
 @admin.register(ReputationEvent)

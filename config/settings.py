@@ -555,6 +555,10 @@ CHROMA_C2PA_ALG = env.choice(
 )
 if bool(CHROMA_C2PA_CERT) != bool(CHROMA_C2PA_KEY):
     raise ImproperlyConfigured("Set both CHROMA_C2PA_CERT and CHROMA_C2PA_KEY (or neither).")
+if CHROMA_C2PA_CERT:  # a malformed or mismatched pair stops the start, not the first download
+    from colorization.credentials import check_pem_pair
+
+    check_pem_pair(CHROMA_C2PA_CERT, CHROMA_C2PA_KEY)
 CHROMA_C2PA_DEV_DIR = str(VAR_DIR / "c2pa") if env.boolean("CHROMA_C2PA_DEV_KEYS", not PRODUCTION) else ""
 # The beat task looks at the admin-editable FinetuneSchedule row this often (seconds).
 CHROMA_FINETUNE_TICK_SECONDS = env.integer("CHROMA_FINETUNE_TICK_SECONDS", 300, minimum=10)

@@ -76,10 +76,11 @@ class ColorModelSerializer(BucketFields, serializers.ModelSerializer):
         return [
             {
                 "example": e.pk,
-                "photo": e.photo_id,
+                "photo": None if e.redacted else e.photo_id,
                 "revoked_at": e.revoked_at,
-                "reason": e.revoked_reason,
+                "reason": e.revoked_reason,  # empty when redacted (hidden photo or correction)
                 "url": self._absolute(e.revoked_url),
+                "redacted": e.redacted,
             }
             for e in cache["map"].get(obj.pk, [])
         ]

@@ -360,6 +360,22 @@ def rasterize(hints: Hints, width: int, height: int, out_w: int, out_h: int) -> 
     mask = np.zeros((1, out_h, out_w), np.float32)
     if not hints.has_local:
         return ab, mask
+    index, palette = rasterize_index(hints, width, height, out_w, out_h)
+    table = np.asarray(palette, np.float32)  # (K+1, 2)
+    ab[:] = table[index].transpose(2, 0, 1)
+    mask[0] = index > 0
+    return ab, mask
+
+
+def rasterize_index(
+    hints: Hints, width: int, height: int, out_w: int, out_h: int
+) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Which hint each grid pixel shows, as ``rasterize`` paints them: (out_h, out_w) int32, 0 for none,
+    k for the k-th hint painted (strokes 1..S in order, then points S+1..), and the palette of ab
+    colours indexed the same way (palette[0] unused). Where hints overlap, the one painted last wins.
+    """
+    if not hints.has_local:
+        return np.zeros((out_h, out_w), np.int32), [(0.0, 0.0)]
     sx, sy = out_w / width, out_h / height
     # One integer "which hint" image: index 0 = no hint, k = palette[k].
     canvas = Image.new("I", (out_w, out_h), 0)
@@ -401,8 +417,4 @@ def rasterize(hints: Hints, width: int, height: int, out_w: int, out_h: int) -> 
         y0, y1 = max(0, y0), min(out_h - 1, y1)
         draw.rectangle((x0, y0, x1, y1), fill=k)
 
-    index = np.asarray(canvas, dtype=np.int32)
-    table = np.asarray(palette, np.float32)  # (K+1, 2)
-    ab[:] = table[index].transpose(2, 0, 1)
-    mask[0] = index > 0
-    return ab, mask
+    return np.asarray(canvas, dtype=np.int32), palette

@@ -124,6 +124,14 @@ def working_size(width: int, height: int, render_size: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def working_luminance(image: ImageLike, render_size: int) -> np.ndarray:
+    """``image``'s L* on the render's working grid ((h, w) float32, ``working_size``), area-averaged
+    exactly as a render at ``render_size`` computes it (for measuring what the render did)."""
+    image = _as_luma(image)
+    w, h = working_size(image.width, image.height, render_size)
+    return _cached_L(image, "L", w, h)[0].numpy()
+
+
 def _round_up(n: int, multiple: int) -> int:
     return max(multiple, -(-n // multiple) * multiple)
 

@@ -14,7 +14,7 @@ so a documented red coat counts for more than a documented grey wall. Pure PyTor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,28 +43,33 @@ class Influence:
 
 def hint_influence(
     L: np.ndarray,
-    masks: dict[str, np.ndarray],
+    masks: Mapping[str, np.ndarray] | Sequence[tuple[str, np.ndarray]],
     chroma: np.ndarray | None = None,
     scales: Sequence[tuple[float, float]] | None = None,
     kappa: float | None = None,
 ) -> Influence:
     """Shares of documented, inferred and disputed hints and of the model, per pixel and overall.
 
-    ``L``: (H, W) L* of the photo (0-100) at the working resolution. ``masks``: group -> (H, W)
-    hint coverage in {0, 1} (groups left out have none). ``chroma``: (H, W) weights, usually the
-    final colours' chroma; None weighs every pixel alike.
+    ``L``: (H, W) L* of the photo (0-100) at the working resolution. ``masks``: the hints' (H, W)
+    coverage in {0, 1}, as (group, mask) layers in the order they were painted, or a mapping
+    group -> mask (its order is taken as the painting order; groups left out have none). A pixel
+    covered by several layers counts once, for the layer painted last, as the render shows that
+    hint's colour there. ``chroma``: (H, W) weights, usually the final colours' chroma; None weighs
+    every pixel alike.
     """
     scales = PROPAGATION_SCALES if scales is None else scales
     kappa = PROPAGATION_KAPPA if kappa is None else kappa
     h, w = L.shape
     L_t = torch.from_numpy(np.asarray(L, np.float32))[None]
-    stacked = np.zeros((len(GROUPS), h, w), np.float32)
-    for i, group in enumerate(GROUPS):
-        if group in masks:
-            stacked[i] = np.asarray(masks[group], np.float32) > 0
-    # A pixel hinted by two groups (a later hint painted over an earlier one) counts once, for the last.
-    for i in range(len(GROUPS) - 1):
-        stacked[i] *= 1 - np.clip(stacked[i + 1 :].sum(0), 0, 1)
+    layers = list(masks.items()) if isinstance(masks, Mapping) else list(masks)
+    # Paint the layers in order onto one "which group" image, so that a later hint painted over an
+    # earlier one owns the pixel.
+    owner = np.full((h, w), -1, np.int64)
+    for group, mask in layers:
+        if group not in GROUPS:
+            raise ValueError(f"unknown hint group {group!r}; expected one of {GROUPS}")
+        owner[np.asarray(mask) > 0] = GROUPS.index(group)
+    stacked = np.stack([(owner == i).astype(np.float32) for i in range(len(GROUPS))])
     values = torch.from_numpy(stacked)
     den = torch.zeros_like(values)
     if values.any():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db.models import Prefetch
@@ -275,17 +277,22 @@ def community_jpeg(correction: Correction) -> str:
 
 def colour_claims(request, photo: Photo, *, correction: Correction | None = None, draft: Draft | None = None):
     """What a colour file's C2PA manifest asserts: model, original, and the contributors of the
-    corrections that made its colours (the correction and those it builds on)."""
+    corrections that made its colours (the correction and those it builds on) that the community
+    accepted (accepted or since superseded) and that are not hidden. A correction that is not the
+    accepted community version states its review status."""
     contributors: list[str] = []
-    model_slug = model_version = ""
+    model_slug = model_version = status = ""
     manual = False
     if correction is not None:
         node, seen = correction, set()
         while node is not None and node.pk not in seen and len(seen) < 20:
             seen.add(node.pk)
-            if node.author.username not in contributors:
+            credited = node.status in (CorrectionStatus.ACCEPTED, CorrectionStatus.SUPERSEDED)
+            if credited and node.hidden_at is None and node.author.username not in contributors:
                 contributors.append(node.author.username)
             node = node.base_correction
+        if correction.status != CorrectionStatus.ACCEPTED:
+            status = f"correction {correction.pk}, {correction.get_status_display().lower()}: not the community version"
         manual = correction.kind == CorrectionKind.MANUAL
         if correction.render_id:
             model_slug, model_version = correction.render.model_slug, str(correction.render.model_version)
@@ -302,13 +309,33 @@ def colour_claims(request, photo: Photo, *, correction: Correction | None = None
         manual=manual,
         label=label,
         page_url=request.build_absolute_uri(photo.get_absolute_url()),
+        status=status,
     )
 
 
+# After a signing failure the file is served without credentials for this long before signing is
+# tried again, so a broken signer or storage does not cost every page view and download a retry.
+SIGNING_FAILURE_SECONDS = 60
+
+
 def with_credentials(image_key: str, fmt: str, claims) -> tuple[str, credentials.Report]:
-    """The signed copy of a colour file and its read-back report; the unsigned file if signing fails."""
+    """The signed copy of a colour file and its read-back report; the unsigned file if signing fails
+    (and, for ``SIGNING_FAILURE_SECONDS``, without trying again)."""
+    marker = "c2pa-failed:" + hashlib.sha256(f"{image_key}\n{fmt}".encode()).hexdigest()[:32]
+    if _cache_call(cache.get, marker):
+        return image_key, credentials.Report(state="unavailable")
     try:
         return credentials.signed_copy(image_key, fmt, claims)
     except Exception:
         logger.exception("content credentials for %s failed; serving it without", image_key)
+        _cache_call(cache.set, marker, True, SIGNING_FAILURE_SECONDS)
         return image_key, credentials.Report(state="unavailable")
+
+
+def _cache_call(method, *args):
+    """The cache is an optimisation here: if it fails, carry on as if it had nothing."""
+    try:
+        return method(*args)
+    except Exception:
+        logger.warning("cache unavailable for the content-credentials failure marker", exc_info=True)
+        return None

@@ -45,12 +45,13 @@ MAX_NOTE = 4000
 # --- validation ------------------------------------------------------------------------------------------
 
 
-def evidence_clean(items) -> list[dict]:
+def evidence_clean(items, *, sources_only: bool = False) -> list[dict]:
     """Evidence citations as ``[{"text", "url"?, "archive_reference"?, "hints"?, "kind"?}]``; raises ValidationError.
 
     ``hints`` names the hints a source supports (``"points/0"``, ``"strokes/2"``, ``"global"``;
     checked against the hint set by ``evidence_hints_check``); ``kind`` "inferred" says that
-    those hints come from no source (its text may be left out).
+    those hints come from no source (its text may be left out). ``sources_only`` (a revocation's
+    evidence: real sources against the colours) refuses both.
     """
     if items in (None, ""):
         return []
@@ -71,6 +72,13 @@ def evidence_clean(items) -> list[dict]:
         text = str(item.get("text") or "").strip()
         url = str(item.get("url") or "").strip()
         reference = str(item.get("archive_reference") or "").strip()
+        if sources_only and (item.get("hints") or kind != EvidenceKind.SOURCE):
+            raise ValidationError(
+                {
+                    "evidence": f"evidence[{i}]: cite a source (text, link or archive reference); "
+                    "hints and “inferred” belong to a correction's own evidence."
+                }
+            )
         hints = _hint_refs(item.get("hints"), i)
         if kind == EvidenceKind.INFERRED:
             if not hints:

@@ -25,7 +25,7 @@ from django.utils import timezone
 from colorization.models import Photo
 from colorization.ratelimit import rate_limit
 from colorization.text import validate_text
-from colorization.training_data import training_example_add, training_example_withdraw
+from colorization.training_data import training_example_add, training_example_revoke, training_example_withdraw
 from community.gallery.entries import gallery_entry_update
 from community.gallery.page_cache import pages_invalidate_on_commit
 from community.models import (
@@ -33,6 +33,8 @@ from community.models import (
     CorrectionStatus,
     Evidence,
     ModerationAction,
+    Revocation,
+    RevocationStatus,
     TrainingStatus,
     Vote,
 )
@@ -316,17 +318,35 @@ def correction_training_example_add(correction_id: int, *, reraise: tuple[type[B
         if isinstance(exc, reraise):
             raise
         return False
-    # If it was superseded or hidden meanwhile, take the example back out.
-    added = Correction.objects.filter(
-        pk=correction.pk, status=CorrectionStatus.ACCEPTED, hidden_at__isnull=True
-    ).update(
-        training_status=TrainingStatus.ADDED,
-        training_attempts=correction.training_attempts + 1,
-        training_error="",
-        training_retry_at=None,
-    )
-    if not added:
-        training_example_withdraw(source=source, reason="the correction is no longer the community version")
+    # If it was superseded, hidden or revoked meanwhile, take the example back out. The row lock
+    # orders this after a revocation that committed first (which found no example to revoke: it is
+    # revoked here, so the models trained on it are flagged) and a later revocation after this (it
+    # finds the example and revokes it itself).
+    with transaction.atomic():
+        now_status = (
+            Correction.objects.select_for_update().filter(pk=correction.pk).values_list("status", flat=True).first()
+        )
+        added = Correction.objects.filter(
+            pk=correction.pk, status=CorrectionStatus.ACCEPTED, hidden_at__isnull=True
+        ).update(
+            training_status=TrainingStatus.ADDED,
+            training_attempts=correction.training_attempts + 1,
+            training_error="",
+            training_retry_at=None,
+        )
+        if not added and now_status == CorrectionStatus.REVOKED:
+            revocation = (
+                Revocation.objects.filter(correction_id=correction.pk, status=RevocationStatus.REVOKED)
+                .order_by("-decided_at")
+                .first()
+            )
+            training_example_revoke(
+                source=source,
+                reason=(revocation.decision_reason or revocation.reason)[:300] if revocation else "revoked",
+                url=revocation.get_absolute_url() if revocation else "",
+            )
+        elif not added:
+            training_example_withdraw(source=source, reason="the correction is no longer the community version")
     return bool(added)
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from colorization.models import Photo
 from colorization.ratelimit import rate_limit
-from colorization.training_data import training_example_withdraw
+from colorization.training_data import training_example_source_hidden, training_example_withdraw
 from community.accounts.services import profile_for
 from community.gallery.entries import gallery_entry_update
 from community.gallery.page_cache import pages_invalidate_on_commit
@@ -125,6 +125,8 @@ def content_hide(*, moderator, kind: str, obj, hidden: bool = True, reason: str 
             photo=photo_id,
         )
         if kind == "correction":
+            # Whatever its status: a revoked correction's example still flags models, without its details.
+            training_example_source_hidden(source=f"correction:{obj.pk}", hidden=hidden)
             _correction_visibility_changed(Correction.objects.get(pk=obj.pk), hidden)
         if photo_id is None:
             pages_invalidate_on_commit()

@@ -112,34 +112,42 @@ def can_vote(user, correction: Correction, *, profile: Profile | None = None) ->
 # --- revocations ---------------------------------------------------------------------------------------
 
 
+# What can be revoked: the community version, and a version it superseded (its training example and
+# the models trained on it are still there to withdraw and flag; revoking it restores nothing).
+REVOCABLE = (CorrectionStatus.ACCEPTED, CorrectionStatus.SUPERSEDED)
+
+
 def revoke_refusal(user, correction: Correction) -> VoteRefusal | None:
     """Whether a moderator may revoke ``correction`` now (the caller checked the role)."""
     if correction.author_id == user.pk:
         return VoteRefusal("own", "You cannot revoke your own correction; ask another moderator.")
     if correction.is_gold:
         return VoteRefusal("gold", "Corrections of gold-standard photos are scored, not accepted or revoked.")
-    if correction.status != CorrectionStatus.ACCEPTED:
+    if correction.status not in REVOCABLE:
         return VoteRefusal(
             "not_accepted",
-            f"Only the accepted community version can be revoked; this correction is "
-            f"{correction.get_status_display().lower()}.",
+            f"Only an accepted correction (the community version or one it superseded) can be revoked; "
+            f"this correction is {correction.get_status_display().lower()}.",
         )
     return None
 
 
-def revocation_propose_refusal(user, correction: Correction) -> VoteRefusal | None:
-    """The single rule for asking to revoke: None when ``user`` may open a request on ``correction`` now."""
+def revocation_propose_refusal(user, correction: Correction, *, profile: Profile | None = None) -> VoteRefusal | None:
+    """The single rule for asking to revoke: None when ``user`` may open a request on ``correction`` now.
+
+    ``profile``: the user's, when the caller has read it (a page asks several rules).
+    """
     if user is None or not user.is_authenticated:
         return VoteRefusal("signed_out", "Sign in to ask for a revocation.")
-    if profile_for(user).is_suspended:
+    if (profile or profile_for(user)).is_suspended:
         return VoteRefusal("suspended", "Your account is suspended; you cannot ask for a revocation.")
     if correction.is_gold:
         return VoteRefusal("gold", "Corrections of gold-standard photos are scored, not accepted or revoked.")
-    if correction.status != CorrectionStatus.ACCEPTED:
+    if correction.status not in REVOCABLE:
         return VoteRefusal(
             "not_accepted",
-            f"Only the accepted community version can be revoked; this correction is "
-            f"{correction.get_status_display().lower()}.",
+            f"Only an accepted correction (the community version or one it superseded) can be revoked; "
+            f"this correction is {correction.get_status_display().lower()}.",
         )
     if correction.hidden_at is not None or correction.photo.hidden_at is not None:
         return VoteRefusal("hidden", "This correction or its photo is hidden by a moderator.")
@@ -158,7 +166,7 @@ def revocation_vote_refusal(user, correction: Correction, revocation, *, profile
         return VoteRefusal("signed_out", "Sign in to vote.")
     if (profile or profile_for(user)).is_suspended:
         return VoteRefusal("suspended", "Your account is suspended; you cannot vote.")
-    if revocation is None or correction.status != CorrectionStatus.ACCEPTED:
+    if revocation is None or correction.status not in REVOCABLE:
         return VoteRefusal("no_request", "There is no open request to revoke this correction.")
     if correction.author_id == user.pk:
         return VoteRefusal("own", "You cannot vote on revoking your own correction.")
@@ -169,6 +177,18 @@ def revocation_vote_refusal(user, correction: Correction, revocation, *, profile
     return None
 
 
-def can_revoke_by_hand(user, correction: Correction) -> bool:
+def can_revoke_by_hand(user, correction: Correction, *, profile: Profile | None = None) -> bool:
     """Whether the correction page offers ``user`` the moderator's revoke form."""
-    return is_moderator(user) and not profile_for(user).is_suspended and revoke_refusal(user, correction) is None
+    if user is None or not user.is_authenticated:
+        return False
+    profile = profile or profile_for(user)
+    return profile.is_moderator and not profile.is_suspended and revoke_refusal(user, correction) is None
+
+
+def can_verify_sources(user, correction: Correction, *, profile: Profile | None = None) -> bool:
+    """Whether ``user`` may mark ``correction``'s cited sources verified or disputed: an active
+    historian who is not its author (``provenance.source_verify`` enforces the same rule)."""
+    if user is None or not user.is_authenticated:
+        return False
+    profile = profile or profile_for(user)
+    return profile.is_historian and not profile.is_suspended and correction.author_id != user.pk

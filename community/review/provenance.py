@@ -9,10 +9,11 @@ hint's area of influence as the propagation computes it, weighted by the final c
 The global hint sets the model's overall colours rather than a region, so it is not counted in
 the share (its sources are listed like any other).
 
-The computation reads the correction's colour image at most ``WORK_SIDE`` px on its long side
-(its L* is the original's, exactly) and is kept in storage under a key derived from the image,
-the hints and the groups, so it runs once per change of verdicts; a verdict invalidates the
-cached pages of the photo.
+The computation runs on the render's working grid (``working_size`` at the render's
+``render_size``), with the original's L* area-averaged to that grid exactly as the render did, the
+hints painted on it as the render paints them, and the colour image's chroma as weights. It is kept
+in storage under a key derived from the image, the hints, the groups and the render size, so it
+runs once per change of verdicts; a verdict invalidates the cached pages of the photo.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from PIL import Image
 
+from colorization.drafting import original_working_luminance
 from colorization.engine.color import rgb_to_lab
-from colorization.engine.hints import Hints, parse_hints, rasterize
+from colorization.engine.hints import Hints, parse_hints, rasterize_index
 from colorization.engine.provenance import format_shares, hint_influence
 from colorization.storage import storage_replace
 from colorization.text import validate_text
@@ -44,11 +47,10 @@ from community.models import (
     SourceVerification,
     VerificationVerdict,
 )
-from community.review.permissions import require_active
+from community.review.permissions import can_verify_sources, require_active
 
 logger = logging.getLogger(__name__)
 
-WORK_SIDE = 256
 MAX_NOTE = 2000
 # Overlay colours (Okabe–Ito, distinguishable with colour-blindness) and patterns, so the state is
 # never told by colour alone: documented solid, inferred diagonal lines, disputed cross-hatched.
@@ -75,7 +77,8 @@ def source_verify(*, evidence_id: int, historian, verdict: str, note: str = "") 
         evidence = Evidence.objects.select_related("correction").select_for_update(of=("self",)).get(pk=evidence_id)
         if evidence.correction_id is None or evidence.kind != EvidenceKind.SOURCE:
             raise ValidationError("Only the sources a correction cites are verified.")
-        if evidence.correction.author_id == historian.pk:
+        # One rule, permissions.can_verify_sources (the page offers the form by it too).
+        if not can_verify_sources(historian, evidence.correction):
             raise PermissionDenied("You cannot verify the sources of your own correction.")
         verification, _ = SourceVerification.objects.update_or_create(
             evidence=evidence, historian=historian, defaults={"verdict": verdict, "note": note}
@@ -143,27 +146,28 @@ def correction_provenance(correction: Correction) -> Provenance | None:
     hints = parse_hints(correction.hints, photo.width, photo.height)
     evidence = list(correction.evidence.all())
     groups = hint_groups(hints, evidence)
-    digest = hashlib.sha256(json.dumps([result.name, correction.hints, groups], sort_keys=True).encode()).hexdigest()
+    # The render spread the hints on its working grid (``render_size`` on the long side), so the
+    # influence is measured there, on the original's L* at that size, as the render saw it.
+    render_size = correction.render.render_size if correction.render_id else settings.CHROMA_DEFAULT_RENDER_SIZE
+    digest = hashlib.sha256(
+        json.dumps([result.name, correction.hints, groups, render_size], sort_keys=True).encode()
+    ).hexdigest()
     key = f"provenance/{correction.photo_id}/{correction.pk}-{digest[:20]}"
     if default_storage.exists(key + ".json"):
         with default_storage.open(key + ".json", "rb") as fh:
             return Provenance(**json.loads(fh.read()))
+    L = original_working_luminance(photo, render_size)
+    h, w = L.shape
     with default_storage.open(result.name, "rb") as fh, Image.open(fh) as im:
-        im.draft("RGB", (WORK_SIDE, WORK_SIDE))
-        rgb = im.convert("RGB")
-    scale = min(1.0, WORK_SIDE / max(rgb.size))
-    w, h = max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))
-    rgb = rgb.resize((w, h), Image.Resampling.BOX)
+        im.draft("RGB", (w, h))
+        rgb = im.convert("RGB").resize((w, h), Image.Resampling.BOX)
     lab = rgb_to_lab(torch.from_numpy(np.asarray(rgb, np.float32) / 255).permute(2, 0, 1))
-    L, chroma = lab[0].numpy(), torch.sqrt(lab[1] ** 2 + lab[2] ** 2).numpy()
-    masks = {}
-    for group in ("documented", "inferred", "disputed"):
-        subset = Hints(
-            points=tuple(p for i, p in enumerate(hints.points) if groups[f"points/{i}"] == group),
-            strokes=tuple(s for i, s in enumerate(hints.strokes) if groups[f"strokes/{i}"] == group),
-        )
-        if subset.has_local:
-            masks[group] = rasterize(subset, photo.width, photo.height, w, h)[1][0]
+    chroma = torch.sqrt(lab[1] ** 2 + lab[2] ** 2).numpy()
+    # Hints painted as the render paints them (strokes, then points; the last painted wins a pixel),
+    # each pixel given to the group of the hint it shows.
+    index, _ = rasterize_index(hints, photo.width, photo.height, w, h)
+    order = [f"strokes/{i}" for i in range(len(hints.strokes))] + [f"points/{i}" for i in range(len(hints.points))]
+    masks = [(groups[ref], index == k) for k, ref in enumerate(order, start=1)]
     influence = hint_influence(L, masks, chroma)
     overlay_key = storage_replace(key + ".png", _overlay_png(influence.labels()))
     provenance = Provenance(

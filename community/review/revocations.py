@@ -1,4 +1,4 @@
-"""Revocation: taking back an accepted correction when new evidence turns up.
+"""Revocation: taking back an accepted (or since superseded) correction when new evidence turns up.
 
 Two doors, one rule. A moderator revokes at once, with a reason and evidence
 (``correction_revoke``). Anyone else opens a request with a reason and evidence
@@ -15,10 +15,12 @@ then the photo, then updates (so locks) the community version it supersedes; tak
 before the correction here keeps the two from waiting on each other (a deadlock).
 
 Revoking, in one transaction: the correction becomes ``revoked``; the community version it
-replaced (``Correction.replaced``) becomes the community version again, if it is still
-superseded and visible; the revoked colours' training example is revoked (withdrawn for good,
-so the next fine-tune of its bucket excludes it, and the models trained on it are flagged in the
-registry); the author's acceptance points are taken back; the gallery entry and cached pages are
+replaced (``Correction.replaced``, followed back past revoked or hidden versions) becomes the
+community version again, if there is a superseded, visible one; revoking a superseded version
+(not the community version) restores nothing but withdraws and flags the same way; the revoked
+colours' training example is revoked (withdrawn for good, so the next fine-tune of its bucket
+excludes it, and the models trained on it are flagged in the registry); the acceptance points of
+the author and of the voters who agreed are taken back; the gallery entry and cached pages are
 refreshed; the audit log records it (moderator or rule). After the commit, a worker adds the
 restored correction's training example again. Manifests, exports and the Atom feed read the
 revocation rows (``community.gallery.changelog``).
@@ -72,6 +74,15 @@ def _clean_reason(reason: str) -> str:
     return reason
 
 
+def _clean_evidence(evidence) -> list[dict]:
+    """A revocation, by a moderator or asked for, cites at least one real source (no hint references,
+    no "inferred")."""
+    evidence = evidence_clean(evidence, sources_only=True)
+    if not evidence:
+        raise ValidationError({"evidence": "Cite the new evidence: at least one source (text, link or archive)."})
+    return evidence
+
+
 def _audit(*, moderator, action: str, correction: Correction, reason: str, **details) -> None:
     ModerationAction.objects.create(
         moderator=moderator,
@@ -110,7 +121,7 @@ def correction_revoke(*, correction_id: int, moderator, reason: str, evidence=No
         moderator, "revoke corrections", message="Only moderators revoke corrections directly; others can ask."
     )
     reason = _clean_reason(reason)
-    evidence = evidence_clean(evidence)
+    evidence = _clean_evidence(evidence)
     with transaction.atomic():
         correction = _lock(correction_id)
         _refuse(permissions.revoke_refusal(moderator, correction))
@@ -119,7 +130,7 @@ def correction_revoke(*, correction_id: int, moderator, reason: str, evidence=No
             revocation = Revocation.objects.create(
                 correction=correction, proposed_by=moderator, reason=reason, evidence=evidence
             )
-        elif evidence:
+        else:
             revocation.evidence = [*revocation.evidence, *evidence]
             revocation.save(update_fields=["evidence"])
         _revoke_locked(correction, revocation, moderator=moderator, reason=reason)
@@ -134,9 +145,7 @@ def revocation_propose(*, correction_id: int, proposer, reason: str, evidence=No
     """Open a request to revoke an accepted correction; the community then votes on it."""
     permissions.require_active(proposer, "ask for a revocation")
     reason = _clean_reason(reason)
-    evidence = evidence_clean(evidence)
-    if not evidence:
-        raise ValidationError({"evidence": "Cite the new evidence: at least one source (text, link or archive)."})
+    evidence = _clean_evidence(evidence)
     rate_limit(user=proposer, scope="comment", rate=settings.CHROMA_COMMENT_RATE)
     with transaction.atomic():
         correction = _lock(correction_id)
@@ -251,36 +260,37 @@ def _decline_locked(correction: Correction, revocation: Revocation, *, reason: s
 
 
 def _restorable(correction: Correction) -> Correction | None:
-    """The community version ``correction`` replaced, if it can be the community version again."""
-    replaced = correction.replaced_id and Correction.objects.filter(pk=correction.replaced_id).first()
-    if not replaced and correction.decided_at is not None:
-        # Accepted before the replaced link was recorded: the newest version superseded before it.
-        replaced = (
-            Correction.objects.filter(
-                photo_id=correction.photo_id,
-                status=CorrectionStatus.SUPERSEDED,
-                decided_at__lt=correction.decided_at,
-            )
-            .order_by("-decided_at", "-id")
-            .first()
-        )
-    if not replaced or replaced.status != CorrectionStatus.SUPERSEDED:
-        return None
-    if replaced.hidden_at is not None or replaced.is_gold:
-        return None
-    return replaced
+    """The community version to restore when ``correction``, the community version, is revoked.
+
+    Walks ``replaced`` back from it past the versions that cannot come back (revoked, hidden, or
+    otherwise not superseded) to the newest superseded, visible one; None when there is none.
+    """
+    seen = {correction.pk}
+    candidate_id = correction.replaced_id
+    while candidate_id is not None and candidate_id not in seen:
+        seen.add(candidate_id)
+        candidate = Correction.objects.filter(pk=candidate_id).first()
+        if candidate is None:
+            return None
+        if candidate.status == CorrectionStatus.SUPERSEDED and candidate.hidden_at is None and not candidate.is_gold:
+            return candidate
+        candidate_id = candidate.replaced_id
+    return None
 
 
 def _revoke_locked(correction: Correction, revocation: Revocation, *, moderator, reason: str) -> None:
     """Revoke ``correction`` (its photo's row and its own locked by this transaction) through ``revocation``."""
     now = timezone.now()
-    updated = Correction.objects.filter(pk=correction.pk, status=CorrectionStatus.ACCEPTED).update(
+    was_community_version = correction.status == CorrectionStatus.ACCEPTED
+    revocable = Correction.objects.filter(pk=correction.pk, status=correction.status, status__in=permissions.REVOCABLE)
+    updated = revocable.update(
         status=CorrectionStatus.REVOKED, training_status=TrainingStatus.WITHDRAWN, training_retry_at=None
     )
     if updated != 1:  # cannot happen under the row lock; refuse rather than revoke twice
         raise ReviewConflict("This correction is no longer accepted.", "decided")
     correction.status = CorrectionStatus.REVOKED
-    restored = _restorable(correction)
+    # A superseded version is not the community version: revoking it restores nothing.
+    restored = _restorable(correction) if was_community_version else None
     if restored is not None:
         Correction.objects.filter(pk=restored.pk, status=CorrectionStatus.SUPERSEDED).update(
             status=CorrectionStatus.ACCEPTED, training_status=TrainingStatus.PENDING, training_attempts=0
@@ -340,15 +350,22 @@ def _revoke_locked(correction: Correction, revocation: Revocation, *, moderator,
 
 
 def _take_back_acceptance_points(correction: Correction) -> None:
-    accepted = ReputationEvent.objects.filter(
-        user_id=correction.author_id, reason=ReputationReason.CORRECTION_ACCEPTED, correction=correction
-    ).first()
-    if accepted is None or accepted.points == 0:
-        return
-    reputation.reputation_award(
-        user=correction.author,
-        points=-accepted.points,
-        reason=ReputationReason.CORRECTION_REVOKED,
-        correction=correction,
-        note=f"correction {correction.pk} revoked",
-    )
+    """The author's acceptance points, and the points of the voters who agreed with the acceptance
+    (``vote_agreed``), are taken back: one ``correction_revoked`` event each (idempotent: one per
+    person and correction)."""
+    earned = ReputationEvent.objects.filter(
+        correction=correction, reason__in=(ReputationReason.CORRECTION_ACCEPTED, ReputationReason.VOTE_AGREED)
+    ).select_related("user")
+    for event in earned:
+        if event.points == 0:
+            continue
+        author = event.reason == ReputationReason.CORRECTION_ACCEPTED
+        reputation.reputation_award(
+            user=event.user,
+            points=-event.points,
+            reason=ReputationReason.CORRECTION_REVOKED,
+            correction=correction,
+            note=f"correction {correction.pk} revoked"
+            if author
+            else f"voted for correction {correction.pk}, since revoked",
+        )

@@ -111,9 +111,11 @@ def correction_detail(request, pk: int):
     shared = correction.hidden_at is None and correction.photo.hidden_at is None
     revocation_list = list(correction.revocations.select_related("proposed_by", "decided_by").order_by("created_at"))
     open_revocation = next((r for r in revocation_list if r.status == "open"), None)
-    can_revoke = permissions.can_revoke_by_hand(user, correction)
+    can_revoke = permissions.can_revoke_by_hand(user, correction, profile=profile)
     revocation_vote_refusal = (
-        permissions.revocation_vote_refusal(user, correction, open_revocation) if open_revocation else None
+        permissions.revocation_vote_refusal(user, correction, open_revocation, profile=profile)
+        if open_revocation
+        else None
     )
     response = render(
         request,
@@ -144,7 +146,7 @@ def correction_detail(request, pk: int):
             "can_revoke": can_revoke,
             "can_propose_revocation": not can_revoke
             and user.is_authenticated
-            and permissions.revocation_propose_refusal(user, correction) is None,
+            and permissions.revocation_propose_refusal(user, correction, profile=profile) is None,
             "can_vote_revocation": open_revocation is not None and revocation_vote_refusal is None,
             "why_not_revocation_vote": revocation_vote_refusal.message if revocation_vote_refusal else "",
             "provenance": provenance.provenance_safely(correction) if not correction.is_gold else None,
@@ -152,10 +154,7 @@ def correction_detail(request, pk: int):
                 {"evidence": e, "status": provenance.source_status(e), "verifications": list(e.verifications.all())}
                 for e in correction.evidence.all()
             ],
-            "can_verify_sources": profile is not None
-            and profile.is_historian
-            and not profile.is_suspended
-            and correction.author_id != user.pk,
+            "can_verify_sources": permissions.can_verify_sources(user, correction, profile=profile),
             **fragment_context(
                 photo_id=correction.photo_id,
                 parts=("correction", correction.pk, "member" if user.is_authenticated else "anonymous"),
@@ -318,10 +317,11 @@ def _evidence_from_form(request) -> list[dict]:
 @require_POST
 @writer_required("revoke corrections")
 def revoke(request, pk: int):
-    """A moderator revokes at once; anyone else asks the community (the services decide who may)."""
+    """A moderator revokes at once; anyone else, and a moderator who may not revoke this one by hand
+    (their own correction), asks the community: the same choice the page's forms show."""
     correction = get_object_or_404(Correction.objects.visible_to(request.user), pk=pk)
     try:
-        if permissions.is_moderator(request.user):
+        if permissions.can_revoke_by_hand(request.user, correction):
             revocations.correction_revoke(
                 correction_id=correction.pk,
                 moderator=request.user,

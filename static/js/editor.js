@@ -442,17 +442,40 @@ function renderHintList() {
   $("hint-count").textContent = `(${store.points.length} hint${store.points.length === 1 ? "" : "s"}, ${store.strokes.length} stroke${store.strokes.length === 1 ? "" : "s"})`;
   $("hint-list-empty").hidden = items.length > 0;
   if (focusedKey) list.querySelector(`[data-key="${focusedKey}"]`)?.focus();
-  for (const id of [...citeSelection]) if (!store.find(id)) citeSelection.delete(id);
+  for (const id of [...citeSelection]) if (!citable(id)) citeSelection.delete(id);
+  updateGlobalCite();
   readEvidence?.refresh();
 }
 
-// id -> {ref: "points/N" | "strokes/N", name}, in the order the hints are sent.
+// The overall colour is cited like a hint, under this id (hint ids are numbers).
+const GLOBAL_CITE = "global";
+
+// id -> {ref: "points/N" | "strokes/N" | "global", name}, in the order the hints are sent.
 function hintRefs() {
   return new Map([
     ...store.points.map((p, i) => [p.id, { ref: `points/${i}`, name: `Hint ${i + 1}` }]),
     ...store.strokes.map((s, i) => [s.id, { ref: `strokes/${i}`, name: `Stroke ${i + 1}` }]),
+    ...(store.global ? [[GLOBAL_CITE, { ref: "global", name: "the overall colour" }]] : []),
   ]);
 }
+
+function citable(id) {
+  return id === GLOBAL_CITE ? Boolean(store.global) : Boolean(store.find(id));
+}
+
+// The overall colour's tick box: usable while there is an overall colour.
+function updateGlobalCite() {
+  const box = $("global-cite");
+  box.disabled = !store.global;
+  if (!store.global) {
+    box.checked = false;
+    citeSelection.delete(GLOBAL_CITE);
+  }
+}
+$("global-cite").addEventListener("change", (event) => {
+  if (event.target.checked) citeSelection.add(GLOBAL_CITE);
+  else citeSelection.delete(GLOBAL_CITE);
+});
 
 function updateButtons() {
   $("undo").disabled = !store.canUndo;
@@ -734,7 +757,7 @@ readEvidence = setupEvidence({
   template: $("evidence-row-template"),
   addButton: $("evidence-add"),
   max: config.limits.max_evidence,
-  selectedHints: () => [...citeSelection].filter((id) => store.find(id)),
+  selectedHints: () => [...citeSelection].filter(citable),
   hintRefs,
 });
 

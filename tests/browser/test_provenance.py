@@ -73,3 +73,37 @@ def test_a_volunteer_cites_a_source_for_two_hints_and_the_photo_page_shows_the_d
     page.locator("#photo-provenance summary").click()
     assert page.locator("#photo-provenance img.overlay").evaluate("img => img.complete && img.naturalWidth > 0")
     screenshot(page, "photo-page-colour-provenance")
+
+
+def test_the_overall_colour_can_be_cited_like_a_hint(page, live_server, settings, tiny_model_file, owner):
+    settings.CHROMA_BASE_MODEL_PATH = str(tiny_model_file)
+    settings.CHROMA_DEFAULT_RENDER_SIZE = 128
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    volunteer = person("volunteer")
+    volunteer.set_password("a-long-test-password")
+    volunteer.save()
+    photo = photo_upload(
+        owner=owner, file=upload_file(images.jpeg(300, 200, seed=6)), filename="p.jpg", metadata={"title": "Pier"}
+    ).photo
+    colorize_draft.apply(args=[photo.drafts.get().pk])
+
+    log_in(page, live_server, "volunteer", "a-long-test-password")
+    page.goto(f"{live_server.url}/photos/{photo.pk}/edit/")
+    page.locator("#editor[data-ready=true]").wait_for()
+    cite = page.get_by_label("Select the overall colour to cite a source for it")
+    assert cite.is_disabled()  # nothing to cite yet
+    overlay = page.locator("#editor-overlay")
+    box = overlay.bounding_box()
+    overlay.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
+    page.locator("#global-use-tint").click()
+    assert cite.is_enabled()
+    cite.check()
+    row = page.locator("#evidence-rows .evidence-row").first
+    row.locator("input[data-field=text]").fill("Hand-coloured postcard of the pier, 1925: warm evening light")
+    row.get_by_role("button", name="Cite for selected hints").click()
+    assert row.locator("[data-supports]").inner_text() == "Supports: the overall colour."
+    page.locator("#note").fill("Evening light")
+    page.get_by_role("button", name="Submit hints for review").click()
+    page.wait_for_url(f"{live_server.url}/photos/{photo.pk}/#corrections")
+    correction = Correction.objects.get()
+    assert correction.hints.get("global") and correction.evidence.get().hints == ["global"]

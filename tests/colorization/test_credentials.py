@@ -94,3 +94,69 @@ def test_a_certificate_from_the_environment_is_used(settings, material):
         assert credentials.signing_material() is None  # production without a key: unsigned, and said so
     finally:
         credentials._material.cache_clear()
+
+
+def test_the_development_pair_is_private_from_creation_and_a_corrupt_file_is_regenerated(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    directory = tmp_path / "c2pa"
+    made = []
+    real_mkstemp = credentials.tempfile.mkstemp
+
+    def watching_mkstemp(*args, **kwargs):
+        fd, name = real_mkstemp(*args, **kwargs)
+        made.append((kwargs.get("dir"), stat.S_IMODE(os.fstat(fd).st_mode)))
+        return fd, name
+
+    monkeypatch.setattr(credentials.tempfile, "mkstemp", watching_mkstemp)
+    first = credentials._dev_material(directory)
+    assert made == [(directory, 0o600)]  # in the target directory, 0600 before any byte is written
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert [p.name for p in directory.iterdir()] == ["dev-signer.json"]  # no temporary file left
+    assert first.development
+    for corrupt in ("{not json", json.dumps({"chain": "x", "key": "y", "ca": "z"}), ""):
+        (directory / "dev-signer.json").write_text(corrupt)
+        again = credentials._dev_material(directory)
+        assert again.chain != first.chain and again.key.startswith(b"-----BEGIN PRIVATE KEY")
+        first = again
+    assert credentials._dev_material(directory) == first  # and then kept
+
+
+def test_a_malformed_certificate_or_key_in_the_environment_stops_the_start(material, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    credentials.check_pem_pair(material.chain.decode(), material.key.decode())
+    other = credentials._dev_material(tmp_path / "other")
+    for cert, key, message in (
+        ("not a certificate", material.key.decode(), "CHROMA_C2PA_CERT is not a PEM certificate chain"),
+        (material.chain.decode(), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "CHROMA_C2PA_KEY"),
+        (material.chain.decode(), other.key.decode(), "is not the key of the first certificate"),
+    ):
+        with pytest.raises(ImproperlyConfigured, match=message):
+            credentials.check_pem_pair(cert, key)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "CHROMA_C2PA_CERT": "garbage", "CHROMA_C2PA_KEY": material.key.decode()}
+    started = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=root,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode != 0 and "ImproperlyConfigured" in started.stderr
+
+
+def test_a_file_signed_with_the_development_pair_reads_valid_development_not_trusted(material):
+    signed = credentials.sign(colour_file("png"), "png", CLAIMS, material)
+    report = credentials.read_back(signed, "png", material)
+    assert report.is_valid and report.development
+    assert report.text == "valid (development certificate)" and "trusted" not in report.text
+    configured = credentials.Material(chain=material.chain, key=material.key, anchors=material.anchors)
+    assert credentials.read_back(signed, "png", configured).text == "valid (signed by a trusted certificate)"

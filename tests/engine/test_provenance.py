@@ -79,3 +79,44 @@ def test_a_disputed_source_moves_its_region_to_disputed_and_the_overlay_says_so(
 def test_no_hints_is_all_model():
     influence = hint_influence(two_regions(), {})
     assert influence.shares["model"] == 1.0 and (influence.labels() == 0).all()
+
+
+def test_overlapping_hints_count_for_the_hint_painted_last():
+    L = two_regions()
+    big, small = np.zeros_like(L), np.zeros_like(L)
+    big[:, :64] = 1  # a wide stroke over the whole left region
+    small[20:40, 20:40] = 1  # a click painted on top of it
+    # The documented click is painted after the inferred stroke: its pixels are documented...
+    later = hint_influence(L, [("inferred", big), ("documented", small)])
+    assert later.maps["documented"][30, 30] == 1 and later.maps["inferred"][30, 30] == 0
+    # ...and painted before it, the stroke covers it and they are inferred, whatever the group order.
+    earlier = hint_influence(L, [("documented", small), ("inferred", big)])
+    assert earlier.maps["documented"][30, 30] == 0 and earlier.maps["inferred"][30, 30] == 1
+    assert earlier.shares["documented"] < 0.01 < later.shares["documented"]
+    # A group can be painted more than once: the last layer over a pixel decides.
+    again = hint_influence(L, [("documented", big), ("inferred", small), ("documented", small)])
+    assert again.maps["documented"][30, 30] == 1
+
+
+def test_rasterize_index_says_which_hint_each_pixel_shows_the_last_painted_winning():
+    from colorization.engine.hints import parse_hints, rasterize, rasterize_index
+
+    hints = parse_hints(
+        {
+            "points": [{"x": 30, "y": 30, "color": "#ff0000", "size": 8}],
+            "strokes": [
+                {"points": [[0, 30], [60, 30]], "color": "#00ff00", "width": 10},
+                {"points": [[30, 0], [30, 60]], "color": "#0000ff", "width": 10},
+            ],
+        },
+        64,
+        64,
+    )
+    index, palette = rasterize_index(hints, 64, 64, 64, 64)
+    assert len(palette) == 4
+    assert index[30, 30] == 3  # the point, painted after both strokes
+    assert index[30, 5] == 1 and index[5, 30] == 2 and index[60, 60] == 0
+    assert index[34, 34] == 2  # where the strokes cross outside the point, the second stroke
+    ab, mask = rasterize(hints, 64, 64, 64, 64)
+    np.testing.assert_array_equal(mask[0] > 0, index > 0)
+    np.testing.assert_allclose(ab[:, 30, 30], palette[3])

@@ -73,7 +73,7 @@ def test_the_photo_page_shows_the_credentials_as_read_back_from_the_file(client,
     correction = rendered_correction(photo, other_user)
     decide(correction)
     html = client.get(f"/photos/{photo.pk}/").content.decode()
-    assert "Content credentials: <strong>valid" in html
+    assert "Content credentials: <strong>valid (development certificate)</strong>" in html  # not "trusted"
     assert other_user.username in html.split('id="content-credentials"')[1].split("</p>")[0]
 
 
@@ -97,3 +97,54 @@ def test_without_signing_material_downloads_go_out_unsigned_and_the_page_says_so
     assert read_disclosure(data)["digital_source_type"] == DIGITAL_SOURCE_TYPE
     assert "Content credentials: <strong>not made" in client.get(f"/photos/{photo.pk}/").content.decode()
     assert not default_storage.exists("credentials")
+
+
+def test_a_download_of_a_pending_correction_credits_only_accepted_visible_work_and_states_its_status(
+    client, photo, owner, other_user
+):
+    from community.models import Correction
+
+    accepted = rendered_correction(photo, other_user)
+    decide(accepted)
+    pending = rendered_correction(photo, owner, note="Green tram")
+    Correction.objects.filter(pk=pending.pk).update(base_correction=accepted, base_draft=None)
+
+    def manifest():
+        response = client.get(f"/photos/{photo.pk}/download/colour.png?correction={pending.pk}")
+        assert response.status_code == 200
+        state, found = manifest_of(b"".join(response.streaming_content), "image/png")
+        assert state in ("Valid", "Trusted")
+        return found["org.chromacommons.colorization"]
+
+    ours = manifest()
+    assert ours["contributors"] == [other_user.username]  # the pending correction's author is not credited
+    assert ours["status"] == f"correction {pending.pk}, pending review: not the community version"
+    # A hidden correction is not named either.
+    Correction.objects.filter(pk=accepted.pk).update(hidden_at="2026-01-01T00:00:00Z")
+    ours = manifest()
+    assert ours["contributors"] == [] and "pending review" in ours["status"]
+    # The community version itself states no status.
+    Correction.objects.filter(pk=accepted.pk).update(hidden_at=None)
+    response = client.get(f"/photos/{photo.pk}/download/colour.png")
+    _, found = manifest_of(b"".join(response.streaming_content), "image/png")
+    assert "status" not in found["org.chromacommons.colorization"]
+
+
+def test_a_signing_failure_is_remembered_briefly_so_requests_do_not_retry_it(client, photo, monkeypatch):
+    from django.core.cache import cache
+
+    calls = []
+
+    def broken(*args):
+        calls.append(args)
+        raise OSError("storage unreachable")
+
+    monkeypatch.setattr(credentials, "signed_copy", broken)
+    cache.clear()
+    for _ in range(3):
+        response = client.get(f"/photos/{photo.pk}/download/colour.png")
+        assert response.status_code == 200 and response["X-Content-Credentials"] == "unavailable"
+    assert len(calls) == 1  # tried once; the next requests serve the unsigned file at once
+    cache.clear()  # the marker expires (SIGNING_FAILURE_SECONDS): signing is tried again
+    client.get(f"/photos/{photo.pk}/download/colour.png")
+    assert len(calls) == 2

@@ -143,3 +143,61 @@ def test_after_acceptance_the_share_is_on_the_photo_page_in_json_ld_dublin_core_
     collection_photo_add(collection=collection, curator=people["author"], photo=photo)
     assert client.get(f"/collections/{collection.pk}/export.json").json()["photos"][0]["colour_provenance"] == share
     assert share in client.get(f"/collections/{collection.pk}/export.csv").content.decode("utf-8-sig")
+
+
+def test_the_share_is_measured_on_the_renders_working_grid_at_its_render_size(people, make_photo, tiny_base_model):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from colorization.engine.color import rgb_to_lab
+    from colorization.engine.hints import parse_hints, rasterize
+    from colorization.engine.imageio import read_luminance
+    from colorization.engine.inference import working_luminance, working_size
+    from colorization.engine.provenance import hint_influence
+    from colorization.models import Draft
+
+    data = images.jpeg(640, 400, seed=3)
+    photo = make_photo(people["author"], data=data, title="Harbour")
+    finish_drafts(photo)
+    Draft.objects.filter(photo=photo).update(render_size=96)  # the correction's render inherits it
+    hints = {
+        "points": [{"x": 200, "y": 300, "color": "#b03020", "size": 9}],
+        "strokes": [{"points": [[60, 100], [560, 100]], "color": "#3b7a2b", "width": 30}],
+    }
+    draft = photo.drafts.get(status=DraftStatus.DONE, purpose=DraftPurpose.DRAFT)
+    correction = correction_create(
+        author=people["volunteer"], photo=photo, hints=hints, base_draft=draft, evidence=[LEDGER]
+    )
+    colorize_draft.apply(args=[correction.render_id])
+    correction.refresh_from_db()
+    assert correction.render.render_size == 96
+
+    def expected(render_size):
+        L = working_luminance(read_luminance(io.BytesIO(data)), render_size)
+        w, h = working_size(640, 400, render_size)
+        assert L.shape == (h, w)
+        parsed = parse_hints(hints, 640, 400)
+        documented = rasterize(parsed.__class__(points=parsed.points), 640, 400, w, h)[1][0]
+        inferred = rasterize(parsed.__class__(strokes=parsed.strokes), 640, 400, w, h)[1][0]
+        with correction.result_file.open("rb") as fh, Image.open(fh) as im:
+            rgb = im.convert("RGB").resize((w, h), Image.Resampling.BOX)
+        lab = rgb_to_lab(torch.from_numpy(np.asarray(rgb, np.float32) / 255).permute(2, 0, 1))
+        chroma = torch.sqrt(lab[1] ** 2 + lab[2] ** 2).numpy()
+        return hint_influence(L, [("inferred", inferred), ("documented", documented)], chroma).shares
+
+    import torch
+
+    provenance = correction_provenance(correction)
+    at_render, at_256 = expected(96), expected(256)
+    for group in ("documented", "inferred", "model"):
+        assert provenance.shares[group] == pytest.approx(at_render[group], abs=2e-3)
+    # The hints influence more of a small grid: measuring at another size would be wrong.
+    assert abs(at_256["inferred"] - at_render["inferred"]) > 0.02
+    with Image.open(correction.photo.original.storage.open(provenance.overlay)) as overlay:
+        assert overlay.size == working_size(640, 400, 96)
+    # The render size is part of the cache key: another size is another computation.
+    Draft.objects.filter(pk=correction.render_id).update(render_size=256)
+    correction.refresh_from_db()
+    assert correction_provenance(correction).overlay != provenance.overlay

@@ -346,7 +346,14 @@ def test_the_correction_page_offers_the_forms_and_posts_through_the_services(
     client.force_login(people["moderator"])
     assert "Revoke as a moderator" in client.get(page).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/corrections/{correction.pk}/revoke/", {"reason": "Confirmed by the ledger"})
+        client.post(f"/corrections/{correction.pk}/revoke/", {"reason": "Confirmed by the ledger"})  # no evidence
+    correction.refresh_from_db()
+    assert correction.status == CorrectionStatus.ACCEPTED
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/corrections/{correction.pk}/revoke/",
+            {"reason": "Confirmed by the ledger", "evidence_text": "Ledger p. 4, seen at the archive"},
+        )
     correction.refresh_from_db()
     assert correction.status == CorrectionStatus.REVOKED
     html = client.get(page).content.decode()
@@ -354,3 +361,237 @@ def test_the_correction_page_offers_the_forms_and_posts_through_the_services(
     client.logout()
     html = client.get(page).content.decode()
     assert "Revoke as a moderator" not in html and "Ask to revoke" not in html
+
+
+def test_a_superseded_version_can_be_revoked_and_that_restores_nothing(
+    two_versions, people, django_capture_on_commit_callbacks
+):
+    first, second = two_versions
+    example = TrainingExample.objects.get(source=f"correction:{first.pk}")
+    TrainingExample.objects.filter(pk=example.pk).update(split=Split.TRAIN)
+    model = _trained_model(example, "harbour-ft", base_model(), 2)
+    revocation = revoke(first, people["moderator"], django_capture_on_commit_callbacks, reason="Wrong livery")
+    second.refresh_from_db()
+    assert first.status == CorrectionStatus.REVOKED and second.status == CorrectionStatus.ACCEPTED
+    assert revocation.status == RevocationStatus.REVOKED and revocation.restored_id is None
+    example.refresh_from_db()
+    assert example.revoked_at is not None and example.withdrawn_at is not None
+    from colorization.finetuning import models_trained_on_revoked
+
+    assert [e.pk for e in models_trained_on_revoked([model])[model.pk]] == [example.pk]
+    from community.gallery.changelog import photo_changelogs
+
+    changes = photo_changelogs([first.photo_id])[first.photo_id]
+    assert any(c.kind == "revoked" and c.correction_id == first.pk for c in changes)
+    # Revoking the community version then walks back past the revoked one: nothing to restore.
+    later = revoke(second, people["moderator"], django_capture_on_commit_callbacks)
+    assert later.restored_id is None
+
+
+def test_revoking_walks_the_replaced_chain_back_past_revoked_and_hidden_versions(
+    photo, people, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    first = accept(correction_for(photo, people["author"]), people["moderator"], capture)
+    second = accept(correction_for(photo, people["volunteer3"]), people["moderator"], capture)
+    third = accept(correction_for(photo, people["volunteer2"]), people["moderator"], capture)
+    assert (third.replaced_id, second.replaced_id) == (second.pk, first.pk)
+    revoke(second, people["moderator"], capture)  # superseded, revoked
+    revocation = revoke(third, people["moderator"], capture)
+    first.refresh_from_db()
+    assert revocation.restored_id == first.pk and first.status == CorrectionStatus.ACCEPTED
+    # A hidden version is skipped too.
+    fourth = accept(correction_for(photo, people["volunteer"]), people["moderator"], capture)
+    fifth = accept(correction_for(photo, people["volunteer3"]), people["moderator"], capture)
+    Correction.objects.filter(pk=fourth.pk).update(hidden_at=fifth.decided_at)
+    revocation = revoke(fifth, people["moderator"], capture)
+    assert revocation.restored_id == first.pk
+
+
+def test_a_version_that_replaced_nothing_restores_nothing_even_with_older_superseded_ones(
+    photo, people, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    first = accept(correction_for(photo, people["author"]), people["moderator"], capture)
+    second = accept(correction_for(photo, people["volunteer3"]), people["moderator"], capture)
+    # second replaced nothing (say a moderator's data repair): no guess from dates.
+    Correction.objects.filter(pk=second.pk).update(replaced=None)
+    revocation = revoke(second, people["moderator"], capture)
+    first.refresh_from_db()
+    assert revocation.restored_id is None and first.status == CorrectionStatus.SUPERSEDED
+
+
+def test_the_migration_backfills_replaced_by_replaying_the_history(photo, people, django_capture_on_commit_callbacks):
+    import importlib
+
+    from django.apps import apps
+
+    capture = django_capture_on_commit_callbacks
+    first = accept(correction_for(photo, people["author"]), people["moderator"], capture)
+    second = accept(correction_for(photo, people["volunteer3"]), people["moderator"], capture)
+    revoke(second, people["moderator"], capture)  # first is the community version again
+    third = accept(correction_for(photo, people["volunteer2"]), people["moderator"], capture)
+    expected = {first.pk: None, second.pk: first.pk, third.pk: first.pk}
+    Correction.objects.filter(pk__in=expected).update(replaced=None)  # as before the link existed
+    migration = importlib.import_module("community.migrations.0007_backfill_replaced")
+    migration.backfill(apps, None)
+    assert dict(Correction.objects.filter(pk__in=expected).values_list("pk", "replaced_id")) == expected
+
+
+def test_a_revocation_during_the_training_example_task_leaves_the_example_revoked(
+    correction, people, django_capture_on_commit_callbacks, monkeypatch
+):
+    with django_capture_on_commit_callbacks(execute=False):  # the worker has not added the example yet
+        decisions.correction_decide(
+            correction_id=correction.pk, moderator=people["moderator"], decision="accept", reason="Matches"
+        )
+    real_add = decisions.training_example_add
+    revocation = {}
+
+    def add_while_revoked(**kwargs):
+        # The task read the correction as accepted; a moderator revokes it before the example lands,
+        # so the revocation finds no example to revoke.
+        revocation["row"] = revocations.correction_revoke(
+            correction_id=correction.pk, moderator=people["moderator"], reason="Ledger says green", evidence=EVIDENCE
+        )
+        assert not TrainingExample.objects.filter(source=f"correction:{correction.pk}").exists()
+        return real_add(**kwargs)
+
+    monkeypatch.setattr(decisions, "training_example_add", add_while_revoked)
+    assert decisions.correction_training_example_add(correction.pk) is False
+    example = TrainingExample.objects.get(source=f"correction:{correction.pk}")
+    assert example.withdrawn_at is not None and example.revoked_at is not None
+    assert example.revoked_reason == "Ledger says green"
+    assert example.revoked_url.endswith(revocation["row"].get_absolute_url())
+
+
+def test_a_moderator_who_wrote_the_correction_is_offered_and_gets_the_request_not_the_revoke(
+    photo, people, client, django_capture_on_commit_callbacks
+):
+    author_mod = person("authormod2", role="moderator")
+    own = accept(correction_for(photo, author_mod), people["moderator"], django_capture_on_commit_callbacks)
+    client.force_login(author_mod)
+    html = client.get(own.get_absolute_url()).content.decode()
+    assert "Revoke as a moderator" not in html and "Ask to revoke this correction" in html
+    response = client.post(
+        f"/corrections/{own.pk}/revoke/",
+        {"reason": "I found a better source", "evidence_text": "Ledger p. 9", "evidence_url": "https://a.example/p9"},
+    )
+    assert response.status_code == 302
+    own.refresh_from_db()
+    assert own.status == CorrectionStatus.ACCEPTED  # not revoked by its own author
+    assert Revocation.objects.get(correction=own).status == RevocationStatus.OPEN  # asked, as the page offered
+
+
+def test_who_may_verify_sources_is_one_rule_for_the_page_and_the_service(photo, people):
+    from community.review.permissions import can_verify_sources
+
+    correction = correction_for(photo, people["historian"])
+    assert not can_verify_sources(people["historian"], correction)  # own correction
+    assert can_verify_sources(people["historian2"], correction)
+    assert not can_verify_sources(people["volunteer"], correction)  # not a historian
+    Profile.objects.filter(user=people["historian2"]).update(suspended_at="2026-01-01T00:00:00Z")
+    assert not can_verify_sources(people["historian2"], correction)
+
+
+def test_revocation_evidence_is_real_sources_and_moderators_cite_it_too(
+    correction, people, api, django_capture_on_commit_callbacks
+):
+    accept(correction, people["moderator"], django_capture_on_commit_callbacks)
+    for bad in (
+        [{"kind": "inferred", "hints": ["points/0"]}],
+        [{**EVIDENCE[0], "hints": ["points/0"]}],
+        [{**EVIDENCE[0], "kind": "inferred"}],
+    ):
+        with pytest.raises(ValidationError) as caught:
+            revocations.revocation_propose(
+                correction_id=correction.pk, proposer=people["volunteer"], reason="Doubtful", evidence=bad
+            )
+        assert "cite a source" in str(caught.value)
+        with pytest.raises(ValidationError):
+            revocations.correction_revoke(
+                correction_id=correction.pk, moderator=people["moderator"], reason="Doubtful", evidence=bad
+            )
+    for evidence in (None, []):  # a moderator needs evidence as well as a reason
+        with pytest.raises(ValidationError) as caught:
+            revocations.correction_revoke(
+                correction_id=correction.pk, moderator=people["moderator"], reason="Wrong", evidence=evidence
+            )
+        assert "Cite the new evidence" in str(caught.value)
+    response = api(people["moderator"]).post(
+        f"/api/v1/corrections/{correction.pk}/decision/", {"decision": "revoke", "reason": "Wrong"}, format="json"
+    )
+    assert response.status_code == 400 and "evidence" in response.content.decode()
+    correction.refresh_from_db()
+    assert correction.status == CorrectionStatus.ACCEPTED and not Revocation.objects.exists()
+
+
+def test_the_registry_keeps_flagging_but_redacts_revocations_of_hidden_corrections_and_photos(
+    correction, people, client, api, django_capture_on_commit_callbacks
+):
+    from colorization.models import Photo
+    from community.review.moderation import content_hide
+
+    accept(correction, people["moderator"], django_capture_on_commit_callbacks)
+    example = TrainingExample.objects.get(source=f"correction:{correction.pk}")
+    TrainingExample.objects.filter(pk=example.pk).update(split=Split.TRAIN)
+    model = _trained_model(example, "any-any-v7", base_model(), 7)
+    revocation = revoke(correction, people["moderator"], django_capture_on_commit_callbacks, reason="Secret ledger")
+    with django_capture_on_commit_callbacks(execute=True):
+        content_hide(moderator=people["moderator"], kind="correction", obj=correction, reason="Abusive note")
+    flagged = api().get(f"/api/v1/models/{model.slug}/").json()["trained_on_revoked_data"]
+    assert [(f["example"], f["reason"], f["url"], f["photo"], f["redacted"]) for f in flagged] == [
+        (example.pk, "", "", None, True)
+    ]
+    page = client.get(model.get_absolute_url()).content.decode()
+    assert "Trained on data since revoked" in page and "since hidden by a moderator" in page
+    assert "Secret ledger" not in page and revocation.get_absolute_url() not in page
+    # Shown again, the details come back; a hidden photo redacts them as well.
+    with django_capture_on_commit_callbacks(execute=True):
+        content_hide(moderator=people["moderator"], kind="correction", obj=correction, hidden=False)
+    assert api().get(f"/api/v1/models/{model.slug}/").json()["trained_on_revoked_data"][0]["reason"] == "Secret ledger"
+    Photo.objects.filter(pk=correction.photo_id).update(hidden_at=revocation.decided_at)
+    assert "Secret ledger" not in client.get(model.get_absolute_url()).content.decode()
+    assert api().get(f"/api/v1/models/{model.slug}/").json()["trained_on_revoked_data"][0]["redacted"] is True
+
+
+def test_the_changelog_keeps_its_version_numbers_and_does_not_name_a_hidden_correction(
+    two_versions, people, django_capture_on_commit_callbacks
+):
+    from community.gallery.changelog import photo_changelogs
+    from community.review.moderation import content_hide
+
+    first, second = two_versions
+    revoke(second, people["moderator"], django_capture_on_commit_callbacks)  # restores first
+    before = photo_changelogs([first.photo_id])[first.photo_id]
+    assert [c.version for c in before] == [2, 3, 4]
+    with django_capture_on_commit_callbacks(execute=True):
+        content_hide(moderator=people["moderator"], kind="correction", obj=first, reason="Private address shown")
+    after = photo_changelogs([first.photo_id])[first.photo_id]
+    assert [(c.version, c.kind) for c in after] == [(c.version, c.kind) for c in before]
+    assert after[0].correction_id is None and after[1].correction_id == second.pk
+    for change in after:
+        assert f"orrection {first.pk}" not in change.text and people["author"].username not in change.text
+    assert "since hidden" in after[0].text and "since hidden" in after[2].text
+
+
+def test_voters_points_for_agreeing_with_an_acceptance_are_taken_back_on_revocation(
+    correction, people, settings, django_capture_on_commit_callbacks
+):
+    settings.CHROMA_REPUTATION_VOTE_AGREED = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        for voter in ("volunteer", "volunteer3", "historian"):
+            decisions.vote_cast(correction_id=correction.pk, voter=people[voter], value=1)
+    correction.refresh_from_db()
+    assert correction.status == CorrectionStatus.ACCEPTED
+    before = {v: Profile.objects.get(user=people[v]).reputation for v in ("volunteer", "volunteer3", "historian")}
+    agreed = ReputationEvent.objects.filter(correction=correction, reason="vote_agreed")
+    assert agreed.count() == 3 and {e.points for e in agreed} == {2}
+    revoke(correction, people["moderator"], django_capture_on_commit_callbacks)
+    for voter, reputation in before.items():
+        assert Profile.objects.get(user=people[voter]).reputation == reputation - 2
+        events = ReputationEvent.objects.filter(user=people[voter], correction=correction)
+        assert sum(e.points for e in events) == 0
+        assert events.get(reason="correction_revoked").note.startswith("voted for correction")
+    author_events = ReputationEvent.objects.filter(user=correction.author, correction=correction)
+    assert sum(e.points for e in author_events) == 0
