@@ -210,10 +210,11 @@ def test_the_signed_in_correction_page_is_a_fixed_number_of_queries(
 ):
     vote_cast(correction_id=correction.pk, voter=crew["voter"], value=1, comment="Yes")
     viewer.get(f"/corrections/{correction.pk}/")
-    # The correction (+photo, author, render, bases, decider), its evidence, my vote, the discussion
-    # (comments, whether I moderate) = 5; the vote rule's check reuses my profile; the votes and the
+    # The correction (+photo, author, render, bases, decider), its evidence, its sources' verdicts
+    # (historians verifying them), my vote, its revocation requests, the discussion (comments,
+    # whether I moderate) = 7; every rule the page asks reuses my profile; the votes and the
     # comparison come from fragments.
-    with django_assert_num_queries(3 + 5):
+    with django_assert_num_queries(3 + 7):
         viewer.get(f"/corrections/{correction.pk}/")
 
 
