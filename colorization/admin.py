@@ -9,6 +9,7 @@ from colorization.models import (
     Job,
     ModelStatus,
     Photo,
+    Shot,
     TrainingExample,
     TrainingRun,
 )
@@ -42,6 +43,16 @@ class PhotoAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
+
+
+@admin.register(Shot)
+class ShotAdmin(admin.ModelAdmin):
+    """A clip's shots as the render job's detector found them (read-only: the next render finds them again)."""
+
+    list_display = ["photo", "number", "start_frame", "end_frame"]
+    list_select_related = ["photo"]
+    raw_id_fields = ["photo"]
+    readonly_fields = ["photo", "number", "start_frame", "end_frame", "keyframes"]
 
 
 @admin.register(Draft)

@@ -14,12 +14,17 @@ from tests.colorization.test_worker import full_size_model, wait_for, workers  #
 from tests.conftest import upload_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-FRAMES, CHUNK = 120, 16
+# Enough chunks that the render is still running, inside a chunk after the first, for most of its
+# time, whatever the machine's speed.
+FRAMES, CHUNK = 360, 16
 
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    monkeypatch.setenv("CHROMA_VIDEO_CHUNK_FRAMES", str(CHUNK))  # read by the worker processes
+    # Read by the worker processes: small chunks, and progress saved after every frame so the test
+    # sees the worker inside a chunk (the default writes it at most once a second).
+    monkeypatch.setenv("CHROMA_VIDEO_CHUNK_FRAMES", str(CHUNK))
+    monkeypatch.setenv("CHROMA_VIDEO_PROGRESS_SECONDS", "0")
 
 
 def test_a_clip_survives_its_worker_being_killed_and_resumes_after_the_last_chunk(
