@@ -4,6 +4,7 @@ acceptance the photo page shows the documented share."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -71,7 +72,12 @@ def test_a_volunteer_cites_a_source_for_two_hints_and_the_photo_page_shows_the_d
     assert documented > 0 and inferred > 0 and documented > inferred  # two cited hints, one uncited
     assert abs(documented + inferred + model - 100) <= 2
     page.locator("#photo-provenance summary").click()
-    assert page.locator("#photo-provenance img.overlay").evaluate("img => img.complete && img.naturalWidth > 0")
+    # A lazy image starts loading once its <details> opens: poll for it (the CSP refuses wait_for_function).
+    overlay = page.locator("#photo-provenance img.overlay")
+    deadline = time.monotonic() + 15
+    while not overlay.evaluate("img => img.complete && img.naturalWidth > 0") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert overlay.evaluate("img => img.complete && img.naturalWidth > 0"), "the overlay did not load"
     screenshot(page, "photo-page-colour-provenance")
 
 
