@@ -396,6 +396,13 @@ class Revocation(models.Model):
 
         return reverse("correction-detail", args=[self.correction_id]) + f"#revocation-{self.pk}"
 
+    @property
+    def restored_public_id(self) -> int | None:
+        """The restored correction's id for public records (feed, exports): None once a moderator hid it."""
+        if self.restored_id is None or self.restored.hidden_at is not None:
+            return None
+        return self.restored_id
+
 
 class RevocationVote(models.Model):
     """+1 (revoke) / -1 (keep) on a revocation request; one per person, changeable while it is open."""

@@ -106,7 +106,7 @@ def _revocation(r: Revocation) -> dict:
         "revoked_by": r.decided_by.username if r.decided_by_id else "vote rule",
         "reason": r.reason,
         "evidence": r.evidence,
-        "restored_correction_id": r.restored_id,
+        "restored_correction_id": r.restored_public_id,
         "votes_for": r.votes_up,
         "votes_against": r.votes_down,
         "historian_votes": r.historian_votes,

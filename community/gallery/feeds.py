@@ -41,7 +41,7 @@ class AcceptedVersionsFeed(Feed):
                 correction__hidden_at__isnull=True,
                 correction__photo__hidden_at__isnull=True,
             )
-            .select_related("correction", "correction__photo", "correction__author", "decided_by")
+            .select_related("correction", "correction__photo", "correction__author", "decided_by", "restored")
             .order_by("-decided_at", "-id")[:FEED_SIZE]
         )
         merged = sorted(accepted + revoked, key=lambda item: item.decided_at, reverse=True)
@@ -55,11 +55,12 @@ class AcceptedVersionsFeed(Feed):
     def item_description(self, item) -> str:
         if isinstance(item, Revocation):
             by = f"moderator {item.decided_by.username}" if item.decided_by_id else "community vote"
-            restored = (
-                f"Correction {item.restored_id} is the community version again."
-                if item.restored_id
-                else "The photo has no community version now."
-            )
+            if item.restored_public_id:
+                restored = f"Correction {item.restored_public_id} is the community version again."
+            elif item.restored_id:
+                restored = "An earlier version (since hidden by a moderator) was the community version again."
+            else:
+                restored = "The photo has no community version now."
             return f"Correction {item.correction_id} was revoked by {by}. Reason: {item.reason} {restored}"
         parts = [
             f"Correction {item.pk} by {item.author.username} ({item.votes_up} for, {item.votes_down} against).",

@@ -595,3 +595,31 @@ def test_voters_points_for_agreeing_with_an_acceptance_are_taken_back_on_revocat
         assert events.get(reason="correction_revoked").note.startswith("voted for correction")
     author_events = ReputationEvent.objects.filter(user=correction.author, correction=correction)
     assert sum(e.points for e in author_events) == 0
+
+
+def test_the_feed_and_exports_stop_naming_a_restored_correction_once_it_is_hidden(
+    two_versions, people, client, django_capture_on_commit_callbacks
+):
+    from community.gallery.collections import collection_create, collection_photo_add
+    from community.review.moderation import content_hide
+
+    first, second = two_versions
+    revoke(second, people["moderator"], django_capture_on_commit_callbacks)
+    collection = collection_create(owner=people["author"], title="Trams", description="", is_public=True)
+    collection_photo_add(collection=collection, curator=people["author"], photo=first.photo)
+
+    def exported_restored_id():
+        record = client.get(f"/collections/{collection.pk}/export.json").json()["photos"][0]
+        revoked = next(d for d in record["decisions"] if d["correction_id"] == second.pk)
+        return revoked["revocation"]["restored_correction_id"]
+
+    assert (
+        f"Correction {first.pk} is the community version again" in client.get("/feeds/accepted.atom").content.decode()
+    )
+    assert exported_restored_id() == first.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        content_hide(moderator=people["moderator"], kind="correction", obj=first, reason="Spam")
+    feed = client.get("/feeds/accepted.atom").content.decode()
+    assert f"correction-{second.pk}-revoked" in feed
+    assert f"Correction {first.pk} " not in feed and "since hidden by a moderator" in feed
+    assert exported_restored_id() is None
