@@ -77,8 +77,9 @@ def _clean_value(value) -> int:
     return number
 
 
-def _tally_from_votes(correction_id: int) -> dict:
-    totals = Vote.objects.filter(correction_id=correction_id).aggregate(
+def votes_tally(votes) -> dict:
+    """The stored tally fields of a correction or a revocation request, from its votes (one query)."""
+    totals = votes.aggregate(
         up=Count("id", filter=Q(value=1)),
         down=Count("id", filter=Q(value=-1)),
         weight_up=Sum("weight", filter=Q(value=1)),
@@ -133,7 +134,7 @@ def vote_cast(*, correction_id: int, voter, value, comment: str = "", evidence=N
             Evidence.objects.filter(vote=vote).delete()
             Evidence.objects.bulk_create([Evidence(vote=vote, position=i, **item) for i, item in enumerate(evidence)])
         pages_invalidate_on_commit(photo_id=correction.photo_id)  # the photo page lists votes
-        tally = _tally_from_votes(correction.pk)
+        tally = votes_tally(Vote.objects.filter(correction_id=correction.pk))
         Correction.objects.filter(pk=correction.pk).update(**tally)
         for field, number in tally.items():
             setattr(correction, field, number)

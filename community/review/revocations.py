@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from colorization.models import Photo
@@ -56,7 +55,7 @@ from community.models import (
 )
 from community.review import notifications, permissions, reputation
 from community.review.corrections import evidence_clean
-from community.review.decisions import MAX_COMMENT, ReviewConflict, _clean_value
+from community.review.decisions import MAX_COMMENT, ReviewConflict, _clean_value, votes_tally
 from community.review.rule import Tally, rule, vote_weight
 
 logger = logging.getLogger(__name__)
@@ -181,23 +180,6 @@ class RevocationVoteResult:
     decided: str | None  # "revoked" or "declined" when this vote decided the request
 
 
-def _tally(revocation_id: int) -> dict:
-    totals = RevocationVote.objects.filter(revocation_id=revocation_id).aggregate(
-        up=Count("id", filter=Q(value=1)),
-        down=Count("id", filter=Q(value=-1)),
-        weight_up=Sum("weight", filter=Q(value=1)),
-        weight_down=Sum("weight", filter=Q(value=-1)),
-        historians=Count("id", filter=Q(is_historian=True)),
-    )
-    return {
-        "votes_up": totals["up"],
-        "votes_down": totals["down"],
-        "weight_up": round(totals["weight_up"] or 0.0, 6),
-        "weight_down": round(totals["weight_down"] or 0.0, 6),
-        "historian_votes": totals["historians"],
-    }
-
-
 def revocation_vote_cast(*, correction_id: int, voter, value, comment: str = "") -> RevocationVoteResult:
     """Vote on the open revocation request of a correction: 1 to revoke, -1 to keep it.
 
@@ -222,7 +204,7 @@ def revocation_vote_cast(*, correction_id: int, voter, value, comment: str = "")
             voter=voter,
             defaults={"value": value, "weight": weight, "is_historian": is_historian, "comment": comment},
         )
-        tally = _tally(revocation.pk)
+        tally = votes_tally(RevocationVote.objects.filter(revocation_id=revocation.pk))
         Revocation.objects.filter(pk=revocation.pk).update(**tally)
         for field, number in tally.items():
             setattr(revocation, field, number)
