@@ -330,11 +330,14 @@ class SourceVerificationView(APIView):
         )
         params = VerificationInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        provenance.source_verify(
-            evidence_id=evidence.pk,
-            historian=request.user,
-            verdict=params.validated_data["verdict"],
-            note=params.validated_data["note"],
-        )
+        try:
+            provenance.source_verify(
+                evidence_id=evidence.pk,
+                historian=request.user,
+                verdict=params.validated_data["verdict"],
+                note=params.validated_data["note"],
+            )
+        except RateLimited as exc:
+            return _review_error(exc)
         fresh = Evidence.objects.prefetch_related("verifications__historian").get(pk=evidence.pk)
         return Response(EvidenceSerializer(fresh).data)

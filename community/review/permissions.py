@@ -187,8 +187,11 @@ def can_revoke_by_hand(user, correction: Correction, *, profile: Profile | None 
 
 def can_verify_sources(user, correction: Correction, *, profile: Profile | None = None) -> bool:
     """Whether ``user`` may mark ``correction``'s cited sources verified or disputed: an active
-    historian who is not its author (``provenance.source_verify`` enforces the same rule)."""
+    historian who is not its author, on a correction and photo nobody hid
+    (``provenance.source_verify`` enforces the same rule)."""
     if user is None or not user.is_authenticated:
+        return False
+    if correction.hidden_at is not None or correction.photo.hidden_at is not None:
         return False
     profile = profile or profile_for(user)
     return profile.is_historian and not profile.is_suspended and correction.author_id != user.pk

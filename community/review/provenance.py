@@ -36,6 +36,7 @@ from colorization.drafting import original_working_luminance
 from colorization.engine.color import rgb_to_lab
 from colorization.engine.hints import Hints, parse_hints, rasterize_index
 from colorization.engine.provenance import format_shares, hint_influence
+from colorization.ratelimit import rate_limit
 from colorization.storage import storage_replace
 from colorization.text import validate_text
 from community.gallery.page_cache import pages_invalidate_on_commit
@@ -73,12 +74,20 @@ def source_verify(*, evidence_id: int, historian, verdict: str, note: str = "") 
     validate_text(note, "note")
     if verdict == VerificationVerdict.DISPUTED and not note:
         raise ValidationError({"note": "Say what is wrong with the source; the note is shown with it."})
+    rate_limit(user=historian, scope="vote", rate=settings.CHROMA_VOTE_RATE)  # a verdict is a kind of vote
     with transaction.atomic():
-        evidence = Evidence.objects.select_related("correction").select_for_update(of=("self",)).get(pk=evidence_id)
+        evidence = (
+            Evidence.objects.select_related("correction", "correction__photo")
+            .select_for_update(of=("self",))
+            .get(pk=evidence_id)
+        )
         if evidence.correction_id is None or evidence.kind != EvidenceKind.SOURCE:
             raise ValidationError("Only the sources a correction cites are verified.")
         # One rule, permissions.can_verify_sources (the page offers the form by it too).
-        if not can_verify_sources(historian, evidence.correction):
+        correction = evidence.correction
+        if correction.hidden_at is not None or correction.photo.hidden_at is not None:
+            raise PermissionDenied("This correction or its photo is hidden by a moderator.")
+        if not can_verify_sources(historian, correction, profile=profile):
             raise PermissionDenied("You cannot verify the sources of your own correction.")
         verification, _ = SourceVerification.objects.update_or_create(
             evidence=evidence, historian=historian, defaults={"verdict": verdict, "note": note}

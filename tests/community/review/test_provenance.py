@@ -201,3 +201,20 @@ def test_the_share_is_measured_on_the_renders_working_grid_at_its_render_size(pe
     Draft.objects.filter(pk=correction.render_id).update(render_size=256)
     correction.refresh_from_db()
     assert correction_provenance(correction).overlay != provenance.overlay
+
+
+def test_verifying_sources_is_throttled_like_votes_and_closed_on_hidden_corrections(photo, people, api, settings):
+    from community.review.moderation import content_hide
+
+    correction = make_correction(photo, people["volunteer"], [LEDGER])
+    source = correction.evidence.get()
+    settings.CHROMA_VOTE_RATE = "1/hour"
+    source_verify(evidence_id=source.pk, historian=people["historian"], verdict="verified", note="Seen it")
+    response = api(people["historian"]).post(
+        f"/api/v1/evidence/{source.pk}/verification/", {"verdict": "verified"}, format="json"
+    )
+    assert response.status_code == 429, response.content
+    settings.CHROMA_VOTE_RATE = "100/hour"
+    content_hide(moderator=people["moderator"], kind="correction", obj=correction, reason="Spam")
+    with pytest.raises(PermissionDenied):
+        source_verify(evidence_id=source.pk, historian=people["historian2"], verdict="verified")
