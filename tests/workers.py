@@ -39,6 +39,17 @@ def _database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def purge_broker() -> int:
+    """Drop the messages earlier tests left on the broker, so a test's worker starts on that test's work.
+
+    The session's broker folder (or Redis database) collects every message sent while no worker ran;
+    a worker started later would otherwise work through all of them before the test's own.
+    """
+    from config.celery_app import app
+
+    return app.control.purge()
+
+
 class Workers:
     def __init__(self, env: dict[str, str], log_dir: Path):
         self.env, self.log_dir, self.procs = env, log_dir, []

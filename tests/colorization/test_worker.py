@@ -21,7 +21,7 @@ from colorization.engine.network import ColorNet
 from colorization.models import Draft, DraftStatus
 from tests import images
 from tests.conftest import reset_broker_pool, upload_file
-from tests.workers import Workers, worker_env
+from tests.workers import Workers, purge_broker, worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +40,7 @@ def full_size_model(tmp_path_factory) -> Path:
 def workers(settings, media_in_tmp, isolated_broker, full_size_model, tmp_path):
     settings.CHROMA_BASE_MODEL_PATH = str(full_size_model)
     reset_broker_pool()
+    purge_broker()
     pool = Workers(worker_env(media_in_tmp, isolated_broker, full_size_model), tmp_path)
     yield pool
     pool.stop_all()

@@ -19,7 +19,7 @@ from colorization.tasks import colorize_draft
 from config import metrics as config_metrics
 from tests import images
 from tests.conftest import reset_broker_pool, upload_file
-from tests.workers import Workers, worker_env
+from tests.workers import Workers, purge_broker, worker_env
 
 
 def scrape(client, **headers) -> dict[tuple[str, tuple], float]:
@@ -234,6 +234,7 @@ def test_a_worker_exports_its_pool_processes_metrics(
     env.update(CHROMA_WORKER_METRICS_PORT=str(port), CHROMA_WORKER_METRICS_ADDR="127.0.0.1",
                CHROMA_DEFAULT_RENDER_SIZE="64")  # fmt: skip
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    purge_broker()
     workers = Workers(env, tmp_path)
     workers.start()
     try:
