@@ -2,7 +2,7 @@
 
     python benchmarks/global_hint_combination.py [--sets era-val sun-scenes] [--limit N] [--hints 0 10 50]
                                                  [--conditions reference palette5 tint wrong] [--threads N]
-                                                 [--out FILE]
+                                                 [--hint-blend B] [--out FILE]
 
 Each photo is made grey and run through the network once per global hint (and once without), at each
 local hint count (3×3 patches of the truth, seeded by file name as ``evaluate_model`` makes them);
@@ -24,6 +24,9 @@ from the residual propagation, 0 far from every hint and 1 at a hinted pixel):
 * ``free_S`` (S = 0.05, 0.1, 0.2): ``uniform_keep``'s shift times 1 - exp(-mean(1 - c) / S), so
   that dense local hints (50: mean(1 - c) ~ 0.003) keep the last word while a few (10: ~ 0.2) get
   nearly the whole shift; ``free_0.1`` is what the colorizer does (``GLOBAL_HINT_FREE_SCALE``);
+* ``fine_free_0.1``: ``free_0.1`` with the propagation's widest scale left out (local hints reach less
+  far when a global hint sets the rest); ``k4_free_0.1`` / ``k16_free_0.1``: the propagation's confidence
+  needs 4 / 16 times the hint density;
 * ``cov_after``: ``shift_both`` plus, where (1 - c), a linear map of ab that gives the output the
   covariance of the hint's colours (Monge-Kantorovich), then the mean correction again;
 * ``cov_after_half``: the same with the map half-way between the identity and the full one;
@@ -66,7 +69,11 @@ from colorization.engine.hints import HintRaster  # noqa: E402
 from colorization.engine.imageio import LumaImage, rgb_to_lightness_u8  # noqa: E402
 from colorization.engine.inference import DEFAULT_MODEL_PATH, DEFAULT_RENDER_SIZE, Colorizer  # noqa: E402
 from colorization.engine.metrics import _lab, load_truth, psnr, simulate_eval_hints  # noqa: E402
-from colorization.engine.propagation import propagate_with_confidence  # noqa: E402
+from colorization.engine.propagation import (  # noqa: E402
+    PROPAGATION_KAPPA,
+    PROPAGATION_SCALES,
+    propagate_with_confidence,
+)
 from colorization.engine.reconstruction import chroma_model, reconstruct  # noqa: E402
 from colorization.engine.training import find_images  # noqa: E402
 
@@ -82,6 +89,9 @@ RULES = (
     "free_0.05",
     "free_0.1",
     "free_0.2",
+    "fine_free_0.1",
+    "k4_free_0.1",
+    "k16_free_0.1",
     "cov_after",
     "cov_after_half",
     "reweight",
@@ -149,10 +159,17 @@ def reweighted_ab(colorizer: Colorizer, logits: torch.Tensor, hint: GlobalHint, 
 
 
 def apply_rule(rule: str, ab: torch.Tensor, job, hint: GlobalHint | None, reweighted=None) -> torch.Tensor:
+    scales, kappa = None, None
+    if rule.startswith("fine_"):  # without the widest scale: local hints reach less far
+        rule, scales = rule[5:], PROPAGATION_SCALES[:-1]
+    elif rule.startswith(("k4_", "k16_")):  # local hints trusted less far from them
+        factor, rule = rule[1:].split("_", 1)
+        kappa = PROPAGATION_KAPPA * float(factor)
+
     def propagate(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if not job.has_hints:
             return x, torch.zeros_like(job.mask)
-        return propagate_with_confidence(x, job.L, job.hint_ab, job.mask)
+        return propagate_with_confidence(x, job.L, job.hint_ab, job.mask, scales=scales, kappa=kappa)
 
     if rule == "net":
         return propagate(ab)[0]
@@ -203,6 +220,9 @@ def main() -> None:
     parser.add_argument("--conditions", nargs="+", default=["reference", "palette5", "tint", "wrong"])
     parser.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--hint-blend", type=float, help="the annealed mean's weight when a global hint is given (default: as without)"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -234,7 +254,8 @@ def main() -> None:
                         given = dataclasses.replace(raster, global_hint=hint)
                     job = colorizer._job(image, given, DEFAULT_RENDER_SIZE)
                     ab_half, logits = colorizer._forward([job])
-                    ab_pad = colorizer._decode(ab_half, logits, colorizer.decode, colorizer.blend)
+                    blend = colorizer.blend if hint is None or args.hint_blend is None else args.hint_blend
+                    ab_pad = colorizer._decode(ab_half, logits, colorizer.decode, blend)
                     ab = ab_pad[0, :, : job.h, : job.w]
 
                     def reweighted(hint=hint, logits=logits, ab_pad=ab_pad, job=job):

@@ -81,6 +81,8 @@ def hint_maker(condition: str, truths: dict[str, np.ndarray], names: list[str]):
     def make(name: str, truth: np.ndarray) -> GlobalHint:
         if condition == "reference":
             return palette(name, 16)
+        if condition.startswith("reference") and condition[9:].isdigit():  # e.g. reference32
+            return palette(name, int(condition[9:]))
         if condition == "palette5":
             return palette(name, 5)
         if condition == "tint":
