@@ -314,11 +314,13 @@ class SourceVerification(models.Model):
         return f"{self.historian_id} {self.verdict} evidence {self.evidence_id}"
 
 
-class Vote(models.Model):
-    """+1/-1 on a correction's historical authenticity; one per person, changeable until decided."""
+class Ballot(models.Model):
+    """What every vote carries: +1/-1, the voter's weight then, whether a historian cast it, a comment.
 
-    correction = models.ForeignKey(Correction, on_delete=models.CASCADE, related_name="votes")
-    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes")
+    One per person per subject (each subclass's unique constraint), changeable until the subject is
+    decided; the tallies come from ``community.review.decisions.votes_tally``.
+    """
+
     value = models.SmallIntegerField()
     weight = models.FloatField(help_text="the voter's weight when the vote was cast")
     is_historian = models.BooleanField(default=False)
@@ -327,7 +329,17 @@ class Vote(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        abstract = True
         ordering = ["created_at", "id"]
+
+
+class Vote(Ballot):
+    """+1/-1 on a correction's historical authenticity; one per person, changeable until decided."""
+
+    correction = models.ForeignKey(Correction, on_delete=models.CASCADE, related_name="votes")
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes")
+
+    class Meta(Ballot.Meta):
         constraints = [
             models.UniqueConstraint(fields=["correction", "voter"], name="one_vote_per_person"),
             models.CheckConstraint(condition=Q(value__in=[1, -1]), name="vote_value_plus_or_minus_one"),
@@ -404,20 +416,13 @@ class Revocation(models.Model):
         return self.restored_id
 
 
-class RevocationVote(models.Model):
+class RevocationVote(Ballot):
     """+1 (revoke) / -1 (keep) on a revocation request; one per person, changeable while it is open."""
 
     revocation = models.ForeignKey(Revocation, on_delete=models.CASCADE, related_name="votes")
     voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="revocation_votes")
-    value = models.SmallIntegerField()
-    weight = models.FloatField(help_text="the voter's weight when the vote was cast")
-    is_historian = models.BooleanField(default=False)
-    comment = models.TextField(max_length=4000, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(Ballot.Meta):
         constraints = [
             models.UniqueConstraint(fields=["revocation", "voter"], name="one_revocation_vote_per_person"),
             models.CheckConstraint(condition=Q(value__in=[1, -1]), name="revocation_vote_plus_or_minus_one"),
