@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,20 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / "screenshots" / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def image_loaded(image, timeout: float = 15) -> bool:
+    """Whether the image (a locator) has loaded within ``timeout`` seconds.
+
+    Images load after the page does (lazy ones once they are near the viewport), so a check right after
+    navigation races them; the CSP refuses wait_for_function, so this polls from Python.
+    """
+    deadline = time.monotonic() + timeout
+    while not image.evaluate("img => img.complete && img.naturalWidth > 0"):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def log_in(page, live_server, username: str, password: str) -> None:

@@ -16,7 +16,7 @@ from colorization.models import Draft, DraftPurpose, DraftStatus
 from colorization.services import photo_upload
 from community.models import Correction
 from tests import images
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import image_loaded, log_in, screenshot
 from tests.conftest import reset_broker_pool, upload_file
 from tests.factories import UserFactory
 from tests.workers import Workers, worker_env
@@ -151,7 +151,7 @@ def test_a_volunteer_places_two_hints_sees_the_preview_and_submits_with_evidence
     assert "The awnings were red and the tram blue." in item.inner_text()
     assert item.get_by_role("link", name="https://example.org/dur-livery").count() == 1
     after_image = item.get_by_alt_text(f"After: correction {correction.pk} (AI-colorized with hints)")
-    assert after_image.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert image_loaded(after_image)
     screenshot(page, "photo-page-with-correction")
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from colorization.models import Draft, DraftStatus
 from tests import images
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import image_loaded, log_in, screenshot
 from tests.conftest import reset_broker_pool
 from tests.factories import UserFactory
 from tests.workers import Workers, worker_env
@@ -53,7 +53,7 @@ def test_the_draft_appears_without_a_reload_and_the_slider_reveals_it(
 
     colour = page.locator("#colour-layer")
     colour.wait_for(state="visible")
-    assert colour.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert image_loaded(colour)
     label = page.locator("#colour-label").inner_text()
     assert label.startswith("AI-colorized · model base vtest")
 

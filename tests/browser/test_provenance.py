@@ -4,7 +4,6 @@ acceptance the photo page shows the documented share."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -13,7 +12,7 @@ from colorization.tasks import colorize_draft
 from community.models import Correction
 from community.review import decisions
 from tests import images
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import image_loaded, log_in, screenshot
 from tests.community.conftest import person
 from tests.conftest import upload_file
 
@@ -74,10 +73,7 @@ def test_a_volunteer_cites_a_source_for_two_hints_and_the_photo_page_shows_the_d
     page.locator("#photo-provenance summary").click()
     # A lazy image starts loading once its <details> opens: poll for it (the CSP refuses wait_for_function).
     overlay = page.locator("#photo-provenance img.overlay")
-    deadline = time.monotonic() + 15
-    while not overlay.evaluate("img => img.complete && img.naturalWidth > 0") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert overlay.evaluate("img => img.complete && img.naturalWidth > 0"), "the overlay did not load"
+    assert image_loaded(overlay), "the overlay did not load"
     screenshot(page, "photo-page-colour-provenance")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from colorization.models import Photo
 from tests import images
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import image_loaded, log_in, screenshot
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -56,11 +56,11 @@ def test_a_volunteer_uploads_two_photos_and_sees_them(page, live_server, tmp_pat
     page.wait_for_url(f"{live_server.url}/photos/*/")
     shown = Photo.objects.get(title=page.locator("h1").inner_text())
     assert shown.original_sha256 in page.locator(".photo-meta").inner_text()
-    assert page.locator(".photo-stage img.compare-original").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert image_loaded(page.locator(".photo-stage img.compare-original"))
     screenshot(page, "photo-page")
 
     page.goto(f"{live_server.url}/gallery/?genre=street&decade=1930")
     assert page.locator(".grid .card").count() == 2
     thumb = page.locator(".grid .card img").first
-    assert thumb.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert image_loaded(thumb)
     screenshot(page, "gallery")
