@@ -4,30 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('colorization', '0014_merge_source_hidden'),
+        ("colorization", "0014_merge_source_hidden"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='draft',
-            name='frame',
+            model_name="draft",
+            name="frame",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='draft',
-            name='stills',
+            model_name="draft",
+            name="stills",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='trainingexample',
-            name='frame',
+            model_name="trainingexample",
+            name="frame",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='draft',
-            name='purpose',
-            field=models.CharField(choices=[('draft', 'Automatic draft'), ('correction', "Render of a volunteer's correction"), ('community', 'A film clip rendered with its accepted keyframe corrections')], default='draft', max_length=12),
+            model_name="draft",
+            name="purpose",
+            field=models.CharField(
+                choices=[
+                    ("draft", "Automatic draft"),
+                    ("correction", "Render of a volunteer's correction"),
+                    ("community", "A film clip rendered with its accepted keyframe corrections"),
+                ],
+                default="draft",
+                max_length=12,
+            ),
         ),
     ]

@@ -5,29 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('colorization', '0015_clip_keyframe_stills'),
-        ('community', '0008_backfill_source_hidden'),
+        ("colorization", "0015_clip_keyframe_stills"),
+        ("community", "0008_backfill_source_hidden"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='correction',
-            name='one_community_version_per_photo',
+            model_name="correction",
+            name="one_community_version_per_photo",
         ),
         migrations.AddField(
-            model_name='correction',
-            name='frame',
+            model_name="correction",
+            name="frame",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddConstraint(
-            model_name='correction',
-            constraint=models.UniqueConstraint(condition=models.Q(('frame__isnull', True), ('status', 'accepted')), fields=('photo',), name='one_community_version_per_photo'),
+            model_name="correction",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("frame__isnull", True), ("status", "accepted")),
+                fields=("photo",),
+                name="one_community_version_per_photo",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='correction',
-            constraint=models.UniqueConstraint(condition=models.Q(('frame__isnull', False), ('status', 'accepted')), fields=('photo', 'frame'), name='one_accepted_correction_per_keyframe'),
+            model_name="correction",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("frame__isnull", False), ("status", "accepted")),
+                fields=("photo", "frame"),
+                name="one_accepted_correction_per_keyframe",
+            ),
         ),
     ]

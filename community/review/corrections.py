@@ -33,7 +33,7 @@ from colorization.storage import storage_replace
 from colorization.text import validate_text
 from community.gallery.page_cache import pages_invalidate_on_commit
 from community.models import Correction, CorrectionKind, Evidence, EvidenceKind, GoldStandard
-from community.review.permissions import require_active
+from community.review.permissions import require_can_correct
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ def _is_gold(photo: Photo) -> bool:
 def _admit(author, photo: Photo, base_draft: Draft | None, base_correction: Correction | None):
     """What every new correction passes first, whatever its kind: an active account, the shared
     limit on corrections, and a base that belongs to the photo. Returns the resolved base."""
-    require_active(author, "submit corrections")
+    require_can_correct(author, photo)
     rate_limit(user=author, scope="corrections", rate=settings.CHROMA_CORRECTION_RATE)
     return _resolve_base(photo, base_draft, base_correction)
 
