@@ -295,12 +295,14 @@ def _read_original(photo: Photo):
         raise PermanentDraftError(f"The original could not be read: {exc}") from exc
 
 
-def original_working_luminance(photo: Photo, render_size: int):
+def original_working_luminance(photo: Photo, render_size: int, frame: int | None = None):
     """The original's L* on a render's working grid ((h, w) float32 numpy): area-averaged exactly as
-    a render at ``render_size`` sees it (what the provenance share measures the hints against).
-    Raises PermanentDraftError when the original cannot be read."""
+    a render at ``render_size`` sees it (what the provenance share measures the hints against). For a
+    film clip, ``frame`` is the keyframe's. Raises PermanentDraftError when the original cannot be read."""
     from colorization.engine.inference import working_luminance
 
+    if frame is not None:
+        return working_luminance(_read_source(Draft(photo=photo, frame=frame)), render_size)
     return working_luminance(_read_original(photo), render_size)
 
 

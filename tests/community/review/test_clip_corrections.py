@@ -131,6 +131,11 @@ def test_a_keyframe_correction_is_rendered_as_that_frames_still_with_its_hints(
     # redder than the draft's still of the same frame (R up, B down), same lightness on average
     assert (still[..., 0].astype(int) - base[..., 0]).mean() > 5
     assert abs(luma(still).mean() - luma(base).mean()) < 4
+    # Its colour provenance is measured on that keyframe's lightness, as a photo's is on the photo's.
+    from community.review.provenance import correction_provenance
+
+    provenance = correction_provenance(correction)
+    assert provenance is not None and provenance.shares["model"] < 1 and "model" in provenance.text
 
 
 @pytest.mark.parametrize(
