@@ -334,9 +334,9 @@ def test_a_hidden_clip_takes_no_corrections_and_no_votes(
     correction = keyframe_correction(clip, draft, people["author"], 0, RED, django_capture_on_commit_callbacks)
     moderation.content_hide(moderator=people["moderator"], kind="photo", obj=clip, reason="Under review.")
     clip.refresh_from_db()
-    # Its owner still sees it, but the one rule closes corrections and votes for everyone.
+    # Only its owner (and staff) still see it: nobody else corrects it, and votes are closed for all.
     with pytest.raises(PermissionDenied, match="hidden"):
-        correction_create(author=people["volunteer3"], photo=clip, hints=BLUE, base_draft=draft, frame=CUT)
+        correction_create(author=people["volunteer"], photo=clip, hints=BLUE, base_draft=draft, frame=CUT)
     with pytest.raises(decisions.ReviewConflict, match="hidden"):
         decisions.vote_cast(correction_id=correction.pk, voter=people["volunteer"], value=1)
     assert api(people["volunteer"]).post(
