@@ -8,9 +8,10 @@ renderer's state (``engine.video.RenderState``, plain arrays) are stored, and th
 them. A worker that takes over a dead one's draft starts from the last recorded chunk. The chunks
 are then joined with the original's audio into one H.264/AAC MP4 carrying the AI disclosure.
 
-Keyframes (issue 19, item 3): every render stores each keyframe as two stills (``Draft.stills``):
-the frame as rendered (PNG, with the disclosure) and as decoded from the original, so volunteers
-correct a keyframe in the photo editor. A keyframe correction's own render is a ``Draft`` with a
+Keyframes (issue 19, item 3): every render stores each keyframe as stills (``Draft.stills``): the
+frame as rendered (PNG, with the disclosure) and as decoded from the original, so volunteers
+correct a keyframe in the photo editor, and its luma plane (lossless), which previews and keyframe
+renders read rather than decoding a long clip up to the frame. A keyframe correction's own render is a ``Draft`` with a
 ``frame``: that frame alone, colorized with the correction's hints as a photo is
 (``keyframe_luminance``). A community render (purpose "community") is a whole-clip render whose
 ``hints`` are ``{"keyframes": {"120": hints, ...}}``: the accepted corrections' hints, each carried
@@ -20,6 +21,7 @@ this module never reads corrections.
 
 from __future__ import annotations
 
+import io
 import logging
 import shutil
 import tempfile
@@ -60,9 +62,10 @@ def clip_keys(draft: Draft) -> dict[str, str]:
 
 
 def still_keys(draft: Draft, frame: int) -> dict[str, str]:
-    """Where a clip render's still of ``frame`` lives: as rendered, and as the original shows it."""
+    """Where a clip render's stills of ``frame`` live: as rendered, as the original shows it, and the
+    original's luma plane (8-bit grey PNG, lossless: what previews and keyframe renders read)."""
     base = f"drafts/{draft.photo_id}/{draft.pk}-{key_token(f'draft:{draft.pk}')}-frame{frame:06d}"
-    return {"colour": f"{base}.png", "original": f"{base}-original.png"}
+    return {"colour": f"{base}.png", "original": f"{base}-original.png", "luma": f"{base}-luma.png"}
 
 
 def keyframe_hints_of(draft: Draft) -> dict[int, dict]:
@@ -72,11 +75,23 @@ def keyframe_hints_of(draft: Draft) -> dict[int, dict]:
 
 def keyframe_luminance(photo: Photo, frame: int):
     """Frame ``frame`` of a clip's original as a ``LumaImage`` (what a keyframe correction is rendered
-    and previewed from). Raises ``VideoError`` when the clip has no such frame."""
+    and previewed from). Read from a render's lossless luma still when one has it (a preview must not
+    decode a long clip up to the frame); else decoded from the original. Raises ``VideoError`` when the
+    clip has no such frame."""
+    import numpy as np
+
+    renders = Draft.objects.filter(photo=photo, status=DraftStatus.DONE, frame__isnull=True).order_by("-id")
+    for stills in renders.values_list("stills", flat=True):
+        key = (stills or {}).get(str(frame), {}).get("luma")
+        if key and default_storage.exists(key):
+            with default_storage.open(key, "rb") as f, Image.open(f) as im:
+                y = np.asarray(im.convert("L"))
+            if y.shape == (photo.height, photo.width):
+                return frame_luminance(y)
     with tempfile.TemporaryDirectory(prefix="chroma-frame-") as tmp:
         source = _fetch(photo.original.name, Path(tmp) / f"source.{EXTENSIONS.get(photo.image_format, 'bin')}")
         planes, _ = read_frame(source, frame)
-    return frame_luminance(planes)
+    return frame_luminance(planes.y)
 
 
 def _chunk_keys(draft: Draft, number: int) -> tuple[str, str]:
@@ -136,10 +151,15 @@ def clip_render(draft_id: int, colorizer, *, disclosure: dict) -> bool:
         hints = keyframe_hints_of(draft)
         stills = dict(draft.stills or {})
 
-        def keep_still(index: int, colour, original) -> None:
+        import numpy as np
+
+        def keep_still(index: int, colour, original, luma) -> None:
             keys = still_keys(draft, index)
             storage_replace(keys["colour"], encode(colour, "png", disclosure))
             storage_replace(keys["original"], encode(original, "png"))
+            buffer = io.BytesIO()
+            Image.fromarray(np.ascontiguousarray(luma)).save(buffer, "PNG")  # uint8 (H,W): mode L
+            storage_replace(keys["luma"], buffer.getvalue())
             stills[str(index)] = keys
 
         chunks = list(draft.chunks)

@@ -242,12 +242,13 @@ def read_frame(source: str | os.PathLike, index: int) -> tuple[Planes, str]:
     raise VideoError(f"the clip has no frame {index + 1}; it has {count} frames")
 
 
-def frame_luminance(planes: Planes):
-    """A frame's L* at full size as a ``LumaImage`` (the photo pipeline's input): the renderer's own
-    luma -> L* table, so a keyframe still, its preview and the clip render see the same lightness."""
+def frame_luminance(y: np.ndarray):
+    """A frame's L* at full size as a ``LumaImage`` (the photo pipeline's input) from its 8-bit luma
+    plane (H,W): the renderer's own luma -> L* table, so a keyframe still, its preview and the clip
+    render see the same lightness."""
     from .imageio import LumaImage
 
-    return LumaImage(np.ascontiguousarray(LUMA_TO_L[planes.y]), 8, "L")
+    return LumaImage(np.ascontiguousarray(LUMA_TO_L[y]), 8, "L")
 
 
 # --- colour --------------------------------------------------------------------------------------------
@@ -543,7 +544,7 @@ class VideoColorizer:
         stop_after: int | None = None,
         audio: bool = True,
         stills: set[int] | frozenset[int] = frozenset(),
-        on_still: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
+        on_still: Callable[[int, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
     ) -> RenderResult:
         """Colorize ``source`` into ``output`` (the extension picks MP4/MOV/MKV or WebM).
 
@@ -551,9 +552,9 @@ class VideoColorizer:
         (otherwise they are detected on the fly). ``state`` and ``stop_after`` render a chunk:
         frames ``state.frame`` .. ``stop_after - 1`` go to ``output`` (video only, no tags), and the
         state to continue from is left in ``state``; ``join_chunks`` puts the chunks and the audio
-        together. For each frame number in ``stills``, ``on_still(index, colour, original)`` gets the
-        frame as rendered and as decoded (sRGB uint8 (H,W,3), the same luma): a keyframe's draft
-        image, which volunteers correct in the editor.
+        together. For each frame number in ``stills``, ``on_still(index, colour, original, luma)`` gets
+        the frame as rendered and as decoded (sRGB uint8 (H,W,3), the same luma) and its luma plane
+        (uint8 (H,W), limited range): a keyframe's draft image, which volunteers correct in the editor.
         """
         import time
 
@@ -661,6 +662,7 @@ class VideoColorizer:
                             index,
                             ycbcr_to_rgb(planes.y, u, v, matrix),
                             ycbcr_to_rgb(planes.y, planes.u, planes.v, matrix),
+                            planes.y,
                         )
                     frame = av.VideoFrame.from_ndarray(
                         np.concatenate((planes.y, u.reshape(-1, width), v.reshape(-1, width))), format="yuv420p"

@@ -120,6 +120,23 @@ def test_every_keyframe_of_a_clip_render_has_a_still_to_correct(clip, draft):
         assert "Description" not in Image.open(f).info  # the original frame does not
 
 
+def test_a_keyframes_lightness_is_read_from_the_lossless_luma_still_as_decoding_gives_it(
+    clip, draft, tmp_path, monkeypatch
+):
+    from colorization import film
+    from colorization.engine.video import frame_luminance, read_frame
+
+    planes, _ = read_frame(local(clip.original.name, tmp_path, "original.mp4"), CUT)
+    decoded = frame_luminance(planes.y).L
+    with monkeypatch.context() as patch:
+        patch.setattr(film, "read_frame", lambda *a: pytest.fail("decoded the clip"))
+        assert np.array_equal(film.keyframe_luminance(clip, CUT).L, decoded)  # from the still
+    Draft.objects.filter(pk=draft.pk).update(stills={})
+    assert np.array_equal(film.keyframe_luminance(clip, CUT).L, decoded)  # decoded up to the frame
+    with pytest.raises(film.VideoError, match="no frame 31"):
+        film.keyframe_luminance(clip, 30)
+
+
 def test_a_keyframe_correction_is_rendered_as_that_frames_still_with_its_hints(
     clip, draft, people, django_capture_on_commit_callbacks
 ):
