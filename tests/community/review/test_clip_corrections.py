@@ -436,3 +436,18 @@ def test_a_correction_page_of_a_keyframe_compares_with_the_keyframes_stills(
     assert f"frame {CUT + 1}" in page
     assert escape(default_storage.url(draft.stills[str(CUT)]["original"])) in page  # not the video as an <img>
     assert f'src="{escape(clip.original.url)}"' not in page
+
+
+def test_a_keyframes_global_hint_is_carried_through_its_shot_too(
+    clip, draft, people, tmp_path, django_capture_on_commit_callbacks
+):
+    tint = {"global": {"tint": {"color": "#2050d0", "strength": 1}}}
+    correction = keyframe_correction(clip, draft, people["author"], 0, tint, django_capture_on_commit_callbacks)
+    assert correction.hints["global"]["tint"]["color"] == "#2050d0"
+    accept(correction, people, django_capture_on_commit_callbacks)
+    community = render(Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY))
+    before = chroma(local(draft.video.name, tmp_path, "draft.mp4"))
+    after = chroma(local(community.video.name, tmp_path, "community.mp4"))
+    bluer = (after[:, 0] - before[:, 0]).mean(axis=(1, 2))  # Cb
+    assert (bluer[:CUT] > 2).all(), bluer  # every frame of the keyframe's shot
+    assert (np.abs(bluer[CUT:]) < 0.5).all(), bluer  # not the next shot
