@@ -63,17 +63,32 @@ def draft_request(
     saturation: float = 1.0,
     hints: dict | None = None,
     purpose: str = DraftPurpose.DRAFT,
+    frame: int | None = None,
 ) -> Draft:
-    """Create a queued draft and enqueue it once the surrounding transaction commits."""
+    """Create a queued draft and enqueue it once the surrounding transaction commits.
+
+    For a film clip, ``frame`` asks for that frame alone as a still (a keyframe correction's render,
+    ``hints`` in the clip's pixels); without it the whole clip is rendered, and ``hints`` may give
+    hints per keyframe: ``{"keyframes": {"120": hints, ...}}`` (a community render).
+    """
     render_size = render_size or settings.CHROMA_DEFAULT_RENDER_SIZE
     errors = {}
     if not 64 <= render_size <= settings.CHROMA_MAX_RENDER_SIZE:
         errors["render_size"] = f"Choose a render size between 64 and {settings.CHROMA_MAX_RENDER_SIZE}."
     if not 0 <= saturation <= 2:
         errors["saturation"] = "Choose a saturation between 0 and 2."
+    if frame is not None and not (photo.is_video and 0 <= frame < (photo.frame_count or 0)):
+        errors["frame"] = (
+            f"Choose a frame between 0 and {(photo.frame_count or 1) - 1}."
+            if photo.is_video
+            else "A photograph has no frames; leave frame out."
+        )
     if hints:
         try:
-            parse_hints(hints, photo.width, photo.height)
+            if photo.is_video and frame is None:
+                keyframe_hints_check(hints, photo)
+            else:
+                parse_hints(hints, photo.width, photo.height)
         except HintError as exc:
             errors["hints"] = str(exc)
     try:
@@ -92,10 +107,45 @@ def draft_request(
         saturation=saturation,
         hints=hints or {},
         purpose=purpose,
+        frame=frame,
         queue=settings.CHROMA_INFERENCE_QUEUE,
     )
     transaction.on_commit(lambda: draft_enqueue(draft.pk))
     return draft
+
+
+def keyframe_hints_check(hints: dict, photo: Photo) -> None:
+    """A whole-clip render's hints: ``{"keyframes": {"<frame>": hints}}``, each a valid hint set in
+    the clip's pixels at a frame of the clip. Raises ``HintError``."""
+    if set(hints) - {"keyframes"} or not isinstance(hints.get("keyframes"), dict):
+        raise HintError('A clip render\'s hints are {"keyframes": {"<frame>": hints}}.')
+    for key, value in hints["keyframes"].items():
+        if not str(key).isdigit() or int(key) >= (photo.frame_count or 0):
+            raise HintError(f"keyframes: {key!r} is not a frame of this clip.")
+        try:
+            parse_hints(value, photo.width, photo.height)
+        except HintError as exc:
+            raise HintError(f"keyframes[{key}]: {exc}") from None
+
+
+def clip_render_request(*, photo: Photo, keyframe_hints: dict[int, dict], requested_by=None) -> Draft:
+    """A film clip rendered again with ``keyframe_hints`` (frame -> hints, each carried through its
+    shot): a community render, made with the model, render size and saturation of the clip's latest
+    finished draft, so only the hints differ from what volunteers corrected."""
+    if not photo.is_video:
+        raise ValidationError({"photo": "Only a film clip has keyframes to render with."})
+    base = (
+        Draft.objects.filter(photo=photo, purpose=DraftPurpose.DRAFT, status=DraftStatus.DONE, frame__isnull=True)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    settings_ = (
+        {"model": base.model_slug, "render_size": base.render_size, "saturation": base.saturation} if base else {}
+    )
+    hints = {"keyframes": {str(k): keyframe_hints[k] for k in sorted(keyframe_hints)}}
+    return draft_request(
+        photo=photo, requested_by=requested_by, hints=hints, purpose=DraftPurpose.COMMUNITY, **settings_
+    )
 
 
 def drafts_request_sweep(*, photo: Photo, requested_by=None, model: str | None = None, saturation: float = 1.0):
@@ -221,6 +271,19 @@ def disclosure_for(draft: Draft) -> dict:
     }
 
 
+def _read_source(draft: Draft):
+    """What a still draft colorizes: the photo's L*, or a clip's frame ``draft.frame``."""
+    if draft.frame is None:
+        return _read_original(draft.photo)
+    from colorization.engine.video import VideoError
+    from colorization.film import keyframe_luminance
+
+    try:
+        return keyframe_luminance(draft.photo, draft.frame)
+    except VideoError as exc:
+        raise PermanentDraftError(f"The clip's frame {draft.frame + 1} could not be read: {exc}") from exc
+
+
 def _read_original(photo: Photo):
     from colorization.engine.imageio import ImageReadError, read_luminance
 
@@ -232,12 +295,14 @@ def _read_original(photo: Photo):
         raise PermanentDraftError(f"The original could not be read: {exc}") from exc
 
 
-def original_working_luminance(photo: Photo, render_size: int):
+def original_working_luminance(photo: Photo, render_size: int, frame: int | None = None):
     """The original's L* on a render's working grid ((h, w) float32 numpy): area-averaged exactly as
-    a render at ``render_size`` sees it (what the provenance share measures the hints against).
-    Raises PermanentDraftError when the original cannot be read."""
+    a render at ``render_size`` sees it (what the provenance share measures the hints against). For a
+    film clip, ``frame`` is the keyframe's. Raises PermanentDraftError when the original cannot be read."""
     from colorization.engine.inference import working_luminance
 
+    if frame is not None:
+        return working_luminance(_read_source(Draft(photo=photo, frame=frame)), render_size)
     return working_luminance(_read_original(photo), render_size)
 
 
@@ -263,9 +328,11 @@ def _render(lead_id: int, held: list[int]) -> RenderReport:
     colorizer = Colorizer.load(_model_path(lead), settings.COLORIZE_DEVICE, settings.COLORIZE_PRECISION)
     if colorizer.sha256 != lead.model_sha256:
         raise PermanentDraftError("The model file changed since this draft was requested; request a new draft.")
-    if lead.photo.is_video:  # a film clip: rendered in resumable chunks, never batched
+    if lead.photo.is_video and lead.frame is None:  # a film clip: rendered in resumable chunks, never batched
         return _render_clip(lead, colorizer)
-    ids = [lead.pk, *_claim_companions(lead, settings.CHROMA_DRAFT_BATCH_MAX - 1, colorizer.multiple)]
+    # A clip's keyframe still renders alone (its companions would be photos of other sizes).
+    batch = 0 if lead.photo.is_video else settings.CHROMA_DRAFT_BATCH_MAX - 1
+    ids = [lead.pk, *_claim_companions(lead, batch, colorizer.multiple)]
     held[:] = ids
     drafts = {d.pk: d for d in Draft.objects.select_related("photo").filter(pk__in=ids)}
     report = RenderReport(done=[], failed=[])
@@ -275,7 +342,7 @@ def _render(lead_id: int, held: list[int]) -> RenderReport:
     for pk in ids:
         draft = drafts[pk]
         try:
-            image = _read_original(draft.photo)
+            image = _read_source(draft)
             hints = parse_hints(draft.hints, image.width, image.height) if draft.hints else None
         except (PermanentDraftError, HintError) as exc:
             draft_fail(pk, str(exc))
@@ -344,7 +411,7 @@ def _render_clip(draft: Draft, colorizer) -> RenderReport:
 
 
 def draft_is_clip(draft_id: int) -> bool:
-    return Draft.objects.filter(pk=draft_id, photo__media_kind=MediaKind.VIDEO).exists()
+    return Draft.objects.filter(pk=draft_id, photo__media_kind=MediaKind.VIDEO, frame__isnull=True).exists()
 
 
 def _model_path(draft: Draft) -> Path:
@@ -394,6 +461,7 @@ def draft_retry(*, draft: Draft, requested_by=None) -> Draft:
         render_size=draft.render_size,
         saturation=draft.saturation,
         hints=draft.hints or None,
+        purpose=draft.purpose if draft.purpose == DraftPurpose.COMMUNITY else DraftPurpose.DRAFT,
     )
 
 

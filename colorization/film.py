@@ -7,10 +7,21 @@ rendered ``CHROMA_VIDEO_CHUNK_FRAMES`` frames at a time; after each chunk its vi
 renderer's state (``engine.video.RenderState``, plain arrays) are stored, and the draft row records
 them. A worker that takes over a dead one's draft starts from the last recorded chunk. The chunks
 are then joined with the original's audio into one H.264/AAC MP4 carrying the AI disclosure.
+
+Keyframes (issue 19, item 3): every render stores each keyframe as stills (``Draft.stills``): the
+frame as rendered (PNG, with the disclosure) and as decoded from the original, so volunteers
+correct a keyframe in the photo editor, and its luma plane (lossless), which previews and keyframe
+renders read rather than decoding a long clip up to the frame. A keyframe correction's own render is a ``Draft`` with a
+``frame``: that frame alone, colorized with the correction's hints as a photo is
+(``keyframe_luminance``). A community render (purpose "community") is a whole-clip render whose
+``hints`` are ``{"keyframes": {"120": hints, ...}}``: the accepted corrections' hints, each carried
+through its shot by the renderer. Who asks for it (and with which hints) is the caller's business:
+this module never reads corrections.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import shutil
 import tempfile
@@ -25,7 +36,15 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
-from colorization.engine.video import RenderState, VideoError, choose_keyframes, detect_shots, join_chunks
+from colorization.engine.video import (
+    RenderState,
+    VideoError,
+    choose_keyframes,
+    detect_shots,
+    frame_luminance,
+    join_chunks,
+    read_frame,
+)
 from colorization.images import EXTENSIONS
 from colorization.media import key_token
 from colorization.models import Draft, DraftStatus, Photo, Shot
@@ -40,6 +59,39 @@ def clip_keys(draft: Draft) -> dict[str, str]:
     """Where a clip draft's files live (the same keys on every run; a token nobody can guess)."""
     base = f"drafts/{draft.photo_id}/{draft.pk}-{key_token(f'draft:{draft.pk}')}"
     return {"video": f"{base}.mp4", "thumbnail": f"{base}-thumb.jpg", "chunks": f"{base}-chunks"}
+
+
+def still_keys(draft: Draft, frame: int) -> dict[str, str]:
+    """Where a clip render's stills of ``frame`` live: as rendered, as the original shows it, and the
+    original's luma plane (8-bit grey PNG, lossless: what previews and keyframe renders read)."""
+    base = f"drafts/{draft.photo_id}/{draft.pk}-{key_token(f'draft:{draft.pk}')}-frame{frame:06d}"
+    return {"colour": f"{base}.png", "original": f"{base}-original.png", "luma": f"{base}-luma.png"}
+
+
+def keyframe_hints_of(draft: Draft) -> dict[int, dict]:
+    """A community render's hints per keyframe (``{"keyframes": {"120": hints}}`` -> ``{120: hints}``)."""
+    return {int(k): v for k, v in ((draft.hints or {}).get("keyframes") or {}).items()}
+
+
+def keyframe_luminance(photo: Photo, frame: int):
+    """Frame ``frame`` of a clip's original as a ``LumaImage`` (what a keyframe correction is rendered
+    and previewed from). Read from a render's lossless luma still when one has it (a preview must not
+    decode a long clip up to the frame); else decoded from the original. Raises ``VideoError`` when the
+    clip has no such frame."""
+    import numpy as np
+
+    renders = Draft.objects.filter(photo=photo, status=DraftStatus.DONE, frame__isnull=True).order_by("-id")
+    for stills in renders.values_list("stills", flat=True):
+        key = (stills or {}).get(str(frame), {}).get("luma")
+        if key and default_storage.exists(key):
+            with default_storage.open(key, "rb") as f, Image.open(f) as im:
+                y = np.asarray(im.convert("L"))
+            if y.shape == (photo.height, photo.width):
+                return frame_luminance(y)
+    with tempfile.TemporaryDirectory(prefix="chroma-frame-") as tmp:
+        source = _fetch(photo.original.name, Path(tmp) / f"source.{EXTENSIONS.get(photo.image_format, 'bin')}")
+        planes, _ = read_frame(source, frame)
+    return frame_luminance(planes.y)
 
 
 def _chunk_keys(draft: Draft, number: int) -> tuple[str, str]:
@@ -79,6 +131,7 @@ def clip_shots(photo: Photo, source: Path) -> list[Shot]:
 
 def clip_render(draft_id: int, colorizer, *, disclosure: dict) -> bool:
     """Render a claimed clip draft, resuming after its last stored chunk. True when it finished."""
+    from colorization.engine.imageio import encode
     from colorization.engine.inference import RenderOptions
     from colorization.engine.video import VideoColorizer
 
@@ -92,7 +145,23 @@ def clip_render(draft_id: int, colorizer, *, disclosure: dict) -> bool:
     with tempfile.TemporaryDirectory(prefix="chroma-clip-") as tmp:
         tmp = Path(tmp)
         source = _fetch(photo.original.name, tmp / f"source.{EXTENSIONS.get(photo.image_format, 'bin')}")
-        starts = [s.start_frame for s in clip_shots(photo, source)]
+        shots = clip_shots(photo, source)
+        starts = [s.start_frame for s in shots]
+        keyframes = {k for s in shots for k in s.keyframes}
+        hints = keyframe_hints_of(draft)
+        stills = dict(draft.stills or {})
+
+        import numpy as np
+
+        def keep_still(index: int, colour, original, luma) -> None:
+            keys = still_keys(draft, index)
+            storage_replace(keys["colour"], encode(colour, "png", disclosure))
+            storage_replace(keys["original"], encode(original, "png"))
+            buffer = io.BytesIO()
+            Image.fromarray(np.ascontiguousarray(luma)).save(buffer, "PNG")  # uint8 (H,W): mode L
+            storage_replace(keys["luma"], buffer.getvalue())
+            stills[str(index)] = keys
+
         chunks = list(draft.chunks)
         state = RenderState()
         if chunks:
@@ -113,13 +182,23 @@ def clip_render(draft_id: int, colorizer, *, disclosure: dict) -> bool:
             number = len(chunks)
             stop = min(state.frame + chunk_frames, total)
             out = tmp / f"chunk-{number:05d}.mp4"
-            renderer.render(source, out, shots=starts, state=state, stop_after=stop, progress=progress)
+            renderer.render(
+                source,
+                out,
+                shots=starts,
+                keyframe_hints=hints,
+                state=state,
+                stop_after=stop,
+                progress=progress,
+                stills=keyframes,
+                on_still=keep_still,
+            )
             video_key, state_key = _chunk_keys(draft, number)
             storage_replace(video_key, out.read_bytes())
             storage_replace(state_key, state.to_bytes())
             chunks.append({"video": video_key, "state": state_key, "frames": state.frame})
             held = Draft.objects.filter(pk=draft_id, status=DraftStatus.RUNNING).update(
-                chunks=chunks, heartbeat_at=timezone.now(), **_progress_fields(state.frame, total)
+                chunks=chunks, stills=stills, heartbeat_at=timezone.now(), **_progress_fields(state.frame, total)
             )
             if not held:
                 return False  # failed or taken back meanwhile: stop, the row says what happened

@@ -313,6 +313,7 @@ class DraftStatus(models.TextChoices):
 class DraftPurpose(models.TextChoices):
     DRAFT = "draft", "Automatic draft"
     CORRECTION = "correction", "Render of a volunteer's correction"
+    COMMUNITY = "community", "A film clip rendered with its accepted keyframe corrections"
 
 
 class Draft(Job):
@@ -352,6 +353,12 @@ class Draft(Job):
     frames_done = models.PositiveIntegerField(default=0)
     frames_total = models.PositiveIntegerField(null=True, blank=True)
     chunks = models.JSONField(default=list, blank=True)  # [{"video": key, "state": key, "frames": n}]
+    # Each keyframe of a clip render as a still, to correct in the editor: {"120": {"colour": key,
+    # "original": key}} (frame numbers from 0; the colour still carries the disclosure).
+    stills = models.JSONField(default=dict, blank=True)
+    # A keyframe correction's render: this frame of the clip alone, colorized with ``hints`` like a
+    # photo (null for a photo's drafts and for whole-clip renders).
+    frame = models.PositiveIntegerField(null=True, blank=True)
 
     queue = models.CharField(max_length=20, default="gpu")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -415,6 +422,8 @@ class TrainingExample(models.Model):
     # The global colour hint the accepted colours were made with (the hints document's "global"
     # member), kept with the example so its provenance and render can be traced; null if none.
     global_hint = models.JSONField(null=True, blank=True)
+    # A film clip's example is one keyframe (its still with the accepted colours); null for a photo.
+    frame = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_reason = models.CharField(max_length=300, blank=True)

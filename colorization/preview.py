@@ -36,19 +36,42 @@ from colorization.ratelimit import rate_limit
 PREVIEW_MAX_SIDE = 512
 MIN_RENDER_SIZE = 64
 _CACHE_ENTRIES = 32  # ≤ 512×512×4 bytes each: about 32 MB at most
-_cache: OrderedDict[tuple[str, int], LumaImage] = OrderedDict()
+_cache: OrderedDict[tuple[str, int, int | None], LumaImage] = OrderedDict()
 _lock = threading.Lock()
 
 
-def preview_luminance(photo: Photo, size: int) -> LumaImage:
-    """The photo's L* with its long side at most ``size`` px (area-averaged), cached per process."""
-    key = (photo.original_sha256, size)
+def _frame_of(photo: Photo, frame: int | None) -> int | None:
+    """A film clip's previews are of one keyframe: ``frame`` is required there, refused for a photo."""
+    if not photo.is_video:
+        if frame is not None:
+            raise ValidationError({"frame": "A photograph has no frames; leave frame out."})
+        return None
+    if frame is None or not 0 <= frame < (photo.frame_count or 0):
+        raise ValidationError(
+            {"frame": f"Say which frame of the clip to preview (0 to {(photo.frame_count or 1) - 1}): a keyframe."}
+        )
+    return frame
+
+
+def preview_luminance(photo: Photo, size: int, frame: int | None = None) -> LumaImage:
+    """The photo's L* (or a clip's frame ``frame``) with its long side at most ``size`` px
+    (area-averaged), cached per process."""
+    key = (photo.original_sha256, size, frame)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    with default_storage.open(photo.original.name, "rb") as f:
-        full = read_luminance(io.BytesIO(f.read()), max_pixels=settings.CHROMA_MAX_IMAGE_PIXELS)
+    if frame is not None:
+        from colorization.engine.video import VideoError
+        from colorization.film import keyframe_luminance
+
+        try:
+            full = keyframe_luminance(photo, frame)
+        except VideoError as exc:
+            raise ValidationError({"frame": str(exc)}) from None
+    else:
+        with default_storage.open(photo.original.name, "rb") as f:
+            full = read_luminance(io.BytesIO(f.read()), max_pixels=settings.CHROMA_MAX_IMAGE_PIXELS)
     w, h = working_size(full.width, full.height, size)
     if (w, h) == full.size:
         small = full
@@ -128,12 +151,14 @@ def preview_render(
     saturation: float = 1.0,
     size: int = PREVIEW_MAX_SIDE,
     render_size: int | None = None,
+    frame: int | None = None,
 ) -> tuple[bytes, ModelRef]:
     """A PNG of the photo colorized with ``hints`` at ≤ ``size`` px (with the AI disclosure embedded).
 
     ``render_size`` is the network's working resolution (default: the drafts' default,
     never above ``size``); the editor sends the render size of the draft it corrects. Each
     preview counts against ``CHROMA_PREVIEW_RATE`` for ``viewer``, shared with ``suggest_colours``.
+    A film clip is previewed at one keyframe (``frame``), its hints in the clip's pixels.
     """
     rate_limit(user=viewer, scope="previews", rate=settings.CHROMA_PREVIEW_RATE)
     if not MIN_RENDER_SIZE <= size <= PREVIEW_MAX_SIDE:
@@ -143,9 +168,10 @@ def preview_render(
     if not 0 <= saturation <= 2:
         raise ValidationError({"saturation": "Choose a saturation between 0 and 2."})
     render_size = _render_size(render_size, size)
+    frame = _frame_of(photo, frame)
     parsed = _hints(photo, hints)
     ref = _model(photo, model)
-    small = preview_luminance(photo, size)
+    small = preview_luminance(photo, size, frame)
     colorizer = _colorizer(ref)
     # Network at render_size, chroma guided up to the preview grid by its L* (like a draft).
     rgb = colorizer.preview(
@@ -177,6 +203,7 @@ def suggest_colours(
     model: str | None = None,
     k: int = 6,
     render_size: int | None = None,
+    frame: int | None = None,
 ):
     """The most likely colours at original pixel (x, y), from the model's class distribution.
 
@@ -185,9 +212,10 @@ def suggest_colours(
     rate_limit(user=viewer, scope="previews", rate=settings.CHROMA_PREVIEW_RATE)
     if not (0 <= x < photo.width and 0 <= y < photo.height):
         raise ValidationError({"x": f"({x}, {y}) is outside the photo, which is {photo.width}×{photo.height} pixels."})
+    frame = _frame_of(photo, frame)
     parsed = _hints(photo, hints)
     ref = _model(photo, model)
-    small = preview_luminance(photo, PREVIEW_MAX_SIDE)
+    small = preview_luminance(photo, PREVIEW_MAX_SIDE, frame)
     sx, sy = small.width / photo.width, small.height / photo.height
     colorizer = _colorizer(ref)
     px = min(small.width - 1, int(x * sx))

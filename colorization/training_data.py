@@ -44,11 +44,20 @@ def _example_png(file: BinaryIO) -> tuple[bytes, int, int]:
 
 
 def training_example_add(
-    *, photo: Photo, image: BinaryIO, source: str, contributor=None, global_hint: dict | None = None
+    *,
+    photo: Photo,
+    image: BinaryIO,
+    source: str,
+    contributor=None,
+    global_hint: dict | None = None,
+    frame: int | None = None,
 ) -> TrainingExample:
     """Store ``image`` (the photo's L* with accepted chroma, any size) as a training example.
 
     ``global_hint``: the global colour hint the colours were made with, kept with the example.
+    ``frame``: a film clip's keyframe: ``image`` is that frame's still (its own luma, the accepted
+    chroma). A clip trains with one example per corrected keyframe, each its current version;
+    all of a clip's keyframes share its split, so one clip never sits on both sides.
 
     Idempotent per ``source``: a second call returns the first example (restored if it had been
     withdrawn). Earlier active examples of the same photo are withdrawn, so each photo trains
@@ -65,7 +74,7 @@ def training_example_add(
     stored = storage_replace(key, data)
     try:
         with transaction.atomic():
-            TrainingExample.objects.filter(photo=photo, withdrawn_at__isnull=True).update(
+            TrainingExample.objects.filter(photo=photo, frame=frame, withdrawn_at__isnull=True).update(
                 withdrawn_at=timezone.now(), withdrawn_reason=f"superseded by {source}"
             )
             return TrainingExample.objects.create(
@@ -79,6 +88,7 @@ def training_example_add(
                 era_bucket=photo_era_bucket(photo),
                 split=split_for(photo),
                 global_hint=global_hint,
+                frame=frame,
             )
     except IntegrityError:
         # A concurrent call for the same source won; it wrote the same bytes under the same key.

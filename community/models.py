@@ -144,6 +144,9 @@ class Correction(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="derived"
     )
     hints = models.JSONField(default=dict, blank=True)
+    # A film clip's correction is of one keyframe (its frame number from 0, a keyframe of a stored
+    # shot); its hints are in the clip's pixel coordinates. Null for a photo.
+    frame = models.PositiveIntegerField(null=True, blank=True)
     render = models.OneToOneField(
         "colorization.Draft", null=True, blank=True, on_delete=models.SET_NULL, related_name="correction_render"
     )
@@ -192,9 +195,17 @@ class Correction(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            # The community version: at most one accepted correction per photo.
+            # The community version: at most one accepted correction per photo, and per keyframe of
+            # a film clip (a clip's community render uses every keyframe's accepted correction).
             models.UniqueConstraint(
-                fields=["photo"], condition=Q(status="accepted"), name="one_community_version_per_photo"
+                fields=["photo"],
+                condition=Q(status="accepted", frame__isnull=True),
+                name="one_community_version_per_photo",
+            ),
+            models.UniqueConstraint(
+                fields=["photo", "frame"],
+                condition=Q(status="accepted", frame__isnull=False),
+                name="one_accepted_correction_per_keyframe",
             ),
             models.CheckConstraint(
                 condition=~Q(base_draft__isnull=False, base_correction__isnull=False),

@@ -326,6 +326,9 @@ class PreviewRequestSerializer(RequestSerializer):
         help_text="the network's working resolution (long side, px; never above size); "
         "default: the drafts' default render size. The editor sends the corrected draft's render size.",
     )
+    frame = serializers.IntegerField(
+        required=False, min_value=0, help_text="a film clip's keyframe to preview (frame number from 0); clips only"
+    )
 
 
 class SuggestRequestSerializer(RequestSerializer):
@@ -335,6 +338,7 @@ class SuggestRequestSerializer(RequestSerializer):
     model = serializers.CharField(required=False)
     k = serializers.IntegerField(required=False, min_value=1, max_value=12, default=6)
     render_size = serializers.IntegerField(required=False, min_value=64, max_value=512)
+    frame = serializers.IntegerField(required=False, min_value=0, help_text="a film clip's keyframe (from 0)")
 
 
 class SuggestResponseSerializer(serializers.Serializer):

@@ -318,6 +318,7 @@ class PhotoPreview(_PhotoAction):
             saturation=data["saturation"],
             size=data["size"],
             render_size=data.get("render_size"),
+            frame=data.get("frame"),
         )
         response = HttpResponse(png, content_type="image/png")
         response["X-Model"] = ref.slug
@@ -346,5 +347,6 @@ class PhotoSuggest(_PhotoAction):
             model=data.get("model"),
             k=data["k"],
             render_size=data.get("render_size"),
+            frame=data.get("frame"),
         )
         return Response({"colors": colours, "model": {"slug": ref.slug, "version": ref.version}})

@@ -224,6 +224,33 @@ def iter_planes(container, stream) -> Iterator[Planes]:
         yield Planes(y, chroma[0], chroma[1], frame.pts, frame.time)
 
 
+def read_frame(source: str | os.PathLike, index: int) -> tuple[Planes, str]:
+    """Frame ``index`` (0-based, in decoding order as the renderer counts) as planes, and its matrix.
+
+    Streams up to the frame (a keyframe near the end of a long clip costs one decode pass, as a
+    render does); raises ``VideoError`` when the clip has fewer frames.
+    """
+    if index < 0:
+        raise VideoError(f"frame {index} does not exist; frames count from 0")
+    with _open(source) as container:
+        stream = _video_stream(container)
+        matrix = matrix_for(stream.codec_context.colorspace, stream.codec_context.height)
+        count = 0
+        for count, planes in enumerate(iter_planes(container, stream), 1):
+            if count - 1 == index:
+                return Planes(planes.y.copy(), planes.u.copy(), planes.v.copy(), planes.pts, planes.time), matrix
+    raise VideoError(f"the clip has no frame {index + 1}; it has {count} frames")
+
+
+def frame_luminance(y: np.ndarray):
+    """A frame's L* at full size as a ``LumaImage`` (the photo pipeline's input) from its 8-bit luma
+    plane (H,W): the renderer's own luma -> L* table, so a keyframe still, its preview and the clip
+    render see the same lightness."""
+    from .imageio import LumaImage
+
+    return LumaImage(np.ascontiguousarray(LUMA_TO_L[y]), 8, "L")
+
+
 # --- colour --------------------------------------------------------------------------------------------
 
 # (Kr, Kb) of the luma/chroma matrices.
@@ -516,6 +543,8 @@ class VideoColorizer:
         state: RenderState | None = None,
         stop_after: int | None = None,
         audio: bool = True,
+        stills: set[int] | frozenset[int] = frozenset(),
+        on_still: Callable[[int, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
     ) -> RenderResult:
         """Colorize ``source`` into ``output`` (the extension picks MP4/MOV/MKV or WebM).
 
@@ -523,7 +552,9 @@ class VideoColorizer:
         (otherwise they are detected on the fly). ``state`` and ``stop_after`` render a chunk:
         frames ``state.frame`` .. ``stop_after - 1`` go to ``output`` (video only, no tags), and the
         state to continue from is left in ``state``; ``join_chunks`` puts the chunks and the audio
-        together.
+        together. For each frame number in ``stills``, ``on_still(index, colour, original, luma)`` gets
+        the frame as rendered and as decoded (sRGB uint8 (H,W,3), the same luma) and its luma plane
+        (uint8 (H,W), limited range): a keyframe's draft image, which volunteers correct in the editor.
         """
         import time
 
@@ -626,6 +657,13 @@ class VideoColorizer:
                         ab = torch.from_numpy(carried)
                         state.since_network += 1
                     u, v = self._chroma(planes, grey, L, ab, matrix)
+                    if on_still is not None and index in stills:
+                        on_still(
+                            index,
+                            ycbcr_to_rgb(planes.y, u, v, matrix),
+                            ycbcr_to_rgb(planes.y, planes.u, planes.v, matrix),
+                            planes.y,
+                        )
                     frame = av.VideoFrame.from_ndarray(
                         np.concatenate((planes.y, u.reshape(-1, width), v.reshape(-1, width))), format="yuv420p"
                     )

@@ -71,6 +71,7 @@ class CorrectionSerializer(serializers.ModelSerializer):
             "author",
             "base_draft",
             "base_correction",
+            "frame",
             "hints",
             "note",
             "evidence",
@@ -209,6 +210,9 @@ class CorrectionCreateSerializer(RequestSerializer):
 
     base_draft = serializers.IntegerField(required=False, allow_null=True)
     base_correction = serializers.IntegerField(required=False, allow_null=True)
+    frame = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, help_text="a film clip's keyframe (frame number from 0)"
+    )
     hints = HintsField(required=False, allow_null=True, help_text="hints in original pixels (DESIGN.md format)")
     image = serializers.FileField(required=False, help_text="a manual colorization (its chroma is used)")
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000, default="")

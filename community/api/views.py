@@ -96,7 +96,7 @@ class PhotoCorrections(PhotoSubresource, generics.ListCreateAPIView):
         else:
             if data.get("hints") is None:
                 raise ValidationError({"hints": ["Send hints (JSON) or a manual colorization (multipart image)."]})
-            correction = corrections.correction_create(hints=data["hints"], **common)
+            correction = corrections.correction_create(hints=data["hints"], frame=data.get("frame"), **common)
         correction = corrections_visible_to(request.user).get(pk=correction.pk)
         body = CorrectionSerializer(correction, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)

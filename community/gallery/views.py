@@ -53,6 +53,7 @@ from community.gallery.photo_page import (
 )
 from community.gallery.selectors import SORTS, BadFilter, GalleryQuery, gallery_facets, gallery_page
 from community.models import Collection, Correction, CorrectionStatus
+from community.review.clips import community_render
 from community.review.provenance import provenance_safely
 
 # --- the gallery --------------------------------------------------------------------------------------
@@ -121,9 +122,46 @@ LISTING = ("page", "errors", "facets", "next_url", "prev_url", "sort_links")
 
 
 def _clip_detail(request, photo):
-    """A film clip's page (issue 19): the player (colour/original toggle, split, frame stepping) and its shots."""
-    drafts = list(photo.drafts.filter(purpose=DraftPurpose.DRAFT).order_by("-created_at", "-id"))
-    shown = next((d for d in drafts if d.status == DraftStatus.DONE and d.video), None)
+    """A film clip's page (issue 19): the player (colour/original toggle, split, frame stepping) and its
+    shots, each keyframe with "Correct this keyframe" and its corrections. It plays the community
+    render (every accepted keyframe correction carried through its shot) once there is one, else
+    the clip's draft. Only corrections everyone may see are listed, so the page is the same for all."""
+    renders = list(
+        photo.drafts.filter(purpose__in=(DraftPurpose.DRAFT, DraftPurpose.COMMUNITY), frame__isnull=True).order_by(
+            "-created_at", "-id"
+        )
+    )
+    drafts = [d for d in renders if d.purpose == DraftPurpose.DRAFT]
+    community = community_render(photo)
+    shown = community or next((d for d in drafts if d.status == DraftStatus.DONE and d.video), None)
+    corrections = list(
+        Correction.objects.filter(photo=photo, hidden_at__isnull=True, frame__isnull=False)
+        .select_related("author")
+        .order_by("frame", "-created_at", "-id")
+    )
+    by_frame: dict[int, list] = {}
+    for correction in corrections:
+        by_frame.setdefault(correction.frame, []).append(correction)
+    # The still each keyframe is corrected on: the shown render's (a community render carries them too).
+    stills = shown.stills if shown is not None else {}
+    shots = [
+        {
+            "shot": shot,
+            "keyframes": [
+                {
+                    "frame": k,
+                    "corrections": by_frame.get(k, []),
+                    "edit_url": (
+                        f"{reverse('correction-editor', args=[photo.pk])}?{urlencode({'draft': shown.pk, 'frame': k})}"
+                        if shown is not None and str(k) in stills
+                        else None
+                    ),
+                }
+                for k in shot.keyframes
+            ],
+        }
+        for shot in photo.shots.all()
+    ]
     response = render(
         request,
         "community/clip_detail.html",
@@ -131,12 +169,13 @@ def _clip_detail(request, photo):
             "photo": photo,
             "licence": Licence(photo.licence).label,
             "licence_uri": licence_uri(photo.licence),
-            "drafts": drafts,
+            "drafts": renders,
             "shown": shown,
-            "shots": list(photo.shots.all()),
+            "community": community,
+            "shots": shots,
         },
     )
-    response.cacheable = not any(d.status in IN_PROGRESS for d in drafts)
+    response.cacheable = not any(d.status in IN_PROGRESS for d in renders)
     return response
 
 

@@ -33,7 +33,7 @@ from colorization.storage import storage_replace
 from colorization.text import validate_text
 from community.gallery.page_cache import pages_invalidate_on_commit
 from community.models import Correction, CorrectionKind, Evidence, EvidenceKind, GoldStandard
-from community.review.permissions import require_active
+from community.review.permissions import require_can_correct
 
 logger = logging.getLogger(__name__)
 
@@ -150,13 +150,46 @@ def _resolve_base(
     if base_draft is not None:
         if base_draft.photo_id != photo.pk:
             raise ValidationError({"base_draft": "That draft belongs to another photo."})
-        if base_draft.purpose != DraftPurpose.DRAFT:
+        # A clip's keyframe is corrected on its draft render or on its community render.
+        correctable = (DraftPurpose.DRAFT, DraftPurpose.COMMUNITY) if photo.is_video else (DraftPurpose.DRAFT,)
+        if base_draft.purpose not in correctable or base_draft.frame is not None:
             raise ValidationError({"base_draft": "Build on a draft or on a correction, not on a correction's render."})
         if base_draft.status != DraftStatus.DONE:
             raise ValidationError({"base_draft": "That draft is not finished yet; wait until it is done."})
     if base_correction is not None and base_correction.photo_id != photo.pk:
         raise ValidationError({"base_correction": "That correction belongs to another photo."})
     return base_draft, base_correction
+
+
+def keyframes_of(photo: Photo) -> list[int]:
+    """A film clip's keyframes (frame numbers from 0, ascending), as its first render stored them."""
+    return sorted(k for keyframes in photo.shots.values_list("keyframes", flat=True) for k in keyframes)
+
+
+def keyframe_check(
+    photo: Photo, frame, base_draft: Draft | None = None, base_correction: Correction | None = None
+) -> int | None:
+    """The keyframe a correction of ``photo`` is of: required for a film clip (one of its keyframes,
+    the same as the base correction's, with a still in the base draft), refused for a photograph."""
+    if not photo.is_video:
+        if frame not in (None, ""):
+            raise ValidationError({"frame": "A photograph has no keyframes; leave frame out."})
+        return None
+    keyframes = keyframes_of(photo)
+    if not keyframes:
+        raise ValidationError({"frame": "This clip's keyframes are found by its first render; wait until it is done."})
+    try:
+        frame = int(frame)
+    except (TypeError, ValueError):
+        frame = None
+    if frame not in keyframes:
+        listed = ", ".join(str(k) for k in keyframes[:20]) + (" …" if len(keyframes) > 20 else "")
+        raise ValidationError({"frame": f"Correct one of the clip's keyframes (frames {listed}, counted from 0)."})
+    if base_correction is not None and base_correction.frame != frame:
+        raise ValidationError({"base_correction": "That correction is of another keyframe."})
+    if base_draft is not None and str(frame) not in (base_draft.stills or {}):
+        raise ValidationError({"base_draft": "That render has no still of this keyframe; correct the newest render."})
+    return frame
 
 
 def render_settings_for(photo: Photo, base_draft: Draft | None, base_correction: Correction | None) -> dict:
@@ -186,7 +219,7 @@ def _is_gold(photo: Photo) -> bool:
 def _admit(author, photo: Photo, base_draft: Draft | None, base_correction: Correction | None):
     """What every new correction passes first, whatever its kind: an active account, the shared
     limit on corrections, and a base that belongs to the photo. Returns the resolved base."""
-    require_active(author, "submit corrections")
+    require_can_correct(author, photo)
     rate_limit(user=author, scope="corrections", rate=settings.CHROMA_CORRECTION_RATE)
     return _resolve_base(photo, base_draft, base_correction)
 
@@ -200,11 +233,18 @@ def correction_create(
     base_correction: Correction | None = None,
     note: str = "",
     evidence=None,
+    frame: int | None = None,
 ) -> Correction:
-    """A hints correction: saved at once, rendered at full resolution by a worker."""
+    """A hints correction: saved at once, rendered at full resolution by a worker.
+
+    A film clip's correction is of one keyframe (``frame``); its render is that frame's still
+    with the hints (``Draft.frame``), and once accepted the hints are carried through its shot
+    by the clip's community render (``community.review.clips``).
+    """
     base_draft, base_correction = _admit(author, photo, base_draft, base_correction)
     if base_draft is None and base_correction is None:
         raise ValidationError({"base_draft": "Say which draft (base_draft) or correction (base_correction) you fix."})
+    frame = keyframe_check(photo, frame, base_draft, base_correction)
     errors = {}
     try:
         parsed = parse_hints(hints, photo.width, photo.height)
@@ -227,12 +267,18 @@ def correction_create(
     render_settings = render_settings_for(photo, base_draft, base_correction)
     with transaction.atomic():
         render = draft_request(
-            photo=photo, requested_by=author, hints=hints, purpose=DraftPurpose.CORRECTION, **render_settings
+            photo=photo,
+            requested_by=author,
+            hints=hints,
+            purpose=DraftPurpose.CORRECTION,
+            frame=frame,
+            **render_settings,
         )
         correction = Correction.objects.create(
             photo=photo,
             author=author,
             kind=CorrectionKind.HINTS,
+            frame=frame,
             base_draft=base_draft,
             base_correction=base_correction,
             hints=parsed.to_dict(),
@@ -264,6 +310,10 @@ def correction_create_manual(
 ) -> Correction:
     """A manual colorization: checked against the original's luminance, its chroma kept, the upload kept."""
     base_draft, base_correction = _admit(author, photo, base_draft, base_correction)
+    if photo.is_video:
+        raise ValidationError(
+            {"file": "A film clip is corrected with hints on its keyframes; manual colorizations are for photographs."}
+        )
     note = _note_clean(note)
     evidence = evidence_clean(evidence)
     if any(item.get("hints") for item in evidence):

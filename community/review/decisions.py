@@ -38,7 +38,7 @@ from community.models import (
     TrainingStatus,
     Vote,
 )
-from community.review import notifications, permissions, reputation
+from community.review import clips, notifications, permissions, reputation
 from community.review.rule import Tally, rule, vote_weight
 from community.review.signals import correction_decided
 
@@ -196,8 +196,11 @@ def _decide_locked(correction: Correction, status: str, *, moderator, reason: st
     if status == CorrectionStatus.ACCEPTED:
         # Lock the photo too: two corrections of one photo accepted at once must not both win.
         Photo.objects.select_for_update().only("pk").get(pk=correction.photo_id)
+        # A film clip's keyframe correction replaces the accepted one of the same keyframe only.
         superseded = list(
-            Correction.objects.filter(photo_id=correction.photo_id, status=CorrectionStatus.ACCEPTED)
+            Correction.objects.filter(
+                photo_id=correction.photo_id, frame=correction.frame, status=CorrectionStatus.ACCEPTED
+            )
             .exclude(pk=correction.pk)
             .values_list("pk", flat=True)
         )
@@ -251,6 +254,8 @@ def _decide_locked(correction: Correction, status: str, *, moderator, reason: st
         from community.tasks import add_training_example
 
         transaction.on_commit(lambda: add_training_example.delay(correction_id), robust=True)
+        if correction.frame is not None:  # a film clip's keyframe: the clip is rendered again with it
+            clips.community_render_on_commit(photo_id)
     transaction.on_commit(lambda: _announce_decision(correction_id, photo_id, status))
 
 
@@ -305,6 +310,7 @@ def correction_training_example_add(correction_id: int, *, reraise: tuple[type[B
                 source=source,
                 contributor=correction.author,
                 global_hint=(correction.hints or {}).get("global"),
+                frame=correction.frame,  # a clip's keyframe: its still with the accepted colours
             )
     except Exception as exc:
         attempts = correction.training_attempts + 1

@@ -140,6 +140,10 @@ def _correction_visibility_changed(correction: Correction, hidden: bool) -> None
     """A hidden community version stops training models; restored, it trains again."""
     if correction.status != CorrectionStatus.ACCEPTED or correction.is_gold:
         return
+    if correction.frame is not None:  # a clip's keyframe: its community render goes with or without it
+        from community.review.clips import community_render_on_commit
+
+        community_render_on_commit(correction.photo_id)
     source = f"correction:{correction.pk}"
     if hidden:
         Correction.objects.filter(pk=correction.pk).update(

@@ -40,6 +40,16 @@ def require_active(user, doing: str) -> Profile:
     return profile_for(user)
 
 
+def require_can_correct(user, photo) -> Profile:
+    """The single rule for correcting a photo or a film clip's keyframe: a signed-in, not suspended
+    person who may see the photo (``Photo.visible_to``: a photo a moderator hid is its owner's and
+    staff's only, as on every page and in the API). Raises PermissionDenied; returns the profile."""
+    profile = require_active(user, "submit corrections")
+    if photo.hidden_at is not None and not type(photo).objects.visible_to(user).filter(pk=photo.pk).exists():
+        raise PermissionDenied("This photo is hidden by a moderator; corrections are closed.")
+    return profile
+
+
 def require_moderator(user, message: str = "Only moderators can see this page.") -> None:
     """Moderator pages: anyone else gets 403."""
     if not is_moderator(user):

@@ -165,7 +165,7 @@ def correction_provenance(correction: Correction) -> Provenance | None:
     if default_storage.exists(key + ".json"):
         with default_storage.open(key + ".json", "rb") as fh:
             return Provenance(**json.loads(fh.read()))
-    L = original_working_luminance(photo, render_size)
+    L = original_working_luminance(photo, render_size, correction.frame)  # a clip's: its keyframe
     h, w = L.shape
     with default_storage.open(result.name, "rb") as fh, Image.open(fh) as im:
         im.draft("RGB", (w, h))

@@ -11,11 +11,14 @@ will be) travels in one JSON config.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -91,6 +94,13 @@ def correction_detail(request, pk: int):
     base = correction.base_correction.result_file if correction.base_correction_id else None
     if base is None and correction.base_draft_id:
         base = correction.base_draft.image
+    original_url = None
+    if correction.frame is not None:  # a clip's keyframe: compared with the keyframe's stills
+        stills = _clip_stills(correction.photo, correction.frame, correction.base_draft)
+        if stills is not None:
+            original_url = default_storage.url(stills["original"])
+            if base is None or not base:
+                base = SimpleNamespace(url=default_storage.url(stills["colour"]))
     user = request.user
     current = rule.rule()
     tally = rule.Tally.of(correction)
@@ -124,6 +134,7 @@ def correction_detail(request, pk: int):
             "correction": correction,
             "photo": correction.photo,
             "base_image": base,
+            "original_url": original_url,
             "rule_text": current.describe(),
             "rule": current,
             "tally": tally,
@@ -194,12 +205,38 @@ def _preview_settings(photo: Photo, base_draft: Draft | None, base_correction: C
     }
 
 
+def _frame_param(request) -> int | None:
+    """``?frame=`` (a clip's keyframe, from 0); anything but a whole number is a 404."""
+    if "frame" not in request.GET:
+        return None
+    value = request.GET["frame"]
+    if not value.isdigit():
+        raise Http404("frame must be a frame number")
+    return int(value)
+
+
+def _clip_stills(photo: Photo, frame: int, base_draft: Draft | None) -> dict | None:
+    """The keyframe's stills ({"colour", "original"} keys): the base draft's, else the newest render's."""
+    if base_draft is not None and str(frame) in (base_draft.stills or {}):
+        return base_draft.stills[str(frame)]
+    renders = Draft.objects.filter(photo=photo, status=DraftStatus.DONE, frame__isnull=True).order_by(
+        "-created_at", "-id"
+    )
+    return next((d.stills[str(frame)] for d in renders.only("stills") if str(frame) in (d.stills or {})), None)
+
+
 @login_required
 def editor(request, pk: int):
-    """The correction editor for a draft (``?draft=ID``) or an earlier correction (``?correction=ID``)."""
+    """The correction editor for a draft (``?draft=ID``) or an earlier correction (``?correction=ID``).
+
+    A film clip's keyframe is corrected the same way (``?draft=ID&frame=N``): the editor shows the
+    keyframe's stills, previews that frame, and the correction is of that keyframe.
+    """
     photo = get_object_or_404(Photo.objects.visible_to(request.user), pk=pk)
     correction_id, draft_id = _id_param(request, "correction"), _id_param(request, "draft")
+    frame = _frame_param(request)
     base_correction = base_draft = None
+    original_url = photo.original.url
     if correction_id is not None:
         base_correction = get_object_or_404(
             Correction.objects.visible_to(request.user).select_related("render", "base_draft"),
@@ -209,18 +246,36 @@ def editor(request, pk: int):
         base_image = base_correction.result_file
         hints = base_correction.hints or {"points": [], "strokes": []}
         label = base_correction.label
+        frame = base_correction.frame
     else:
-        drafts = Draft.objects.filter(photo=photo, purpose=DraftPurpose.DRAFT, status=DraftStatus.DONE)
+        kinds = (DraftPurpose.DRAFT, DraftPurpose.COMMUNITY) if photo.is_video else (DraftPurpose.DRAFT,)
+        drafts = Draft.objects.filter(photo=photo, purpose__in=kinds, status=DraftStatus.DONE, frame__isnull=True)
         base_draft = get_object_or_404(drafts, pk=draft_id) if draft_id is not None else drafts.first()
         if base_draft is None:
             return render(request, "community/editor_unavailable.html", {"photo": photo}, status=409)
         base_image = base_draft.image
         hints = base_draft.hints or {"points": [], "strokes": []}
         label = base_draft.label
+    if photo.is_video:
+        if frame is None or not str(frame).isdigit():
+            raise Http404("Say which keyframe of the clip to correct (?frame=N).")
+        stills = _clip_stills(photo, frame, base_draft)
+        if stills is None:
+            raise Http404("That frame is not a keyframe of this clip, or it has no still yet.")
+        original_url = default_storage.url(stills["original"])
+        if base_draft is not None:
+            base_image = None
+            hints = {"points": [], "strokes": []}  # a clip render's own hints are per keyframe
+            base_url = default_storage.url(stills["colour"])
+    elif frame is not None:
+        raise Http404("A photograph has no frames.")
+    if not photo.is_video or base_draft is None:
+        base_url = base_image.url if base_image else None
     config = {
         "photo": {"id": photo.pk, "width": photo.width, "height": photo.height, "title": photo.title},
-        "original_url": photo.original.url,
-        "base_image_url": base_image.url if base_image else None,
+        "original_url": original_url,
+        "base_image_url": base_url,
+        "frame": frame,
         "base_label": label,
         "base_draft": base_draft.pk if base_draft else None,
         "base_correction": base_correction.pk if base_correction else None,
@@ -230,7 +285,10 @@ def editor(request, pk: int):
             "strokes": hints.get("strokes", []),
             **({"global": hints["global"]} if hints.get("global") else {}),
         },
-        "preview": _preview_settings(photo, base_draft, base_correction),
+        "preview": {
+            **_preview_settings(photo, base_draft, base_correction),
+            **({"frame": frame} if frame is not None else {}),
+        },
         "limits": {
             "point_sizes": list(POINT_SIZES),
             "stroke_widths": list(STROKE_WIDTHS),

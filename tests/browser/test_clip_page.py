@@ -63,7 +63,7 @@ def test_the_colour_clip_plays_toggles_to_the_original_and_steps_frames(
     label = page.locator("#clip-label")
     assert label.is_visible() and "AI" in label.inner_text()
     assert page.locator("#film-badge").inner_text() == "Film"
-    assert page.locator("#shot-list li").count() == 2
+    assert page.locator("#shot-list > li").count() == 2
     assert page.locator("#shot-list .keyframe").first.inner_text() == "frame 1"
 
     # Play the colour clip: its time moves on, and the frame counter with it.
@@ -108,3 +108,67 @@ def test_the_colour_clip_plays_toggles_to_the_original_and_steps_frames(
     )
     assert errors == []
     screenshot(page, "clip-page")
+
+
+def test_a_volunteer_corrects_a_keyframe_from_the_clip_page_in_the_editor(
+    page, live_server, settings, media_in_tmp, site_media, tiny_base_model, no_drafts_sent, tmp_path
+):
+    from colorization.services import photo_upload
+    from community.models import Correction
+    from tests.browser.conftest import log_in
+    from tests.browser.test_editor import canvas_rgb, redness
+    from tests.conftest import upload_file
+
+    owner = UserFactory(username="archivist")
+    UserFactory(username="volunteer")
+    source = videos.make_clip(tmp_path / "harbour.mp4", width=160, height=96, frames=FRAMES, shots=[0, 24])
+    photo = photo_upload(
+        owner=owner,
+        file=upload_file(source.read_bytes(), "harbour.mp4", "video/mp4"),
+        filename="harbour.mp4",
+        metadata={"title": "Harbour, 1925"},
+    ).photo
+    draft = photo.drafts.get()
+    render_now(draft)
+    draft.refresh_from_db()
+    assert draft.status == DraftStatus.DONE, draft.error
+
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    log_in(page, live_server, "volunteer", "a-long-test-password")
+    page.goto(f"{live_server.url}/photos/{photo.pk}/")
+    page.locator("#keyframe-24").get_by_role("link", name="Correct this keyframe").click()
+    page.wait_for_url(f"{live_server.url}/photos/{photo.pk}/edit/?draft={draft.pk}&frame=24")
+    page.locator("#editor[data-ready=true]").wait_for()
+    assert "Keyframe: frame 25" in page.locator("#editor-keyframe").inner_text()
+    overlay = page.locator("#editor-overlay")
+    box = overlay.bounding_box()
+    spot = (box["width"] / 2, box["height"] / 2)
+    # The keyframe's original still is what "Show original" shows: grey.
+    page.locator("#toggle-original").click()
+    r, g, b = canvas_rgb(page, *spot)
+    assert max(r, g, b) - min(r, g, b) < 4 and max(r, g, b) > 10
+    page.locator("#toggle-original").click()
+    before = canvas_rgb(page, *spot)
+
+    # One large red hint: the live preview of THAT frame turns red there.
+    page.locator("#point-size").fill("9")
+    overlay.click(position={"x": spot[0], "y": spot[1]})
+    page.locator("#hint-color").fill("#d01818")
+    page.locator("#editor[data-preview-points='1'][data-preview-busy=false]").wait_for(timeout=30_000)
+    after = canvas_rgb(page, *spot)
+    assert redness(after) > redness(before) + 20, (before, after)
+
+    page.locator("#evidence-rows input[data-field=text]").first.fill("Harbour company colours, 1925")
+    page.get_by_role("button", name="Submit hints for review").click()
+    page.wait_for_url(f"{live_server.url}/photos/{photo.pk}/#corrections")
+    correction = Correction.objects.get()
+    assert (correction.frame, correction.base_draft_id, correction.render.frame) == (24, draft.pk, 24)
+    assert correction.author.username == "volunteer"
+    # The clip page lists it under its keyframe.
+    assert page.locator("#keyframe-24 .keyframe-corrections").get_by_role("link").inner_text() == (
+        f"Correction {correction.pk}"
+    )
+    assert page.locator("#keyframe-0 .keyframe-corrections").count() == 0
+    assert errors == []
+    screenshot(page, "clip-keyframe-editor")

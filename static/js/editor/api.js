@@ -60,6 +60,7 @@ export class PreviewClient {
     const body = { hints, size: this.settings.size, saturation: this.settings.saturation };
     if (this.settings.model) body.model = this.settings.model;
     if (this.settings.render_size) body.render_size = this.settings.render_size;
+    if (this.settings.frame != null) body.frame = this.settings.frame; // a film clip's keyframe
     const started = performance.now();
     this.onStart?.();
     try {
@@ -104,6 +105,7 @@ export async function suggestColours({ url, x, y, hints, settings, signal }) {
   const body = { x: Math.round(x), y: Math.round(y), hints, k: 6 };
   if (settings.model) body.model = settings.model;
   if (settings.render_size) body.render_size = settings.render_size;
+  if (settings.frame != null) body.frame = settings.frame;
   const response = await fetch(url, {
     method: "POST",
     headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },

@@ -227,6 +227,7 @@ export function setupSubmission({ form, config, hints, readEvidence, onSubmitted
     const body = {};
     if (config.base_correction) body.base_correction = config.base_correction;
     else body.base_draft = config.base_draft;
+    if (config.frame != null) body.frame = config.frame; // a film clip's keyframe
     return body;
   };
 
