@@ -11,6 +11,7 @@ are then joined with the original's audio into one H.264/AAC MP4 carrying the AI
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -25,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
-from colorization.engine.video import RenderState, VideoError, choose_keyframes, detect_shots, join_chunks
+from colorization.engine.video import NoFramesLeft, RenderState, VideoError, choose_keyframes, detect_shots, join_chunks
 from colorization.images import EXTENSIONS
 from colorization.media import key_token
 from colorization.models import Draft, DraftStatus, Photo, Shot
@@ -113,7 +114,19 @@ def clip_render(draft_id: int, colorizer, *, disclosure: dict) -> bool:
             number = len(chunks)
             stop = min(state.frame + chunk_frames, total)
             out = tmp / f"chunk-{number:05d}.mp4"
-            renderer.render(source, out, shots=starts, state=state, stop_after=stop, progress=progress)
+            begun = state.frame
+            with contextlib.suppress(NoFramesLeft):  # the clip ended at the previous chunk
+                renderer.render(source, out, shots=starts, state=state, stop_after=stop, progress=progress)
+            if state.frame < stop:
+                # The upload counted packets, not decoded pictures: a few may not decode. The clip
+                # ends here; its row says so, and no chunk is stored without frames.
+                logger.warning("draft %s: the clip has %d frames, not %d", draft_id, state.frame, total)
+                total = state.frame
+                Photo.objects.filter(pk=photo.pk).update(frame_count=total)
+                if state.frame == begun:
+                    if not chunks:
+                        raise VideoError("the clip has no frames that can be decoded")
+                    break
             video_key, state_key = _chunk_keys(draft, number)
             storage_replace(video_key, out.read_bytes())
             storage_replace(state_key, state.to_bytes())

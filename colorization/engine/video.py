@@ -60,6 +60,7 @@ DEFAULT_NETWORK_EVERY = 8  # frames between network runs inside a shot
 DEFAULT_CARRY = 0.85  # weight of the flow-carried chroma where the network runs and the flow is reliable
 FLOW_SIGMA = 12.0  # photometric error (grey levels, 0-255) at which the carried chroma is trusted ~37%
 KEYFRAME_SECONDS = 4.0  # a long shot gets a keyframe at least this often
+ENCODER_THREADS = 1  # reproducible encodes: the same frames give the same bits on every run
 CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
 
 HintsLike = Hints | dict | None
@@ -67,6 +68,10 @@ HintsLike = Hints | dict | None
 
 class VideoError(ValueError):
     """A clip that cannot be used (not a video, truncated, no frames, over a limit); shown to users."""
+
+
+class NoFramesLeft(VideoError):
+    """A render (or chunk) asked to start at or after the clip's last decodable frame: nothing written."""
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -167,6 +172,111 @@ def probe(
             pix_fmt=ctx.format.name if ctx.format else "",
             audio_codec=audio,
         )
+
+
+EDGE_FRAMES = 3  # frames ``check`` decodes at each end of a clip
+# What browsers play in a <video> element without help: (container, video codecs, audio codecs).
+# MOV, MKV, AVI, H.265, MPEG-2/4 part 2, ProRes and 10-bit or 4:2:2 pictures need a web copy.
+BROWSER_PLAYABLE = {
+    "MP4": ({"h264", "vp9", "av1"}, {"", "aac", "mp3", "opus", "flac"}),
+    "WEBM": ({"vp8", "vp9", "av1"}, {"", "opus", "vorbis"}),
+}
+
+
+def check(
+    source: str | os.PathLike,
+    *,
+    max_duration: float | None = None,
+    max_pixels: int | None = None,
+    edge_frames: int = EDGE_FRAMES,
+) -> VideoInfo:
+    """``probe`` without decoding the whole clip, for the upload request.
+
+    Headers and limits as ``probe``; then every video packet is demuxed but not decoded (cheap: it
+    reads the file once and catches a file cut short, whose packets stop before the headers' end),
+    and only the first and the last ``edge_frames`` frames are decoded (catching a damaged stream
+    start and a damaged or half-written last packet). The frame count is the packet count. Damage
+    inside the clip that only decoding would find is left to the render, which reports it.
+    """
+    with _open(source) as container:
+        stream = _video_stream(container)
+        ctx = stream.codec_context
+        width, height = ctx.width, ctx.height
+        if not width or not height:
+            raise VideoError("the video stream has no picture size; the file may be damaged")
+        if max_pixels and width * height > max_pixels:
+            raise VideoError(f"the clip is {width}×{height}; the limit is {max_pixels:,} pixels per frame")
+        fps = _fps(stream)
+        header_duration = _header_duration(container, stream)
+        if max_duration and header_duration and header_duration > max_duration + 0.5:
+            raise VideoError(f"the clip lasts {_clock(header_duration)}; the limit is {_clock(max_duration)}")
+        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+        tb = stream.time_base
+        packets = decoded = 0
+        first: float | None = None
+        end = 0.0
+        gops: list[list] = []  # the last groups of pictures (keyframe first), enough for ``edge_frames``
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                if packet.is_corrupt:
+                    raise VideoError(f"the file is cut short or damaged at frame {packets + 1}")
+                packets += 1
+                if packet.pts is not None and tb:
+                    t = float(packet.pts * tb)
+                    first = t if first is None else min(first, t)
+                    step = float(packet.duration * tb) if packet.duration else float(1 / fps)
+                    end = max(end, t + step)
+                    if max_duration and end - first > max_duration + 0.5:
+                        raise VideoError(f"the clip lasts more than {_clock(max_duration)}, the limit")
+                if decoded < edge_frames:  # the first frames, decoded as they come
+                    decoded += len(packet.decode())
+                if packet.is_keyframe or not gops:
+                    gops.append([])
+                gops[-1].append(packet)
+                while len(gops) > 1 and sum(len(g) for g in gops[1:]) >= edge_frames:
+                    gops.pop(0)
+            if decoded < edge_frames:
+                decoded += len(ctx.decode(None))  # the decoder's delayed frames
+        except av.FFmpegError as exc:
+            raise VideoError(f"the video is damaged at frame {packets + 1} ({_why(exc)})") from None
+        if packets == 0 or decoded == 0:
+            raise VideoError("the clip has no frames that can be decoded")
+        last_time = end - first if first is not None else packets / float(fps)
+        if stream.frames and packets < stream.frames * 0.98 - 1:
+            raise VideoError(f"the file is cut short: {packets} of {stream.frames} frames are in it")
+        if header_duration and last_time < header_duration * 0.9 - 1:
+            stop = f"{_clock(last_time)} of {_clock(header_duration)}"
+            raise VideoError(f"the file is cut short: pictures stop at {stop}")
+        tail = [p for g in gops for p in g]
+        ctx.flush_buffers()
+        frames = 0
+        try:
+            for packet in tail:
+                frames += len(packet.decode())
+            frames += len(ctx.decode(None))
+        except av.FFmpegError as exc:
+            raise VideoError(f"the video is damaged near its end ({_why(exc)})") from None
+        if frames == 0:
+            raise VideoError("the last frames of the clip cannot be decoded; the file may be cut short")
+        return VideoInfo(
+            width=width,
+            height=height,
+            fps=fps,
+            frames=packets,
+            duration=last_time,
+            container=container.format.name,
+            codec=ctx.name,
+            pix_fmt=ctx.format.name if ctx.format else "",
+            audio_codec=audio,
+        )
+
+
+def browser_playable(container: str, codec: str, pix_fmt: str, audio_codec: str | None) -> bool:
+    """Whether browsers play the file as it is (``container`` as ``clips.sniff_container`` names it)."""
+    video, audio = BROWSER_PLAYABLE.get(container, (set(), set()))
+    return codec in video and pix_fmt in ("yuv420p", "yuvj420p") and (audio_codec or "") in audio
 
 
 def _header_duration(container, stream) -> float | None:
@@ -574,7 +684,10 @@ class VideoColorizer:
                     if vcodec == "libx264"
                     else {"crf": str(self.crf + 12), "b": "0", "deadline": "realtime", "cpu-used": "8"}
                 )
-                out_stream.thread_count = max(1, torch.get_num_threads())
+                # One encoder thread: x264 with frame threads gave different bits from run to run on a
+                # loaded machine, so a resumed render's chunks differed from a one-pass render's. The
+                # encoder is a small share of the time (the network and the flow dominate).
+                out_stream.thread_count = ENCODER_THREADS
                 whole = stop_after is None and first == 0
                 if whole:
                     out.metadata.update(disclosure(metadata or {}))
@@ -638,6 +751,8 @@ class VideoColorizer:
                     state.grey, state.ab, state.frame = grey, ab.numpy(), index + 1
                     if progress is not None:
                         progress(index + 1, total)
+                if state.frame == first:
+                    raise NoFramesLeft(f"the clip has no frames from frame {first + 1} on")
                 for packet in out_stream.encode():
                     out.mux(packet)
                 if audio_mux is not None:

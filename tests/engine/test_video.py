@@ -14,6 +14,8 @@ from colorization.engine.video import (
     ShotDetector,
     VideoColorizer,
     VideoError,
+    browser_playable,
+    check,
     choose_keyframes,
     detect_shots,
     join_chunks,
@@ -44,6 +46,59 @@ def test_it_decodes_each_accepted_container_and_codec(tmp_path, suffix, fmt, cod
     info = probe(path)
     assert (info.width, info.height, info.frames, info.fps) == (96, 64, 20, 24)
     assert not info.has_audio
+    cheap = check(path)  # the upload's check: packets counted, only the ends decoded
+    assert (cheap.width, cheap.height, cheap.frames, cheap.fps, cheap.codec) == (96, 64, 20, 24, info.codec)
+    assert cheap.duration == pytest.approx(20 / 24, abs=0.01)
+
+
+def _faststart(src: Path, dst: Path) -> Path:
+    """The same packets with the index (moov) first, as most web MP4s are: a cut keeps the header."""
+    import av
+
+    with av.open(str(src)) as i, av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"}) as o:
+        out = o.add_stream_from_template(i.streams.video[0])
+        for packet in i.demux(i.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = out
+                o.mux(packet)
+    return dst
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.97])
+def test_the_cheap_check_refuses_a_clip_whose_packets_stop_before_its_header_says(tmp_path, keep):
+    whole = _faststart(videos.make_clip(tmp_path / "c.mp4", frames=96, lossless=False), tmp_path / "fast.mp4")
+    assert check(whole).frames == 96
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * keep)])
+    with pytest.raises(VideoError, match="cut short or damaged at frame"):
+        check(cut)
+
+
+def test_the_cheap_check_refuses_bad_files_as_probe_does(tmp_path):
+    path = videos.make_clip(tmp_path / "clip.mkv", fmt="matroska", codec="libx264", frames=96, lossless=True)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(VideoError, match="cut short"):
+        check(cut)
+    with pytest.raises(VideoError, match="only audio"):
+        check(videos.audio_only(tmp_path / "song.m4a"))
+    with pytest.raises(VideoError, match=r"no frames|no video stream"):
+        check(videos.zero_frames(tmp_path / "empty.mp4"))
+    with pytest.raises(VideoError, match=r"lasts .* the limit is 0:01"):
+        check(videos.make_clip(tmp_path / "long.mp4", frames=48), max_duration=1.0)
+    with pytest.raises(VideoError, match="96×64; the limit is 5,000 pixels"):
+        check(path, max_pixels=5000)
+
+
+def test_which_originals_browsers_play_as_they_are():
+    assert browser_playable("MP4", "h264", "yuv420p", "aac")
+    assert browser_playable("WEBM", "vp9", "yuv420p", None)
+    assert not browser_playable("MOV", "prores", "yuv422p10le", None)
+    assert not browser_playable("AVI", "mpeg4", "yuv420p", None)
+    assert not browser_playable("MKV", "h264", "yuv420p", None)
+    assert not browser_playable("MP4", "hevc", "yuv420p", None)
+    assert not browser_playable("MP4", "h264", "yuv420p10le", None)  # High 10
+    assert not browser_playable("MP4", "h264", "yuv420p", "ac3")
 
 
 def test_it_refuses_random_bytes(tmp_path):
