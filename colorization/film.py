@@ -26,11 +26,19 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
-from colorization.engine.video import NoFramesLeft, RenderState, VideoError, choose_keyframes, detect_shots, join_chunks
+from colorization.engine.video import (
+    NoFramesLeft,
+    RenderState,
+    VideoError,
+    choose_keyframes,
+    detect_shots,
+    join_chunks,
+    web_copy,
+)
 from colorization.images import EXTENSIONS
 from colorization.media import key_token
 from colorization.models import Draft, DraftStatus, Photo, Shot
-from colorization.storage import storage_replace
+from colorization.storage import storage_replace, storage_replace_file
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +86,33 @@ def clip_shots(photo: Photo, source: Path) -> list[Shot]:
     return list(photo.shots.all())
 
 
+def web_video_key(photo: Photo) -> str:
+    """Where a clip's browser-playable copy lives: named by the original's sha256, like the original."""
+    return f"web/{photo.original_sha256[:2]}/{photo.original_sha256}.mp4"
+
+
+def ensure_web_video(photo: Photo, source: Path, draft_id: int | None = None) -> str:
+    """The key of what the player shows as the clip's original; makes the H.264/AAC copy if there is none.
+
+    Done once per clip, by the first render: the copy is written under a key derived from the
+    original's content, then the row names it (only if no other worker named one meanwhile).
+    """
+    if photo.web_video:
+        return photo.web_video.name
+    key = web_video_key(photo)
+    if not default_storage.exists(key):
+        if draft_id is not None:
+            Draft.heartbeat([draft_id], stage="Making a copy of the original that browsers play")
+        out = source.with_name("web.mp4")
+        web_copy(source, out)
+        storage_replace_file(key, out)
+        out.unlink()
+    Photo.objects.filter(pk=photo.pk, web_video="").update(web_video=key)
+    photo.web_video.name = key
+    logger.info("photo %s: web-playable copy %s", photo.pk, key)
+    return key
+
+
 def clip_render(draft_id: int, colorizer, *, disclosure: dict) -> bool:
     """Render a claimed clip draft, resuming after its last stored chunk. True when it finished."""
     from colorization.engine.inference import RenderOptions
@@ -93,6 +128,7 @@ def clip_render(draft_id: int, colorizer, *, disclosure: dict) -> bool:
     with tempfile.TemporaryDirectory(prefix="chroma-clip-") as tmp:
         tmp = Path(tmp)
         source = _fetch(photo.original.name, tmp / f"source.{EXTENSIONS.get(photo.image_format, 'bin')}")
+        ensure_web_video(photo, source, draft_id)
         starts = [s.start_frame for s in clip_shots(photo, source)]
         chunks = list(draft.chunks)
         state = RenderState()

@@ -182,6 +182,8 @@ BROWSER_PLAYABLE = {
     "WEBM": ({"vp8", "vp9", "av1"}, {"", "opus", "vorbis"}),
 }
 
+DECODER_CODECS = {"libdav1d": "av1", "libaom-av1": "av1", "libvpx": "vp8", "libvpx-vp9": "vp9"}  # decoder -> codec
+
 
 def check(
     source: str | os.PathLike,
@@ -276,6 +278,7 @@ def check(
 def browser_playable(container: str, codec: str, pix_fmt: str, audio_codec: str | None) -> bool:
     """Whether browsers play the file as it is (``container`` as ``clips.sniff_container`` names it)."""
     video, audio = BROWSER_PLAYABLE.get(container, (set(), set()))
+    codec = DECODER_CODECS.get(codec, codec)
     return codec in video and pix_fmt in ("yuv420p", "yuvj420p") and (audio_codec or "") in audio
 
 
@@ -779,6 +782,73 @@ class VideoColorizer:
         )
 
 
+def web_copy(
+    source: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    crf: int = 18,
+    preset: str = "veryfast",
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """A copy of ``source`` that browsers play: H.264 (8-bit 4:2:0) and AAC in an MP4. Returns its frames.
+
+    For the player's "original" side when the original itself does not play in browsers (ProRes/MOV,
+    MPEG-2, MPEG-4 part 2 in AVI, MKV, 10-bit...). The pictures are not touched: no scaling, the
+    luma plane of 8-bit 4:2:0 limited-range input goes to the encoder bit for bit (other input is
+    only converted to that format) and the colour matrix tag is kept; AAC and MP3 audio is copied,
+    anything else is encoded to AAC. The original file itself is never changed.
+    """
+    output = Path(output)
+    tmp = output.with_name(f".{output.name}.part")
+    frames = 0
+    with _open(source) as container:
+        stream = _video_stream(container)
+        fps = _fps(stream)
+        total = stream.frames or 0
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if width % 2 or height % 2:
+            raise VideoError(f"the clip is {width}×{height}; 4:2:0 video needs an even width and height")
+        matrix = matrix_for(stream.codec_context.colorspace, height)
+        out = av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"})
+        try:
+            out_stream = out.add_stream("libx264", rate=fps)
+            out_stream.width, out_stream.height, out_stream.pix_fmt = width, height, "yuv420p"
+            out_stream.time_base = stream.time_base
+            out_stream.codec_context.time_base = stream.time_base
+            out_stream.codec_context.colorspace = 1 if matrix == "bt709" else 6
+            out_stream.codec_context.color_range = 1
+            out_stream.options = {"crf": str(crf), "preset": preset}
+            out_stream.thread_count = ENCODER_THREADS
+            audio = _AudioCopy(source, out, "aac", "mp4", copy={"aac", "mp3"})
+            start_pts = None
+            for index, planes in enumerate(iter_planes(container, stream)):
+                start_pts = planes.pts if start_pts is None else start_pts
+                frame = av.VideoFrame.from_ndarray(
+                    np.concatenate((planes.y, planes.u.reshape(-1, width), planes.v.reshape(-1, width))),
+                    format="yuv420p",
+                )
+                frame.pts = (planes.pts - start_pts) if planes.pts is not None else index
+                frame.time_base = stream.time_base
+                audio.until(planes.time)
+                for packet in out_stream.encode(frame):
+                    out.mux(packet)
+                frames = index + 1
+                if progress is not None:
+                    progress(frames, total)
+            if frames == 0:
+                raise VideoError("the clip has no frames that can be decoded")
+            for packet in out_stream.encode():
+                out.mux(packet)
+            audio.until(None)
+        except BaseException:
+            out.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        out.close()
+    tmp.replace(output)
+    return frames
+
+
 def join_chunks(
     chunks: list[str | os.PathLike], source: str | os.PathLike, output: str | os.PathLike, metadata: dict | None = None
 ) -> int:
@@ -846,13 +916,14 @@ class _AudioCopy:
     """Muxes the source's first audio stream into ``out`` alongside the video, in time order.
 
     Packets are copied as they are when the output container takes the codec (AAC into MP4, Opus
-    into WebM, anything into MKV/MOV); otherwise the audio is decoded and encoded to ``acodec``.
+    into WebM, anything into MKV/MOV; or the codecs in ``copy``); otherwise the audio is decoded
+    and encoded to ``acodec``.
     A second demuxer on the same file reads the audio, so neither stream is held in memory.
     """
 
     COPY = {"mp4": {"aac", "mp3", "alac", "ac3", "eac3"}, "webm": {"opus", "vorbis"}}
 
-    def __init__(self, source, out, acodec: str, fmt: str):
+    def __init__(self, source, out, acodec: str, fmt: str, copy: set[str] | None = None):
         self.container = _open(source)
         self.stream = self.container.streams.audio[0] if self.container.streams.audio else None
         self.out = out
@@ -861,7 +932,7 @@ class _AudioCopy:
             self.container.close()
             return
         name = self.stream.codec_context.name
-        allowed = self.COPY.get(fmt)
+        allowed = copy if copy is not None else self.COPY.get(fmt)
         self.copy = allowed is None or name in allowed
         if self.copy:
             self.out_stream = out.add_stream_from_template(self.stream)
