@@ -269,3 +269,38 @@ def test_a_collection_with_a_clip_has_its_time_based_canvas_beside_the_photos(cl
     assert "duration" not in photo_canvas and clip_canvas["duration"] == pytest.approx(0.5, abs=0.01)
     assert [i["type"] for i in photo_canvas["items"][0]["items"][0]["body"]["items"]] == ["Image", "Image"]
     assert [i["type"] for i in clip_canvas["items"][0]["items"][0]["body"]["items"]] == ["Video", "Video"]
+
+
+def test_the_atom_feed_lists_colorized_clips_with_the_colour_clip_and_never_hidden_ones(
+    client, clip, photos, other_user
+):
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    decide(rendered_correction(photos[0], other_user))
+    finish_drafts(clip)
+    draft = clip.drafts.get()
+    root = ET.fromstring(client.get("/feeds/accepted.atom").content)
+    entries = {e.find(f"{ATOM}title").text: e for e in root.findall(f"{ATOM}entry")}
+    assert set(entries) == {"Coaches, Yellowstone: film clip AI-colorized", "Migrant Mother: community version accepted"}
+    entry = entries["Coaches, Yellowstone: film clip AI-colorized"]
+    links = {link.get("rel"): link for link in entry.findall(f"{ATOM}link")}
+    assert links["alternate"].get("href") == f"http://testserver/photos/{clip.pk}/"
+    enclosure = links["enclosure"]
+    assert enclosure.get("type") == "video/mp4" and enclosure.get("href").endswith(draft.video.url)
+    assert enclosure.get("length") == str(default_storage.size(draft.video.name))
+    assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == ["AI-colorized", "film"]
+    assert "AI-colorized" in entry.find(f"{ATOM}summary").text
+    assert entry.find(f"{ATOM}id").text.startswith("tag:testserver,") and f"clip-draft-{draft.pk}" in entry.find(
+        f"{ATOM}id"
+    ).text
+    # The photo's entry has no enclosure.
+    photo_links = entries["Migrant Mother: community version accepted"].findall(f"{ATOM}link")
+    assert [link.get("rel") for link in photo_links] == ["alternate"]
+
+    clip.hidden_at = timezone.now()
+    clip.save()
+    feed = ET.fromstring(client.get("/feeds/accepted.atom").content)
+    titles = [e.find(f"{ATOM}title").text for e in feed.findall(f"{ATOM}entry")]
+    assert not any("Coaches" in t for t in titles)
+    assert "Migrant Mother: community version accepted" in titles
