@@ -908,8 +908,12 @@ def _frame_times(path: str | os.PathLike) -> list[Fraction]:
     """Presentation times of the video stream's frames, in order, from the packets (nothing decoded)."""
     with _open(path) as container:
         stream = _video_stream(container)
+        # Read inside the ``with``: once the container is closed its streams' memory is freed, and
+        # ``stream.time_base`` read afterwards returned garbage whenever that memory was reused (the
+        # "... .colour.mp4.part returned 22" join failure: non-monotonic, absurd timestamps).
+        time_base = Fraction(stream.time_base)
         pts = sorted(p.pts for p in container.demux(stream) if p.pts is not None and p.size)
-    return [Fraction(t) * stream.time_base for t in pts]
+    return [Fraction(t) * time_base for t in pts]
 
 
 class _AudioCopy:
