@@ -60,7 +60,12 @@ DEFAULT_NETWORK_EVERY = 8  # frames between network runs inside a shot
 DEFAULT_CARRY = 0.85  # weight of the flow-carried chroma where the network runs and the flow is reliable
 FLOW_SIGMA = 12.0  # photometric error (grey levels, 0-255) at which the carried chroma is trusted ~37%
 KEYFRAME_SECONDS = 4.0  # a long shot gets a keyframe at least this often
-ENCODER_THREADS = 1  # reproducible encodes: the same frames give the same bits on every run
+# Reproducible encodes, the same frames giving the same bits on every run (so a resumed render equals a
+# one-pass render): one encoder thread, and no macroblock-tree rate control. Measured with this wheel's
+# x264 (8 frames, CRF 20, veryfast, 30 encodes each): one thread with mbtree gave 5 different streams,
+# mbtree=0 one; two threads differed almost every time.
+ENCODER_THREADS = 1
+X264_REPRODUCIBLE = {"x264-params": "mbtree=0"}
 CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
 
 HintsLike = Hints | dict | None
@@ -683,7 +688,7 @@ class VideoColorizer:
                 out_stream.codec_context.colorspace = 1 if matrix == "bt709" else 6
                 out_stream.codec_context.color_range = 1  # limited ("MPEG") range
                 out_stream.options = (
-                    {"crf": str(self.crf), "preset": self.preset}
+                    {"crf": str(self.crf), "preset": self.preset, **X264_REPRODUCIBLE}
                     if vcodec == "libx264"
                     else {"crf": str(self.crf + 12), "b": "0", "deadline": "realtime", "cpu-used": "8"}
                 )
@@ -817,7 +822,7 @@ def web_copy(
             out_stream.codec_context.time_base = stream.time_base
             out_stream.codec_context.colorspace = 1 if matrix == "bt709" else 6
             out_stream.codec_context.color_range = 1
-            out_stream.options = {"crf": str(crf), "preset": preset}
+            out_stream.options = {"crf": str(crf), "preset": preset, **X264_REPRODUCIBLE}
             out_stream.thread_count = ENCODER_THREADS
             audio = _AudioCopy(source, out, "aac", "mp4", copy={"aac", "mp3"})
             start_pts = None
