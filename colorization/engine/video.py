@@ -180,6 +180,7 @@ def probe(
 
 
 EDGE_FRAMES = 3  # frames ``check`` decodes at each end of a clip
+TAIL_PACKETS = 600  # at most this many packets held to decode the last frames from their keyframe
 # What browsers play in a <video> element without help: (container, video codecs, audio codecs).
 # MOV, MKV, AVI, H.265, MPEG-2/4 part 2, ProRes and 10-bit or 4:2:2 pictures need a web copy.
 BROWSER_PLAYABLE = {
@@ -239,11 +240,14 @@ def check(
                         raise VideoError(f"the clip lasts more than {_clock(max_duration)}, the limit")
                 if decoded < edge_frames:  # the first frames, decoded as they come
                     decoded += len(packet.decode())
-                if packet.is_keyframe or not gops:
+                if packet.is_keyframe:
                     gops.append([])
-                gops[-1].append(packet)
+                if gops:
+                    gops[-1].append(packet)
                 while len(gops) > 1 and sum(len(g) for g in gops[1:]) >= edge_frames:
                     gops.pop(0)
+                if gops and len(gops[-1]) > TAIL_PACKETS:  # a very long group of pictures: not held
+                    gops.clear()
             if decoded < edge_frames:
                 decoded += len(ctx.decode(None))  # the decoder's delayed frames
         except av.FFmpegError as exc:
@@ -257,6 +261,18 @@ def check(
             stop = f"{_clock(last_time)} of {_clock(header_duration)}"
             raise VideoError(f"the file is cut short: pictures stop at {stop}")
         tail = [p for g in gops for p in g]
+        if not tail:  # no keyframe in the last TAIL_PACKETS packets: the demux pass is the check there
+            return VideoInfo(
+                width=width,
+                height=height,
+                fps=fps,
+                frames=packets,
+                duration=last_time,
+                container=container.format.name,
+                codec=ctx.name,
+                pix_fmt=ctx.format.name if ctx.format else "",
+                audio_codec=audio,
+            )
         ctx.flush_buffers()
         frames = 0
         try:

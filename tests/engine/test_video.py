@@ -354,3 +354,17 @@ def test_joined_chunks_keep_the_sources_timeline_every_time(tmp_path):
         dts = [d for _, d in packets]
         assert all(b > a for a, b in pairwise(dts)), attempt
         assert sorted(p for p, _ in packets) == [t - expected[0] for t in expected], attempt
+
+
+def test_the_cheap_check_holds_no_endless_group_of_pictures(tmp_path, monkeypatch):
+    import colorization.engine.video as engine
+
+    path = videos.make_clip(tmp_path / "one-gop.mp4", frames=20)  # one keyframe, then 19 P/B frames
+    monkeypatch.setattr(engine, "TAIL_PACKETS", 4)  # the last keyframe is further back than this
+    info = check(path)
+    assert (info.frames, info.codec) == (20, "h264")
+    with pytest.raises(VideoError, match="cut short"):  # the demux pass still catches a cut file
+        cut = tmp_path / "cut.mkv"
+        whole = videos.make_clip(tmp_path / "one-gop.mkv", fmt="matroska", frames=96)
+        cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+        check(cut)
