@@ -1,9 +1,11 @@
 """Inspecting uploaded film clips: what container they are, and whether we accept them.
 
 The container is sniffed from the first bytes (never the extension or the declared content type).
-A clip is then checked the way ``engine.video.probe`` checks it: the header limits (resolution,
-duration) before anything is decoded, then every frame is decoded once, streaming, so that a
-truncated, damaged or picture-less file is refused at upload rather than failing in a worker later.
+A clip is then checked cheaply (``engine.video.check``), so that a long clip does not hold the
+request: the header limits (resolution, duration) before anything is read, then every packet is
+demuxed without decoding (a file cut short stops early) and only the first and last frames are
+decoded, so that a truncated, damaged at its ends or picture-less file is refused at upload rather
+than failing in a worker later.
 Refusals are ``ImageRejected`` (the upload path's one error type) with a message the uploader can
 act on.
 """
@@ -21,7 +23,7 @@ from typing import BinaryIO
 import av
 from PIL import Image
 
-from colorization.engine.video import VideoError, probe
+from colorization.engine.video import VideoError, browser_playable, check
 from colorization.images import ImageRejected, _looks_colour, _size_of, sha256_of
 
 # The containers ``sniff_container`` names; images.EXTENSIONS / MIME_TYPES hold their suffix and type.
@@ -45,6 +47,7 @@ class InspectedClip:
     thumbnail_jpeg: bytes
     bit_depth: int = 8
     media_kind: str = "video"
+    browser_playable: bool = False  # browsers play the original as it is (no web copy needed)
 
 
 _IMAGE_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"mif2", b"msf1", b"avif", b"avis"}
@@ -120,7 +123,7 @@ def inspect_clip(
     digest = sha256_of(f)
     with _on_disk(f) as path:
         try:
-            info = probe(path, decode=True, max_duration=max_seconds, max_pixels=max_pixels)
+            info = check(path, max_duration=max_seconds, max_pixels=max_pixels)
             rgb = _first_frame(path).convert("RGB")
         except VideoError as exc:
             raise ImageRejected(f"This clip cannot be accepted: {exc}.", code="invalid_clip") from None
@@ -147,4 +150,5 @@ def inspect_clip(
         audio_codec=info.audio_codec or "",
         is_colour=_looks_colour(rgb),
         thumbnail_jpeg=buf.getvalue(),
+        browser_playable=browser_playable(container, info.codec, info.pix_fmt, info.audio_codec),
     )

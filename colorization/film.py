@@ -21,6 +21,7 @@ this module never reads corrections.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import shutil
@@ -30,6 +31,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import av
+import numpy as np
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -37,6 +39,7 @@ from django.utils import timezone
 from PIL import Image
 
 from colorization.engine.video import (
+    NoFramesLeft,
     RenderState,
     VideoError,
     choose_keyframes,
@@ -44,11 +47,12 @@ from colorization.engine.video import (
     frame_luminance,
     join_chunks,
     read_frame,
+    web_copy,
 )
 from colorization.images import EXTENSIONS
 from colorization.media import key_token
 from colorization.models import Draft, DraftStatus, Photo, Shot
-from colorization.storage import storage_replace
+from colorization.storage import storage_replace, storage_replace_file
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +133,33 @@ def clip_shots(photo: Photo, source: Path) -> list[Shot]:
     return list(photo.shots.all())
 
 
+def web_video_key(photo: Photo) -> str:
+    """Where a clip's browser-playable copy lives: named by the original's sha256, like the original."""
+    return f"web/{photo.original_sha256[:2]}/{photo.original_sha256}.mp4"
+
+
+def ensure_web_video(photo: Photo, source: Path, draft_id: int | None = None) -> str:
+    """The key of what the player shows as the clip's original; makes the H.264/AAC copy if there is none.
+
+    Done once per clip, by the first render: the copy is written under a key derived from the
+    original's content, then the row names it (only if no other worker named one meanwhile).
+    """
+    if photo.web_video:
+        return photo.web_video.name
+    key = web_video_key(photo)
+    if not default_storage.exists(key):
+        if draft_id is not None:
+            Draft.heartbeat([draft_id], stage="Making a copy of the original that browsers play")
+        out = source.with_name("web.mp4")
+        web_copy(source, out)
+        storage_replace_file(key, out)
+        out.unlink()
+    Photo.objects.filter(pk=photo.pk, web_video="").update(web_video=key)
+    photo.web_video.name = key
+    logger.info("photo %s: web-playable copy %s", photo.pk, key)
+    return key
+
+
 def clip_render(draft_id: int, colorizer, *, disclosure: dict) -> bool:
     """Render a claimed clip draft, resuming after its last stored chunk. True when it finished."""
     from colorization.engine.imageio import encode
@@ -145,13 +176,12 @@ def clip_render(draft_id: int, colorizer, *, disclosure: dict) -> bool:
     with tempfile.TemporaryDirectory(prefix="chroma-clip-") as tmp:
         tmp = Path(tmp)
         source = _fetch(photo.original.name, tmp / f"source.{EXTENSIONS.get(photo.image_format, 'bin')}")
+        ensure_web_video(photo, source, draft_id)
         shots = clip_shots(photo, source)
         starts = [s.start_frame for s in shots]
         keyframes = {k for s in shots for k in s.keyframes}
         hints = keyframe_hints_of(draft)
         stills = dict(draft.stills or {})
-
-        import numpy as np
 
         def keep_still(index: int, colour, original, luma) -> None:
             keys = still_keys(draft, index)
@@ -182,17 +212,29 @@ def clip_render(draft_id: int, colorizer, *, disclosure: dict) -> bool:
             number = len(chunks)
             stop = min(state.frame + chunk_frames, total)
             out = tmp / f"chunk-{number:05d}.mp4"
-            renderer.render(
-                source,
-                out,
-                shots=starts,
-                keyframe_hints=hints,
-                state=state,
-                stop_after=stop,
-                progress=progress,
-                stills=keyframes,
-                on_still=keep_still,
-            )
+            begun = state.frame
+            with contextlib.suppress(NoFramesLeft):  # the clip ended at the previous chunk
+                renderer.render(
+                    source,
+                    out,
+                    shots=starts,
+                    keyframe_hints=hints,
+                    state=state,
+                    stop_after=stop,
+                    progress=progress,
+                    stills=keyframes,
+                    on_still=keep_still,
+                )
+            if state.frame < stop:
+                # The upload counted packets, not decoded pictures: a few may not decode. The clip
+                # ends here; its row says so, and no chunk is stored without frames.
+                logger.warning("draft %s: the clip has %d frames, not %d", draft_id, state.frame, total)
+                total = state.frame
+                Photo.objects.filter(pk=photo.pk).update(frame_count=total)
+                if state.frame == begun:
+                    if not chunks:
+                        raise VideoError("the clip has no frames that can be decoded")
+                    break
             video_key, state_key = _chunk_keys(draft, number)
             storage_replace(video_key, out.read_bytes())
             storage_replace(state_key, state.to_bytes())

@@ -106,6 +106,10 @@ class Photo(models.Model):
     duration_seconds = models.FloatField(null=True, blank=True)
     video_codec = models.CharField(max_length=32, blank=True)
     audio_codec = models.CharField(max_length=32, blank=True, help_text="empty: the clip has no sound")
+    # What the player's "original" side plays: the original itself when browsers play it as it is
+    # (H.264/VP9/AV1 MP4, VP8/VP9/AV1 WebM), else an H.264/AAC copy the worker makes; empty until
+    # then. Downloads of the original always serve ``original``, untouched.
+    web_video = models.FileField(max_length=300, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

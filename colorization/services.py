@@ -169,7 +169,7 @@ def photo_upload(
                 height=info.height,
                 bit_depth=info.bit_depth,
                 is_colour_source=info.is_colour,
-                **_clip_fields(info),
+                **_clip_fields(info, written[0]),
                 **cleaned,
             )
             _after_upload(photo)
@@ -188,10 +188,13 @@ def photo_upload(
     return UploadResult(photo, created=True)
 
 
-def _clip_fields(info: InspectedImage | InspectedClip) -> dict:
+def _clip_fields(info: InspectedImage | InspectedClip, original: str) -> dict:
+    """A clip's fields; its original is what the player shows when browsers play it (else the worker
+    makes a web copy, ``film.ensure_web_video``)."""
     if not isinstance(info, InspectedClip):
         return {}
     return {
+        "web_video": original if info.browser_playable else "",
         "media_kind": MediaKind.VIDEO,
         "frame_count": info.frames,
         "fps": info.fps,

@@ -60,6 +60,12 @@ DEFAULT_NETWORK_EVERY = 8  # frames between network runs inside a shot
 DEFAULT_CARRY = 0.85  # weight of the flow-carried chroma where the network runs and the flow is reliable
 FLOW_SIGMA = 12.0  # photometric error (grey levels, 0-255) at which the carried chroma is trusted ~37%
 KEYFRAME_SECONDS = 4.0  # a long shot gets a keyframe at least this often
+# Reproducible encodes, the same frames giving the same bits on every run (so a resumed render equals a
+# one-pass render): one encoder thread, and no macroblock-tree rate control. Measured with this wheel's
+# x264 (8 frames, CRF 20, veryfast, 30 encodes each): one thread with mbtree gave 5 different streams,
+# mbtree=0 one; two threads differed almost every time.
+ENCODER_THREADS = 1
+X264_REPRODUCIBLE = {"x264-params": "mbtree=0"}
 CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
 
 HintsLike = Hints | dict | None
@@ -67,6 +73,10 @@ HintsLike = Hints | dict | None
 
 class VideoError(ValueError):
     """A clip that cannot be used (not a video, truncated, no frames, over a limit); shown to users."""
+
+
+class NoFramesLeft(VideoError):
+    """A render (or chunk) asked to start at or after the clip's last decodable frame: nothing written."""
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -167,6 +177,130 @@ def probe(
             pix_fmt=ctx.format.name if ctx.format else "",
             audio_codec=audio,
         )
+
+
+EDGE_FRAMES = 3  # frames ``check`` decodes at each end of a clip
+TAIL_PACKETS = 600  # at most this many packets held to decode the last frames from their keyframe
+# What browsers play in a <video> element without help: (container, video codecs, audio codecs).
+# MOV, MKV, AVI, H.265, MPEG-2/4 part 2, ProRes and 10-bit or 4:2:2 pictures need a web copy.
+BROWSER_PLAYABLE = {
+    "MP4": ({"h264", "vp9", "av1"}, {"", "aac", "mp3", "opus", "flac"}),
+    "WEBM": ({"vp8", "vp9", "av1"}, {"", "opus", "vorbis"}),
+}
+
+DECODER_CODECS = {"libdav1d": "av1", "libaom-av1": "av1", "libvpx": "vp8", "libvpx-vp9": "vp9"}  # decoder -> codec
+
+
+def check(
+    source: str | os.PathLike,
+    *,
+    max_duration: float | None = None,
+    max_pixels: int | None = None,
+    edge_frames: int = EDGE_FRAMES,
+) -> VideoInfo:
+    """``probe`` without decoding the whole clip, for the upload request.
+
+    Headers and limits as ``probe``; then every video packet is demuxed but not decoded (cheap: it
+    reads the file once and catches a file cut short, whose packets stop before the headers' end),
+    and only the first and the last ``edge_frames`` frames are decoded (catching a damaged stream
+    start and a damaged or half-written last packet). The frame count is the packet count. Damage
+    inside the clip that only decoding would find is left to the render, which reports it.
+    """
+    with _open(source) as container:
+        stream = _video_stream(container)
+        ctx = stream.codec_context
+        width, height = ctx.width, ctx.height
+        if not width or not height:
+            raise VideoError("the video stream has no picture size; the file may be damaged")
+        if max_pixels and width * height > max_pixels:
+            raise VideoError(f"the clip is {width}×{height}; the limit is {max_pixels:,} pixels per frame")
+        fps = _fps(stream)
+        header_duration = _header_duration(container, stream)
+        if max_duration and header_duration and header_duration > max_duration + 0.5:
+            raise VideoError(f"the clip lasts {_clock(header_duration)}; the limit is {_clock(max_duration)}")
+        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+        tb = stream.time_base
+        packets = decoded = 0
+        first: float | None = None
+        end = 0.0
+        gops: list[list] = []  # the last groups of pictures (keyframe first), enough for ``edge_frames``
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                if packet.is_corrupt:
+                    raise VideoError(f"the file is cut short or damaged at frame {packets + 1}")
+                packets += 1
+                if packet.pts is not None and tb:
+                    t = float(packet.pts * tb)
+                    first = t if first is None else min(first, t)
+                    step = float(packet.duration * tb) if packet.duration else float(1 / fps)
+                    end = max(end, t + step)
+                    if max_duration and end - first > max_duration + 0.5:
+                        raise VideoError(f"the clip lasts more than {_clock(max_duration)}, the limit")
+                if decoded < edge_frames:  # the first frames, decoded as they come
+                    decoded += len(packet.decode())
+                if packet.is_keyframe:
+                    gops.append([])
+                if gops:
+                    gops[-1].append(packet)
+                while len(gops) > 1 and sum(len(g) for g in gops[1:]) >= edge_frames:
+                    gops.pop(0)
+                if gops and len(gops[-1]) > TAIL_PACKETS:  # a very long group of pictures: not held
+                    gops.clear()
+            if decoded < edge_frames:
+                decoded += len(ctx.decode(None))  # the decoder's delayed frames
+        except av.FFmpegError as exc:
+            raise VideoError(f"the video is damaged at frame {packets + 1} ({_why(exc)})") from None
+        if packets == 0 or decoded == 0:
+            raise VideoError("the clip has no frames that can be decoded")
+        last_time = end - first if first is not None else packets / float(fps)
+        if stream.frames and packets < stream.frames * 0.98 - 1:
+            raise VideoError(f"the file is cut short: {packets} of {stream.frames} frames are in it")
+        if header_duration and last_time < header_duration * 0.9 - 1:
+            stop = f"{_clock(last_time)} of {_clock(header_duration)}"
+            raise VideoError(f"the file is cut short: pictures stop at {stop}")
+        tail = [p for g in gops for p in g]
+        if not tail:  # no keyframe in the last TAIL_PACKETS packets: the demux pass is the check there
+            return VideoInfo(
+                width=width,
+                height=height,
+                fps=fps,
+                frames=packets,
+                duration=last_time,
+                container=container.format.name,
+                codec=ctx.name,
+                pix_fmt=ctx.format.name if ctx.format else "",
+                audio_codec=audio,
+            )
+        ctx.flush_buffers()
+        frames = 0
+        try:
+            for packet in tail:
+                frames += len(packet.decode())
+            frames += len(ctx.decode(None))
+        except av.FFmpegError as exc:
+            raise VideoError(f"the video is damaged near its end ({_why(exc)})") from None
+        if frames == 0:
+            raise VideoError("the last frames of the clip cannot be decoded; the file may be cut short")
+        return VideoInfo(
+            width=width,
+            height=height,
+            fps=fps,
+            frames=packets,
+            duration=last_time,
+            container=container.format.name,
+            codec=ctx.name,
+            pix_fmt=ctx.format.name if ctx.format else "",
+            audio_codec=audio,
+        )
+
+
+def browser_playable(container: str, codec: str, pix_fmt: str, audio_codec: str | None) -> bool:
+    """Whether browsers play the file as it is (``container`` as ``clips.sniff_container`` names it)."""
+    video, audio = BROWSER_PLAYABLE.get(container, (set(), set()))
+    codec = DECODER_CODECS.get(codec, codec)
+    return codec in video and pix_fmt in ("yuv420p", "yuvj420p") and (audio_codec or "") in audio
 
 
 def _header_duration(container, stream) -> float | None:
@@ -601,11 +735,14 @@ class VideoColorizer:
                 out_stream.codec_context.colorspace = 1 if matrix == "bt709" else 6
                 out_stream.codec_context.color_range = 1  # limited ("MPEG") range
                 out_stream.options = (
-                    {"crf": str(self.crf), "preset": self.preset}
+                    {"crf": str(self.crf), "preset": self.preset, **X264_REPRODUCIBLE}
                     if vcodec == "libx264"
                     else {"crf": str(self.crf + 12), "b": "0", "deadline": "realtime", "cpu-used": "8"}
                 )
-                out_stream.thread_count = max(1, torch.get_num_threads())
+                # One encoder thread: x264 with frame threads gave different bits from run to run on a
+                # loaded machine, so a resumed render's chunks differed from a one-pass render's. The
+                # encoder is a small share of the time (the network and the flow dominate).
+                out_stream.thread_count = ENCODER_THREADS
                 whole = stop_after is None and first == 0
                 if whole:
                     out.metadata.update(disclosure(metadata or {}))
@@ -676,6 +813,8 @@ class VideoColorizer:
                     state.grey, state.ab, state.frame = grey, ab.numpy(), index + 1
                     if progress is not None:
                         progress(index + 1, total)
+                if state.frame == first:
+                    raise NoFramesLeft(f"the clip has no frames from frame {first + 1} on")
                 for packet in out_stream.encode():
                     out.mux(packet)
                 if audio_mux is not None:
@@ -700,6 +839,73 @@ class VideoColorizer:
             output=str(output),
             finished=bool(finished),
         )
+
+
+def web_copy(
+    source: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    crf: int = 18,
+    preset: str = "veryfast",
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """A copy of ``source`` that browsers play: H.264 (8-bit 4:2:0) and AAC in an MP4. Returns its frames.
+
+    For the player's "original" side when the original itself does not play in browsers (ProRes/MOV,
+    MPEG-2, MPEG-4 part 2 in AVI, MKV, 10-bit...). The pictures are not touched: no scaling, the
+    luma plane of 8-bit 4:2:0 limited-range input goes to the encoder bit for bit (other input is
+    only converted to that format) and the colour matrix tag is kept; AAC and MP3 audio is copied,
+    anything else is encoded to AAC. The original file itself is never changed.
+    """
+    output = Path(output)
+    tmp = output.with_name(f".{output.name}.part")
+    frames = 0
+    with _open(source) as container:
+        stream = _video_stream(container)
+        fps = _fps(stream)
+        total = stream.frames or 0
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if width % 2 or height % 2:
+            raise VideoError(f"the clip is {width}×{height}; 4:2:0 video needs an even width and height")
+        matrix = matrix_for(stream.codec_context.colorspace, height)
+        out = av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"})
+        try:
+            out_stream = out.add_stream("libx264", rate=fps)
+            out_stream.width, out_stream.height, out_stream.pix_fmt = width, height, "yuv420p"
+            out_stream.time_base = stream.time_base
+            out_stream.codec_context.time_base = stream.time_base
+            out_stream.codec_context.colorspace = 1 if matrix == "bt709" else 6
+            out_stream.codec_context.color_range = 1
+            out_stream.options = {"crf": str(crf), "preset": preset, **X264_REPRODUCIBLE}
+            out_stream.thread_count = ENCODER_THREADS
+            audio = _AudioCopy(source, out, "aac", "mp4", copy={"aac", "mp3"})
+            start_pts = None
+            for index, planes in enumerate(iter_planes(container, stream)):
+                start_pts = planes.pts if start_pts is None else start_pts
+                frame = av.VideoFrame.from_ndarray(
+                    np.concatenate((planes.y, planes.u.reshape(-1, width), planes.v.reshape(-1, width))),
+                    format="yuv420p",
+                )
+                frame.pts = (planes.pts - start_pts) if planes.pts is not None else index
+                frame.time_base = stream.time_base
+                audio.until(planes.time)
+                for packet in out_stream.encode(frame):
+                    out.mux(packet)
+                frames = index + 1
+                if progress is not None:
+                    progress(frames, total)
+            if frames == 0:
+                raise VideoError("the clip has no frames that can be decoded")
+            for packet in out_stream.encode():
+                out.mux(packet)
+            audio.until(None)
+        except BaseException:
+            out.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        out.close()
+    tmp.replace(output)
+    return frames
 
 
 def join_chunks(
@@ -761,21 +967,26 @@ def _frame_times(path: str | os.PathLike) -> list[Fraction]:
     """Presentation times of the video stream's frames, in order, from the packets (nothing decoded)."""
     with _open(path) as container:
         stream = _video_stream(container)
+        # Read inside the ``with``: once the container is closed its streams' memory is freed, and
+        # ``stream.time_base`` read afterwards returned garbage whenever that memory was reused (the
+        # "... .colour.mp4.part returned 22" join failure: non-monotonic, absurd timestamps).
+        time_base = Fraction(stream.time_base)
         pts = sorted(p.pts for p in container.demux(stream) if p.pts is not None and p.size)
-    return [Fraction(t) * stream.time_base for t in pts]
+    return [Fraction(t) * time_base for t in pts]
 
 
 class _AudioCopy:
     """Muxes the source's first audio stream into ``out`` alongside the video, in time order.
 
     Packets are copied as they are when the output container takes the codec (AAC into MP4, Opus
-    into WebM, anything into MKV/MOV); otherwise the audio is decoded and encoded to ``acodec``.
+    into WebM, anything into MKV/MOV; or the codecs in ``copy``); otherwise the audio is decoded
+    and encoded to ``acodec``.
     A second demuxer on the same file reads the audio, so neither stream is held in memory.
     """
 
     COPY = {"mp4": {"aac", "mp3", "alac", "ac3", "eac3"}, "webm": {"opus", "vorbis"}}
 
-    def __init__(self, source, out, acodec: str, fmt: str):
+    def __init__(self, source, out, acodec: str, fmt: str, copy: set[str] | None = None):
         self.container = _open(source)
         self.stream = self.container.streams.audio[0] if self.container.streams.audio else None
         self.out = out
@@ -784,7 +995,7 @@ class _AudioCopy:
             self.container.close()
             return
         name = self.stream.codec_context.name
-        allowed = self.COPY.get(fmt)
+        allowed = copy if copy is not None else self.COPY.get(fmt)
         self.copy = allowed is None or name in allowed
         if self.copy:
             self.out_stream = out.add_stream_from_template(self.stream)

@@ -1,12 +1,16 @@
 """Atom feed of changes of community versions: corrections accepted (index correction_decided: status,
--decided_at) and accepted corrections revoked (index revocation_decided: status, -decided_at)."""
+-decided_at) and accepted corrections revoked (index revocation_decided: status, -decided_at); and
+film clips' AI-colorized renders (issue 19), each with its colour clip as an enclosure (video/mp4),
+marked AI-colorized in its title and category. Nothing of a hidden photo or clip is listed."""
 
 from __future__ import annotations
 
 from django.contrib.syndication.views import Feed
+from django.core.files.storage import default_storage
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed
+from django.utils.feedgenerator import Atom1Feed, Enclosure
 
+from colorization.models import Draft, DraftPurpose, DraftStatus, MediaKind
 from community.models import Correction, CorrectionStatus, Revocation, RevocationStatus
 
 FEED_SIZE = 50
@@ -17,7 +21,7 @@ class AcceptedVersionsFeed(Feed):
     title = "Chroma Commons: newly accepted community versions"
     subtitle = (
         "Colour versions of historical photographs that volunteers corrected and reviewers accepted, "
-        "and accepted versions revoked on new evidence."
+        "accepted versions revoked on new evidence, and film clips newly AI-colorized."
     )
 
     def get_object(self, request, *args, **kwargs):
@@ -44,15 +48,36 @@ class AcceptedVersionsFeed(Feed):
             .select_related("correction", "correction__photo", "correction__author", "decided_by", "restored")
             .order_by("-decided_at", "-id")[:FEED_SIZE]
         )
-        merged = sorted(accepted + revoked, key=lambda item: item.decided_at, reverse=True)
+        clips = list(
+            Draft.objects.filter(
+                status=DraftStatus.DONE,
+                purpose=DraftPurpose.DRAFT,
+                photo__media_kind=MediaKind.VIDEO,
+                photo__hidden_at__isnull=True,
+                finished_at__isnull=False,
+            )
+            .exclude(video="")
+            .select_related("photo")
+            .order_by("-finished_at", "-id")[:FEED_SIZE]
+        )
+        merged = sorted(accepted + revoked + clips, key=self.item_pubdate, reverse=True)
         return merged[:FEED_SIZE]
 
     def item_title(self, item) -> str:
+        if isinstance(item, Draft):
+            return f"{item.photo.title}: film clip AI-colorized"
         if isinstance(item, Revocation):
             return f"{item.correction.photo.title}: community version revoked"
         return f"{item.photo.title}: community version accepted"
 
     def item_description(self, item) -> str:
+        if isinstance(item, Draft):
+            photo = item.photo
+            return (
+                f"A film clip ({photo.frame_count} frames, {photo.duration_seconds or 0:.1f} s) colorized by the AI: "
+                f"{item.label}. The colour clip carries the AI disclosure in its metadata; the original film "
+                "is on the clip's page, untouched."
+            )
         if isinstance(item, Revocation):
             by = f"moderator {item.decided_by.username}" if item.decided_by_id else "community vote"
             if item.restored_public_id:
@@ -71,6 +96,8 @@ class AcceptedVersionsFeed(Feed):
         return " ".join(parts)
 
     def item_link(self, item) -> str:
+        if isinstance(item, Draft):
+            return item.photo.get_absolute_url()
         if isinstance(item, Revocation):
             return item.get_absolute_url()
         return item.photo.get_absolute_url()
@@ -79,6 +106,8 @@ class AcceptedVersionsFeed(Feed):
         # An absolute IRI (RFC 4287 §4.2.6), stable across domain moves: a tag URI (RFC 4151)
         # minted from the host and the day the correction was accepted (or revoked).
         host = self.request.get_host().split(":")[0] if getattr(self, "request", None) else "chroma-commons"
+        if isinstance(item, Draft):  # a clip's AI render: the day it finished
+            return f"tag:{host},{item.finished_at:%Y-%m-%d}:clip-draft-{item.pk}-colorized"
         day = (item.decided_at or item.created_at).strftime("%Y-%m-%d")
         if isinstance(item, Revocation):
             return f"tag:{host},{day}:correction-{item.correction_id}-revoked"
@@ -88,13 +117,39 @@ class AcceptedVersionsFeed(Feed):
         return False
 
     def item_pubdate(self, item):
-        return item.decided_at
+        return item.finished_at if isinstance(item, Draft) else item.decided_at
 
     def item_updateddate(self, item):
-        return item.decided_at
+        return self.item_pubdate(item)
+
+    def item_enclosures(self, item) -> list[Enclosure]:
+        """The colour clip of a clip's entry (an accepted correction of a clip: its render's clip)."""
+        if isinstance(item, Draft):
+            draft = item
+        elif isinstance(item, Correction) and item.render_id and item.render.video:
+            draft = item.render
+        else:
+            return []
+        key = draft.video.name
+        try:
+            length = str(default_storage.size(key))
+        except OSError:
+            length = "0"
+        url = default_storage.url(key)
+        url = url if url.startswith("http") else self.request.build_absolute_uri(url)
+        return [Enclosure(url, length, "video/mp4")]
+
+    def item_categories(self, item) -> list[str]:
+        if isinstance(item, Draft):
+            return ["AI-colorized", "film"]
+        return []
 
     def item_author_name(self, item) -> str:
+        if isinstance(item, Draft):
+            return "Chroma Commons AI"
         return (item.correction if isinstance(item, Revocation) else item).author.username
 
-    def item_author_link(self, item) -> str:
+    def item_author_link(self, item) -> str | None:
+        if isinstance(item, Draft):
+            return None
         return self.request.build_absolute_uri(reverse("profile", args=[self.item_author_name(item)]))

@@ -2,15 +2,20 @@
 
 Each photo is one canvas whose painting annotation's body is a ``Choice`` of the original (first,
 untouched) and its colour version (the community version, else the newest AI draft), so viewers
-such as Mirador and Universal Viewer offer both layers. Labels, summary, metadata, ``rights``
-(a Creative Commons or RightsStatements.org URI, as the specification requires) and the
-``requiredStatement`` (credit line) come from the photo's metadata.
+such as Mirador and Universal Viewer offer both layers. A film clip's canvas is time-based
+(``duration`` with its width and height) and its Choice holds two ``Video`` bodies: the original as
+browsers play it (``Photo.web_video``: the original itself, or its H.264 copy) and the AI-colorized
+clip; the untouched original file, whatever its format, is the manifest's ``rendering``.
+Labels, summary, metadata, ``rights`` (a Creative Commons or RightsStatements.org URI, as the
+specification requires) and the ``requiredStatement`` (credit line) come from the photo's metadata.
 """
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.urls import reverse
 
+from colorization.images import MIME_TYPES
 from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
 from community.gallery.changelog import Change, photo_changelogs, version_of
 from community.models import Collection, Correction, CorrectionStatus
@@ -62,14 +67,16 @@ def colour_versions(photo_ids: list[int]) -> dict[int, tuple[str, str]]:
     for correction in accepted:
         if correction.result_file:
             out[correction.photo_id] = (correction.result_file.name, f"Community version: {correction.label}")
+        elif correction.render_id and correction.render.video:  # a film clip's accepted render
+            out[correction.photo_id] = (correction.render.video.name, f"Community version: {correction.label}")
     drafts = (
         Draft.objects.filter(photo_id__in=photo_ids, status=DraftStatus.DONE, purpose=DraftPurpose.DRAFT)
-        .exclude(image="")
+        .filter(~Q(image="") | ~Q(video=""))  # a photo's draft has an image, a clip's a video
         .order_by("photo_id", "-finished_at", "-id")
-        .only("photo_id", "image", "model_slug", "model_version")
+        .only("photo_id", "image", "video", "model_slug", "model_version")
     )
     for draft in drafts:
-        out.setdefault(draft.photo_id, (draft.image.name, draft.label))
+        out.setdefault(draft.photo_id, ((draft.video or draft.image).name, draft.label))
     return out
 
 
@@ -83,9 +90,84 @@ def _metadata(photo: Photo) -> list[dict]:
         ("Licence", Licence(photo.licence).label),
         ("Credit line", photo.credit_line),
         ("Original SHA-256", photo.original_sha256),
-        ("Original file", f"{photo.image_format}, {photo.width}×{photo.height} px, {photo.bit_depth}-bit"),
+        ("Original file", _file_text(photo)),
     ]
     return [_pair(label, value) for label, value in pairs if value]
+
+
+def _file_text(photo: Photo) -> str:
+    if photo.is_video:
+        sound = f", sound: {photo.audio_codec}" if photo.audio_codec else ", silent"
+        return (
+            f"{photo.image_format} ({photo.video_codec}{sound}), {photo.width}×{photo.height} px, "
+            f"{photo.frame_count} frames at {photo.fps} fps, {photo.duration_seconds or 0:.1f} s"
+        )
+    return f"{photo.image_format}, {photo.width}×{photo.height} px, {photo.bit_depth}-bit"
+
+
+def _absolute_media(request, key: str) -> str:
+    from django.core.files.storage import default_storage
+
+    url = default_storage.url(key)
+    return url if url.startswith("http") else request.build_absolute_uri(url)
+
+
+def _clip_body(request, photo: Photo, colour: tuple[str, str] | None) -> dict | None:
+    """A clip's painting body: Choice of the original as browsers play it and the colour clip.
+
+    None while there is nothing a viewer can play (an original browsers cannot play, before the
+    worker made its copy, and no colour clip yet): the canvas then has no painting annotation.
+    """
+    common = {"width": photo.width, "height": photo.height, "duration": _duration(photo)}
+    items = []
+    if photo.web_video:
+        copy = photo.web_video.name != photo.original.name
+        items.append(
+            {
+                "id": _absolute_media(request, photo.web_video.name),
+                "type": "Video",
+                "format": "video/mp4" if copy else MIME_TYPES.get(photo.image_format, "video/mp4"),
+                **common,
+                "label": _lang(
+                    "Original film (a copy browsers play: H.264, pictures unchanged)"
+                    if copy
+                    else "Original film (untouched upload)"
+                ),
+            }
+        )
+    if colour is not None:
+        key, label = colour
+        items.append(
+            {
+                "id": _absolute_media(request, key),
+                "type": "Video",
+                "format": "video/mp4",
+                **common,
+                "label": _lang(label if "AI-colorized" in label else f"AI-colorized: {label}"),
+            }
+        )
+    if not items:
+        return None
+    return items[0] if len(items) == 1 else {"type": "Choice", "items": items}
+
+
+def _duration(photo: Photo) -> float:
+    if photo.duration_seconds and photo.duration_seconds > 0:
+        return round(float(photo.duration_seconds), 3)
+    from fractions import Fraction
+
+    fps = Fraction(photo.fps) if photo.fps else Fraction(24)
+    return round(float((photo.frame_count or 1) / fps), 3)
+
+
+def original_rendering(request, photo: Photo) -> dict:
+    """The untouched original file, for the manifest's ``rendering`` (a download, any format)."""
+    return {
+        "id": request.build_absolute_uri(reverse("photo-download-original", args=[photo.pk])),
+        "type": "Video" if photo.is_video else "Image",
+        "label": _lang(f"Original file, untouched (SHA-256 {photo.original_sha256})"),
+        "format": MIME_TYPES.get(photo.image_format, "application/octet-stream"),
+    }
 
 
 def history_pairs(changes: list[Change]) -> list[dict]:
@@ -101,6 +183,8 @@ def photo_canvas(request, photo: Photo, colour: tuple[str, str] | None, changes:
 
     base = request.build_absolute_uri(reverse("iiif-photo-manifest", args=[photo.pk])).rsplit("/", 1)[0]
     canvas_id = f"{base}/canvas/1"
+    if photo.is_video:
+        return _clip_canvas(photo, base, canvas_id, _clip_body(request, photo, colour), changes)
     original = {
         "id": request.build_absolute_uri(photo.original.url),
         "type": "Image",
@@ -149,6 +233,31 @@ def photo_canvas(request, photo: Photo, colour: tuple[str, str] | None, changes:
                 ],
             }
         ],
+    }
+
+
+def _clip_canvas(photo: Photo, base: str, canvas_id: str, body: dict | None, changes) -> dict:
+    """A time-based canvas (Presentation 3: ``duration`` in seconds) for a film clip."""
+    annotations = []
+    if body is not None:
+        annotations.append(
+            {
+                "id": f"{base}/annotation/1",
+                "type": "Annotation",
+                "motivation": "painting",
+                "body": body,
+                "target": canvas_id,
+            }
+        )
+    return {
+        "id": canvas_id,
+        "type": "Canvas",
+        "label": _lang(photo.title),
+        "width": photo.width,
+        "height": photo.height,
+        "duration": _duration(photo),
+        "metadata": _metadata(photo) + (history_pairs(changes) if changes is not None else []),
+        "items": [{"id": f"{base}/page/1", "type": "AnnotationPage", "items": annotations}],
     }
 
 
@@ -210,6 +319,8 @@ def photo_manifest(request, photo: Photo) -> dict:
     }
     if photo.description:
         manifest["summary"] = _lang(photo.description)
+    if photo.is_video:
+        manifest["rendering"] = [original_rendering(request, photo)]
     if colour is not None:
         manifest["metadata"].append(_pair("Colour version", f"{colour[1]}. The original is the first choice."))
     share = colour_provenance_text([photo.pk]).get(photo.pk)

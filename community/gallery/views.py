@@ -173,6 +173,8 @@ def _clip_detail(request, photo):
             "shown": shown,
             "community": community,
             "shots": shots,
+            # The player's original is a copy made for browsers (the download stays the original).
+            "web_copy": bool(photo.web_video) and photo.web_video.name != photo.original.name,
         },
     )
     response.cacheable = not any(d.status in IN_PROGRESS for d in renders)

@@ -172,3 +172,36 @@ def test_a_volunteer_corrects_a_keyframe_from_the_clip_page_in_the_editor(
     assert page.locator("#keyframe-0 .keyframe-corrections").count() == 0
     assert errors == []
     screenshot(page, "clip-keyframe-editor")
+
+
+def test_an_original_browsers_cannot_play_is_shown_from_its_web_copy(
+    page, live_server, settings, media_in_tmp, site_media, tiny_base_model, no_drafts_sent, tmp_path
+):
+    from colorization.services import photo_upload
+    from tests.conftest import upload_file
+
+    settings.CHROMA_VIDEO_CHUNK_FRAMES = 16
+    owner = UserFactory(username="archivist")
+    source = videos.make_clip(tmp_path / "h.mov", fmt="mov", codec="prores_ks", pix_fmt="yuv422p10le", frames=24)
+    photo = photo_upload(
+        owner=owner, file=upload_file(source.read_bytes(), "h.mov"), filename="h.mov", metadata={"title": "ProRes"}
+    ).photo
+    draft = photo.drafts.get()
+    render_now(draft)
+    draft.refresh_from_db()
+    photo.refresh_from_db()
+    assert draft.status == DraftStatus.DONE and photo.web_video.name.startswith("web/"), draft.error
+
+    page.goto(f"{live_server.url}/photos/{photo.pk}/")
+    assert "H.264 copy" in page.locator("#clip-web-copy").inner_text()
+    page.click("#clip-toggle")
+    original = "document.getElementById('clip-original')"
+    # Chromium decodes it (it could not decode ProRes): pictures of the clip's size, and it seeks.
+    poll(page, f"{original}.readyState", lambda state: state >= 2)
+    assert page.evaluate(f"[{original}.videoWidth, {original}.videoHeight]") == [96, 64]
+    assert "/web/" in page.evaluate(f"{original}.currentSrc")
+    page.click("#clip-next")
+    poll(page, "document.getElementById('clip-player').dataset.frame", lambda f: f == "1")
+    assert page.evaluate(f"{original}.error") is None
+    # The download link still serves the untouched original.
+    assert page.get_attribute("#download-original", "href") == f"/photos/{photo.pk}/download/original"

@@ -151,3 +151,19 @@ def test_a_clip_draft_over_the_time_limit_is_requeued_not_failed(clip, sent, mon
     assert colorize_draft.apply(args=[draft.pk]).get() == "continues in a new task (time limit)"
     draft.refresh_from_db()
     assert draft.status == DraftStatus.QUEUED and sent == [(draft.pk, "gpu")]
+
+
+def test_a_clip_with_fewer_pictures_than_packets_finishes_with_its_true_frame_count(clip):
+    # The upload counts packets (it does not decode the whole clip); say a few did not decode.
+    Photo.objects.filter(pk=clip.pk).update(frame_count=FRAMES + 5)
+    draft = clip.drafts.get()
+    assert colorize_draft.apply(args=[draft.pk]).get() == f"done [{draft.pk}], failed []"
+    draft.refresh_from_db()
+    clip.refresh_from_db()
+    assert (draft.status, draft.frames_done, draft.frames_total, clip.frame_count) == (
+        DraftStatus.DONE,
+        FRAMES,
+        FRAMES,
+        FRAMES,
+    )
+    assert len(draft.chunks) == FRAMES // 8  # no empty chunk was stored

@@ -1,4 +1,4 @@
-"""Create a demo administrator and load demo photographs, for a local first run."""
+"""Create a demo administrator and load demo photographs and one black-and-white film clip, for a local first run."""
 
 from __future__ import annotations
 
@@ -19,6 +19,27 @@ from colorization.services import photo_upload
 from community.accounts.services import role_set
 
 SHARED_BW = settings.BASE_DIR.parent / "shared" / "data" / "bw"
+SHARED_FILM = settings.BASE_DIR.parent / "shared" / "data" / "video" / "bw" / "edison_yellowstone_1899.mp4"
+# The demo clip's record, from ../shared/data/video/README.md (its source and licence).
+DEMO_FILM = {
+    "title": "Tourists Going Round Yellowstone Park (Edison, 1899)",
+    "description": (
+        "Horse-drawn stagecoaches full of tourists drive past the camera across open grassland, hills "
+        "behind. Real film wear: flicker, scratches, dust. Thomas A. Edison, Inc.; camera Frederick "
+        "Blechynden. The 3 s title card is trimmed off; re-encoded to H.264 (320x240, 29.97 fps)."
+    ),
+    "year_from": 1899,
+    "year_to": 1899,
+    "genre": "transport",
+    "place": "Yellowstone National Park, Wyoming",
+    "source_archive": "Library of Congress, Paper Print Collection",
+    "source_reference": "https://www.loc.gov/item/00694320/",
+    "licence": "public-domain",
+    "credit_line": (
+        "Edison Manufacturing Co., 1899. Library of Congress, Motion Picture, Broadcasting and Recorded "
+        "Sound Division (public domain in the US: published 1899)"
+    ),
+}
 STREET_WORDS = re.compile(r"street|broadway|bank|detroit|hotel|avenue", re.I)
 
 
@@ -93,12 +114,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--photos-from", type=Path, help=f"a folder of photos (default: {SHARED_BW} if present)")
-        parser.add_argument("--no-photos", action="store_true")
+        parser.add_argument("--no-photos", action="store_true", help="no photographs and no film clip")
+        parser.add_argument(
+            "--film", type=Path, default=SHARED_FILM, help=f"the demo's film clip (default: {SHARED_FILM} if present)"
+        )
 
-    def handle(self, *args, photos_from=None, no_photos=False, **options):
+    def handle(self, *args, photos_from=None, no_photos=False, film=SHARED_FILM, **options):
         admin = self._admin()
         if no_photos:
             return
+        self._film(admin, film)
         folder = photos_from or (SHARED_BW if SHARED_BW.is_dir() else None)
         if folder is not None:
             items = (
@@ -119,6 +144,25 @@ class Command(BaseCommand):
                 continue
             added += result.created
         self.stdout.write(f"Demo photos: {added} added ({'from ' + str(folder) if folder else 'generated'}).")
+
+    def _film(self, admin, path: Path) -> None:
+        """The black-and-white demo clip, through the one upload path; its draft goes to the worker."""
+        if not path.is_file():
+            self.stdout.write(f"Demo film: none ({path} is not here).")
+            return
+        try:
+            result = photo_upload(
+                owner=admin,
+                file=SimpleUploadedFile(path.name, path.read_bytes()),
+                filename=path.name,
+                metadata=dict(DEMO_FILM),
+                rate_limited=False,
+            )
+        except ImageRejected as exc:
+            self.stderr.write(f"skipped the demo film {path.name}: {exc.message}")
+            return
+        added = "added" if result.created else "already here"
+        self.stdout.write(f"Demo film: {result.photo.title} ({added}; the worker colorizes it).")
 
     def _admin(self):
         User = get_user_model()

@@ -195,3 +195,112 @@ def test_the_validator_would_catch_a_broken_manifest(client, photos):
     ):
         with pytest.raises(ValueError):  # pydantic's ValidationError is a ValueError
             Manifest(**{**data, **breakage})
+
+
+# --- film clips (issue 19): a time-based canvas ---------------------------------------------------
+
+
+@pytest.fixture
+def clip(owner, make_photo, tiny_base_model, settings, tmp_path):
+    from tests import videos
+
+    settings.CHROMA_VIDEO_CHUNK_FRAMES = 8
+    source = videos.make_clip(tmp_path / "c.mov", fmt="mov", codec="prores_ks", pix_fmt="yuv422p10le", frames=12)
+    return make_photo(owner, data=source.read_bytes(), title="Coaches, Yellowstone", licence="public-domain")
+
+
+def test_a_clip_manifest_is_a_time_based_canvas_with_original_and_colour_videos(client, clip):
+    # Before its first render: a time-based canvas, nothing a browser plays yet (ProRes in MOV).
+    data = validated(client.get(f"/iiif/photos/{clip.pk}/manifest.json"))
+    (canvas,) = data["items"]
+    assert (canvas["width"], canvas["height"], canvas["duration"]) == (96, 64, pytest.approx(0.5, abs=0.01))
+    assert canvas["items"][0]["items"] == []
+    (rendering,) = data["rendering"]  # the untouched original, as a download
+    assert rendering["format"] == "video/quicktime" and clip.original_sha256 in rendering["label"]["en"][0]
+    assert rendering["id"] == f"http://testserver/photos/{clip.pk}/download/original"
+
+    finish_drafts(clip)
+    clip.refresh_from_db()
+    draft = clip.drafts.get()
+    data = validated(client.get(f"/iiif/photos/{clip.pk}/manifest.json"))
+    (canvas,) = data["items"]
+    assert canvas["duration"] == pytest.approx(0.5, abs=0.01)
+    annotation = canvas["items"][0]["items"][0]
+    assert annotation["motivation"] == "painting" and annotation["target"] == canvas["id"]
+    body = annotation["body"]
+    assert body["type"] == "Choice"
+    original, colour = body["items"]
+    assert original["type"] == colour["type"] == "Video"
+    assert original["format"] == colour["format"] == "video/mp4"
+    assert original["id"].endswith(clip.web_video.url) and "copy browsers play" in original["label"]["en"][0]
+    assert colour["id"].endswith(draft.video.url) and "AI-colorized" in colour["label"]["en"][0]
+    for item in (original, colour):
+        assert (item["width"], item["height"], item["duration"]) == (96, 64, canvas["duration"])
+    labels = {m["label"]["en"][0]: m["value"]["en"][0] for m in data["metadata"]}
+    assert labels["Original file"].startswith("MOV (prores, silent), 96×64 px, 12 frames at 24/1 fps")
+    assert "AI-colorized" in labels["Colour version"]
+
+    # The validator knows time-based canvases: a broken duration is refused.
+    broken = json.loads(json.dumps(data))
+    broken["items"][0]["duration"] = "half a second"
+    with pytest.raises(ValueError):
+        Manifest(**broken)
+
+
+def test_an_original_that_plays_is_the_first_choice_itself(client, owner, make_photo, tiny_base_model, tmp_path):
+    from tests import videos
+
+    data = videos.make_clip(tmp_path / "c.mp4", frames=12).read_bytes()
+    photo = make_photo(owner, data=data, title="Harbour")
+    finish_drafts(photo)
+    photo.refresh_from_db()
+    manifest = validated(client.get(f"/iiif/photos/{photo.pk}/manifest.json"))
+    original, _ = manifest["items"][0]["items"][0]["items"][0]["body"]["items"]
+    assert original["id"].endswith(photo.original.url) and "untouched" in original["label"]["en"][0]
+
+
+def test_a_collection_with_a_clip_has_its_time_based_canvas_beside_the_photos(client, owner, photos, clip):
+    finish_drafts(clip)
+    collection = collection_create(owner=owner, title="Travel, 1899-1936")
+    for item in (photos[0], clip):
+        collection_photo_add(collection=collection, curator=owner, photo=item)
+    data = validated(client.get(f"/iiif/collections/{collection.pk}/manifest.json"))
+    photo_canvas, clip_canvas = data["items"]
+    assert "duration" not in photo_canvas and clip_canvas["duration"] == pytest.approx(0.5, abs=0.01)
+    assert [i["type"] for i in photo_canvas["items"][0]["items"][0]["body"]["items"]] == ["Image", "Image"]
+    assert [i["type"] for i in clip_canvas["items"][0]["items"][0]["body"]["items"]] == ["Video", "Video"]
+
+
+def test_the_atom_feed_lists_colorized_clips_with_the_colour_clip_and_never_hidden_ones(
+    client, clip, photos, other_user
+):
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    decide(rendered_correction(photos[0], other_user))
+    finish_drafts(clip)
+    draft = clip.drafts.get()
+    root = ET.fromstring(client.get("/feeds/accepted.atom").content)
+    entries = {e.find(f"{ATOM}title").text: e for e in root.findall(f"{ATOM}entry")}
+    clip_title = "Coaches, Yellowstone: film clip AI-colorized"
+    assert set(entries) == {clip_title, "Migrant Mother: community version accepted"}
+    entry = entries[clip_title]
+    links = {link.get("rel"): link for link in entry.findall(f"{ATOM}link")}
+    assert links["alternate"].get("href") == f"http://testserver/photos/{clip.pk}/"
+    enclosure = links["enclosure"]
+    assert enclosure.get("type") == "video/mp4" and enclosure.get("href").endswith(draft.video.url)
+    assert enclosure.get("length") == str(default_storage.size(draft.video.name))
+    assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == ["AI-colorized", "film"]
+    assert "AI-colorized" in entry.find(f"{ATOM}summary").text
+    guid = entry.find(f"{ATOM}id").text
+    assert guid.startswith("tag:testserver,") and guid.endswith(f":clip-draft-{draft.pk}-colorized")
+    # The photo's entry has no enclosure.
+    photo_links = entries["Migrant Mother: community version accepted"].findall(f"{ATOM}link")
+    assert [link.get("rel") for link in photo_links] == ["alternate"]
+
+    clip.hidden_at = timezone.now()
+    clip.save()
+    feed = ET.fromstring(client.get("/feeds/accepted.atom").content)
+    titles = [e.find(f"{ATOM}title").text for e in feed.findall(f"{ATOM}entry")]
+    assert not any("Coaches" in t for t in titles)
+    assert "Migrant Mother: community version accepted" in titles
