@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from colorization import model_registry
 from colorization.models import (
@@ -68,11 +69,17 @@ class DraftAdmin(admin.ModelAdmin):
     def retry_failed(self, request, queryset):
         from colorization.drafting import draft_retry
 
-        retried = 0
+        retried, refused = 0, []
         for draft in queryset.filter(status=DraftStatus.FAILED).select_related("photo"):
-            draft_retry(draft=draft, requested_by=request.user)
-            retried += 1
+            try:
+                draft_retry(draft=draft, requested_by=request.user)
+            except ValidationError as exc:
+                refused.append(f"draft {draft.pk}: {' '.join(exc.messages)}")
+            else:
+                retried += 1
         self.message_user(request, f"{retried} draft(s) queued again.")
+        for line in refused:
+            self.message_user(request, line, level=messages.WARNING)
 
 
 @admin.register(TrainingExample)

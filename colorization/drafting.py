@@ -453,7 +453,14 @@ def draft_release(draft_ids: list[int]) -> None:
 
 
 def draft_retry(*, draft: Draft, requested_by=None) -> Draft:
-    """The retry action on a failed draft: a new draft with the same settings."""
+    """The retry action on a failed draft: a new draft with the same settings (a still of a clip's
+    frame stays a still of that frame). A clip's community render is not retried here: which
+    hints it should carry changes with the review, so the review services request it again
+    (``community.review.clips.community_renders_sweep``)."""
+    if draft.purpose == DraftPurpose.COMMUNITY:
+        raise ValidationError(
+            {"draft": "A community render is requested again, with the corrections accepted then, automatically."}
+        )
     return draft_request(
         photo=draft.photo,
         requested_by=requested_by,
@@ -461,7 +468,7 @@ def draft_retry(*, draft: Draft, requested_by=None) -> Draft:
         render_size=draft.render_size,
         saturation=draft.saturation,
         hints=draft.hints or None,
-        purpose=draft.purpose if draft.purpose == DraftPurpose.COMMUNITY else DraftPurpose.DRAFT,
+        frame=draft.frame,
     )
 
 

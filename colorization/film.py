@@ -77,13 +77,11 @@ def keyframe_hints_of(draft: Draft) -> dict[int, dict]:
     return {int(k): v for k, v in ((draft.hints or {}).get("keyframes") or {}).items()}
 
 
-def keyframe_luminance(photo: Photo, frame: int):
+def keyframe_luminance(photo: Photo, frame: int, *, decode: bool = True):
     """Frame ``frame`` of a clip's original as a ``LumaImage`` (what a keyframe correction is rendered
-    and previewed from). Read from a render's lossless luma still when one has it (a preview must not
-    decode a long clip up to the frame); else decoded from the original. Raises ``VideoError`` when the
-    clip has no such frame."""
-    import numpy as np
-
+    and previewed from). Read from a render's lossless luma still when one has it; else decoded from
+    the original, only with ``decode`` (workers: a web request must not decode a long clip up to the
+    frame). Raises ``VideoError`` when the clip has no such frame, or no still of it without ``decode``."""
     renders = Draft.objects.filter(photo=photo, status=DraftStatus.DONE, frame__isnull=True).order_by("-id")
     for stills in renders.values_list("stills", flat=True):
         key = (stills or {}).get(str(frame), {}).get("luma")
@@ -92,6 +90,10 @@ def keyframe_luminance(photo: Photo, frame: int):
                 y = np.asarray(im.convert("L"))
             if y.shape == (photo.height, photo.width):
                 return frame_luminance(y)
+    if not decode:
+        raise VideoError(
+            f"frame {frame} has no still yet: previews are of a finished render's keyframes (the clip page lists them)"
+        )
     with tempfile.TemporaryDirectory(prefix="chroma-frame-") as tmp:
         source = _fetch(photo.original.name, Path(tmp) / f"source.{EXTENSIONS.get(photo.image_format, 'bin')}")
         planes, _ = read_frame(source, frame)

@@ -66,7 +66,7 @@ def preview_luminance(photo: Photo, size: int, frame: int | None = None) -> Luma
         from colorization.film import keyframe_luminance
 
         try:
-            full = keyframe_luminance(photo, frame)
+            full = keyframe_luminance(photo, frame, decode=False)  # a web request: stills only
         except VideoError as exc:
             raise ValidationError({"frame": str(exc)}) from None
     else:

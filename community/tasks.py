@@ -63,3 +63,11 @@ def score_gold_correction(correction_id: int) -> bool:
 def score_missed_gold_corrections() -> int:
     """Beat: score gold corrections whose scoring message was lost."""
     return gold.gold_score_missed()
+
+
+@shared_task(soft_time_limit=240, time_limit=300)
+def sweep_community_renders() -> dict:
+    """Beat: film clips whose accepted keyframe corrections have no community render get one requested."""
+    from community.review.clips import community_renders_sweep
+
+    return community_renders_sweep()

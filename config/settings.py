@@ -499,6 +499,12 @@ CELERY_BEAT_SCHEDULE["score-missed-gold-corrections"] = {
 }
 CELERY_TASK_ROUTES["community.tasks.score_missed_gold_corrections"] = {"queue": "default"}
 CELERY_TASK_ROUTES["community.tasks.score_gold_correction"] = {"queue": "cpu"}
+CELERY_BEAT_SCHEDULE["sweep-community-renders"] = {
+    "task": "community.tasks.sweep_community_renders",
+    "schedule": 300.0,
+    "options": {"queue": "default"},
+}
+CELERY_TASK_ROUTES["community.tasks.sweep_community_renders"] = {"queue": "default"}
 # Links in notification e-mails point here.
 CHROMA_SITE_URL = env.string("CHROMA_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # --- gallery ---

@@ -255,7 +255,7 @@ def _decide_locked(correction: Correction, status: str, *, moderator, reason: st
 
         transaction.on_commit(lambda: add_training_example.delay(correction_id), robust=True)
         if correction.frame is not None:  # a film clip's keyframe: the clip is rendered again with it
-            clips.community_render_on_commit(photo_id)
+            clips.community_render_request(photo_id)
     transaction.on_commit(lambda: _announce_decision(correction_id, photo_id, status))
 
 

@@ -141,9 +141,9 @@ def _correction_visibility_changed(correction: Correction, hidden: bool) -> None
     if correction.status != CorrectionStatus.ACCEPTED or correction.is_gold:
         return
     if correction.frame is not None:  # a clip's keyframe: its community render goes with or without it
-        from community.review.clips import community_render_on_commit
+        from community.review.clips import community_render_request
 
-        community_render_on_commit(correction.photo_id)
+        community_render_request(correction.photo_id)
     source = f"correction:{correction.pk}"
     if hidden:
         Correction.objects.filter(pk=correction.pk).update(

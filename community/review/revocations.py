@@ -325,9 +325,9 @@ def _revoke_locked(correction: Correction, revocation: Revocation, *, moderator,
     gallery_entry_update(photo_id=correction.photo_id)
     pages_invalidate_on_commit(photo_id=correction.photo_id)
     if was_community_version and correction.frame is not None:  # a clip's keyframe: render the clip again
-        from community.review.clips import community_render_on_commit
+        from community.review.clips import community_render_request
 
-        community_render_on_commit(correction.photo_id)
+        community_render_request(correction.photo_id)
     if restored is not None:
         from community.tasks import add_training_example
 

@@ -265,7 +265,10 @@ def editor(request, pk: int):
         original_url = default_storage.url(stills["original"])
         if base_draft is not None:
             base_image = None
-            hints = {"points": [], "strokes": []}  # a clip render's own hints are per keyframe
+            # A clip render's hints are per keyframe: a community render's for this keyframe are its
+            # accepted correction's, which the volunteer builds on (as "Build on this correction" does).
+            keyframes = (base_draft.hints or {}).get("keyframes", {})
+            hints = keyframes.get(str(frame)) or {"points": [], "strokes": []}
             base_url = default_storage.url(stills["colour"])
     elif frame is not None:
         raise Http404("A photograph has no frames.")

@@ -451,3 +451,133 @@ def test_a_keyframes_global_hint_is_carried_through_its_shot_too(
     bluer = (after[:, 0] - before[:, 0]).mean(axis=(1, 2))  # Cb
     assert (bluer[:CUT] > 2).all(), bluer  # every frame of the keyframe's shot
     assert (np.abs(bluer[CUT:]) < 0.5).all(), bluer  # not the next shot
+
+
+# --- which community render plays, and how renders are requested ----------------------------------
+
+
+def test_a_community_render_stops_playing_once_a_keyframe_it_used_is_hidden_and_keeps_playing_for_a_newer_one(
+    clip, draft, people, client, django_capture_on_commit_callbacks
+):
+    from community.review.clips import community_render
+
+    capture = django_capture_on_commit_callbacks
+    first = accept(keyframe_correction(clip, draft, people["author"], 0, RED, capture), people, capture)
+    both_render = render(Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY, status=DraftStatus.QUEUED))
+    assert community_render(clip) == both_render
+    # A newer acceptance of the other keyframe: the render without it keeps playing until the new one is done.
+    second = accept(keyframe_correction(clip, draft, people["volunteer3"], CUT, BLUE, capture), people, capture)
+    pending = Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY, status=DraftStatus.QUEUED)
+    assert community_render(clip) == both_render
+    with_both = render(pending)
+    assert community_render(clip) == with_both
+    # The first correction is hidden: neither render that used its colours plays any more, at once.
+    with capture(execute=True):
+        moderation.content_hide(moderator=people["moderator"], kind="correction", obj=first, reason="Wrong.")
+    assert community_render(clip) is None
+    page = client.get(f"/photos/{clip.pk}/").content.decode()
+    assert escape(with_both.video.url) not in page and escape(both_render.video.url) not in page
+    assert escape(draft.video.url) in page and "Showing the community version" not in page
+    without = Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY, status=DraftStatus.QUEUED)
+    assert without.hints == {"keyframes": {str(CUT): second.hints}}
+    assert community_render(render(without).photo) == without
+
+
+def test_a_community_render_is_requested_once_per_set_of_hints_and_stale_queued_ones_are_superseded(
+    clip, draft, people, django_capture_on_commit_callbacks
+):
+    from community.review.clips import SUPERSEDED, community_render_request
+
+    capture = django_capture_on_commit_callbacks
+    first = accept(keyframe_correction(clip, draft, people["author"], 0, RED, capture), people, capture)
+    queued = Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY)
+    # Asking again with the same accepted hints reuses it (queued, running or done): no second render.
+    assert community_render_request(clip.pk) == queued
+    render(queued)
+    assert community_render_request(clip.pk) == queued
+    assert Draft.objects.filter(photo=clip, purpose=DraftPurpose.COMMUNITY).count() == 1
+    # Two more acceptances before a worker starts: the queued render of the middle set is superseded.
+    second = accept(keyframe_correction(clip, draft, people["volunteer3"], CUT, BLUE, capture), people, capture)
+    middle = Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY, status=DraftStatus.QUEUED)
+    third = accept(keyframe_correction(clip, draft, people["volunteer3"], 0, BLUE, capture), people, capture)
+    middle.refresh_from_db()
+    assert (middle.status, middle.stage) == (DraftStatus.FAILED, SUPERSEDED)
+    latest = Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY, status=DraftStatus.QUEUED)
+    assert latest.hints == {"keyframes": {"0": third.hints, str(CUT): second.hints}}
+    queued.refresh_from_db()
+    assert queued.status == DraftStatus.DONE  # a finished render is never touched
+    first.refresh_from_db()
+    assert first.status == CorrectionStatus.SUPERSEDED
+
+
+def test_a_failed_community_render_is_requested_again_by_the_sweep_up_to_a_limit_and_not_by_retry(
+    clip, draft, people, django_capture_on_commit_callbacks
+):
+    from colorization.drafting import draft_fail, draft_retry
+    from community.review.clips import MAX_FAILED_RENDERS, community_renders_sweep
+
+    capture = django_capture_on_commit_callbacks
+    accept(keyframe_correction(clip, draft, people["author"], 0, RED, capture), people, capture)
+    assert community_renders_sweep() == {"requested": 0, "given_up": 0}  # one is queued: nothing to do
+    for attempt in range(MAX_FAILED_RENDERS):
+        failed = Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY, status=DraftStatus.QUEUED)
+        draft_fail(failed.pk, "the worker's disk was full")
+        with pytest.raises(ValidationError, match="requested again"):
+            draft_retry(draft=failed)  # the retry action would copy hints that may no longer be accepted
+        report = community_renders_sweep()
+        last = attempt == MAX_FAILED_RENDERS - 1
+        assert report == ({"requested": 0, "given_up": 1} if last else {"requested": 1, "given_up": 0}), attempt
+    assert Draft.objects.filter(photo=clip, purpose=DraftPurpose.COMMUNITY).count() == MAX_FAILED_RENDERS
+
+
+def test_retrying_a_failed_keyframe_still_keeps_its_frame(clip, draft, people, django_capture_on_commit_callbacks):
+    from colorization.drafting import draft_fail, draft_retry
+
+    with django_capture_on_commit_callbacks(execute=True):
+        correction = correction_create(author=people["author"], photo=clip, hints=RED, base_draft=draft, frame=CUT)
+    draft_fail(correction.render_id, "out of memory")
+    again = draft_retry(draft=Draft.objects.get(pk=correction.render_id))
+    assert again.frame == CUT and again.hints == RED
+    render(again)
+    assert png(again.image.name).shape == (64, 96, 3)  # that frame's still, not the whole clip
+
+
+def test_the_editor_builds_on_the_community_renders_hints_for_that_keyframe(
+    clip, draft, people, client, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    accepted = accept(keyframe_correction(clip, draft, people["author"], 0, RED, capture), people, capture)
+    community = render(Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY))
+    client.force_login(people["volunteer3"])
+    config = config_of(client.get(f"/photos/{clip.pk}/edit/?draft={community.pk}&frame=0"))
+    assert config["hints"] == accepted.hints
+    # The other keyframe has no accepted correction: it starts from no hints.
+    config = config_of(client.get(f"/photos/{clip.pk}/edit/?draft={community.pk}&frame={CUT}"))
+    assert config["hints"] == {"points": [], "strokes": []}
+
+
+def test_a_preview_of_a_frame_without_a_still_is_refused_without_decoding_the_clip(
+    clip, draft, people, api, monkeypatch
+):
+    from colorization import film
+
+    monkeypatch.setattr(film, "read_frame", lambda *a: pytest.fail("a web request decoded the clip"))
+    url = f"/api/v1/photos/{clip.pk}/preview/"
+    refused = api(people["author"]).post(url, {"hints": BLUE, "frame": 5}, format="json")
+    assert refused.status_code == 400 and "no still" in " ".join(refused.json()["fields"]["frame"])
+    allowed = api(people["author"]).post(url, {"hints": BLUE, "frame": CUT}, format="json")
+    assert allowed.status_code == 200, allowed.content
+
+
+def test_a_keyframe_corrections_still_keeps_that_frames_lightness_pixel_for_pixel(
+    clip, draft, people, tmp_path, django_capture_on_commit_callbacks
+):
+    from colorization.engine.imageio import rgb_to_lightness_u8
+    from colorization.engine.video import frame_luminance, read_frame
+
+    correction = keyframe_correction(clip, draft, people["author"], CUT, RED, django_capture_on_commit_callbacks)
+    planes, _ = read_frame(local(clip.original.name, tmp_path, "original.mp4"), CUT)
+    expected = frame_luminance(planes.y).L
+    got = rgb_to_lightness_u8(png(correction.result_file.name))
+    assert got.shape == expected.shape
+    assert np.abs(got.astype(np.float32) - expected).max() <= 1.0
