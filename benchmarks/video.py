@@ -279,6 +279,9 @@ def main() -> None:
     parser.add_argument("--skip-frames", type=int, default=0, help="start each clip here (held-out frames)")
     parser.add_argument("--configs", default=f"per-frame,{DEFAULT_SPEC}")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--torch-threads", type=int, default=1, help="intra-op threads of the render's torch work (1, the default)"
+    )
     parser.add_argument("--crf", type=int, default=20)
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--memory-seconds", type=float, default=600)
@@ -300,7 +303,8 @@ def main() -> None:
     lines = [f"# benchmarks/video.py — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", ""]
     lines.append(f"command: `{' '.join(sys.argv)}`  ")
     lines.append(
-        f"threads: {args.threads}; encoder libx264 crf {args.crf} preset {args.preset}; CPU {os.cpu_count()}  "
+        f"threads: {args.threads} (torch: {args.torch_threads}); encoder libx264 crf {args.crf} preset {args.preset}; "
+        f"CPUs: {os.cpu_count()}  "
     )
     lines.append(f"load before: `{uptime()}`")
     lines.append("")
@@ -330,7 +334,12 @@ def main() -> None:
                 for name, kwargs in configs:
                     out = Path(tmp) / f"{clip.stem}-{name}.mp4"
                     renderer = VideoColorizer(
-                        colorizer, crf=args.crf, preset=args.preset, threads=args.threads, **kwargs
+                        colorizer,
+                        crf=args.crf,
+                        preset=args.preset,
+                        threads=args.threads,
+                        torch_threads=args.torch_threads,
+                        **kwargs,
                     )
                     cpu = time.process_time()
                     result = renderer.render(grey, out)

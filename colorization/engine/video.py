@@ -28,7 +28,7 @@ The pipeline, and why each step is there:
    edges. The output is H.264 in MP4 (VP9 in WebM where the wheel has no H.264 encoder), the
    original audio copied (or transcoded where the container cannot carry its codec), and the AI
    disclosure in the container metadata.
-6. Cores: the per-frame torch work is small and runs on one thread (``_one_torch_thread``);
+6. Cores: the per-frame torch work is small and runs on one thread (``_torch_threads``);
    FFmpeg decodes with its own threads, and encoding runs on a thread of its own (``_Writer``),
    overlapping the colorization of the next frame.
 
@@ -474,6 +474,7 @@ class VideoColorizer:
         preset: str = "veryfast",
         flow_preset: str = DEFAULT_FLOW_PRESET,
         threads: int | None = None,
+        torch_threads: int = 1,
     ):
         if network_every < 1:
             raise ValueError("network_every must be at least 1")
@@ -492,6 +493,7 @@ class VideoColorizer:
         self._flow = cv2.DISOpticalFlow_create(FLOW_PRESETS[flow_preset])
         # Cores for FFmpeg's decoder and encoder threads; the per-frame torch work stays on one thread.
         self.threads = threads if threads is not None else max(1, torch.get_num_threads())
+        self.torch_threads = torch_threads  # more only to measure what they cost (benchmarks/video.py)
 
     # -- one frame
 
@@ -596,7 +598,7 @@ class VideoColorizer:
             global_hint = self._global_of(keyframe_hints[max(earlier)]) if earlier else None
         found_shots: list[int] = []
         network_frames = 0
-        with _open(source) as container, _one_torch_thread():
+        with _open(source) as container, _torch_threads(self.torch_threads):
             stream = _video_stream(container)
             fps = _fps(stream)
             total = stream.frames or 0
@@ -774,8 +776,8 @@ class _Writer:
 
 
 @contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """Run the per-frame torch work on one intra-op thread, and give the caller's setting back after.
+def _torch_threads(count: int) -> Iterator[None]:
+    """Run the per-frame torch work on ``count`` (1) intra-op threads; give the caller's setting back after.
 
     The tensors are a few tens of thousands of pixels: a second OpenMP thread saves nothing on them,
     and while FFmpeg's decoder and encoder threads (or anything else on a shared machine) hold the
@@ -783,7 +785,7 @@ def _one_torch_thread() -> Iterator[None]:
     with one competing process: 4.9 frames/s with 2 torch threads, 42.6 with 1.
     """
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(count)
     try:
         yield
     finally:
