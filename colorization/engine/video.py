@@ -13,11 +13,12 @@ The pipeline, and why each step is there:
    the tests).
 3. Temporal stability (chosen by measurement, ``benchmarks/video.py``): the network runs on the
    first frame of each shot, on keyframes and on every ``network_every``-th frame; in between,
-   the previous frame's chroma is carried along dense optical flow (OpenCV DIS, computed on the
-   small grey frames) and, where the network runs, blended with the carried chroma by
-   ``carry`` × the flow's photometric confidence, so occluded and new regions take the network's
-   colour and everything else keeps its colour from frame to frame. Frame-by-frame
-   colorization (``per_frame=True``) is the baseline the benchmark compares with.
+   the previous frame's chroma is carried along dense optical flow (OpenCV DIS, ``flow_preset``,
+   computed on the small grey frames) and, where the network runs, blended with the carried
+   chroma by ``carry`` × the flow's forward-backward consistency (a causal filter along the
+   flow), so occluded and new regions take the network's colour and everything else keeps its
+   colour from frame to frame. Frame-by-frame colorization (``per_frame=True``) is the baseline
+   the benchmark compares with.
 4. A keyframe's hints (the editor's hints JSON, in the clip's pixel coordinates) are rasterized
    on the working grid at the keyframe and carried through the rest of its shot along the same
    flow (positions moved, occluded hints dropped); the next keyframe with hints of its own
@@ -27,6 +28,9 @@ The pipeline, and why each step is there:
    edges. The output is H.264 in MP4 (VP9 in WebM where the wheel has no H.264 encoder), the
    original audio copied (or transcoded where the container cannot carry its codec), and the AI
    disclosure in the container metadata.
+6. Cores: the per-frame torch work is small and runs on one thread (``_torch_threads``);
+   FFmpeg decodes with its own threads, and encoding runs on a thread of its own (``_Writer``),
+   overlapping the colorization of the next frame.
 
 Rendering can stop after any chunk and resume (``render(..., state=...)``): the carried state
 at a chunk boundary is a handful of small arrays (``RenderState``), saved without pickle.
@@ -37,7 +41,10 @@ from __future__ import annotations
 import io
 import math
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import pairwise
@@ -55,10 +62,26 @@ from .imageio import DIGITAL_SOURCE_TYPE, _grey_lut, default_description
 from .inference import Colorizer, RenderOptions, working_size
 from .reconstruction import guided_coefficients
 
-# Chosen with benchmarks/video.py (benchmarks/results/video-sweep-2026-12-07.md, video-2026-12-07.md).
+# Chosen with benchmarks/video.py on the first 96 frames of the five colour clips
+# (benchmarks/results/video-sweep-2026-12-07b.md: chroma-only warping error vs frame by frame, 53.8 % lower
+# with these values, +0.02 dB PSNR; every 16th frame or carry 0.95 remove a little more flicker, 55.4-55.9 %,
+# but take the network's colour up more slowly and lose 0.01-0.02 dB); whole clips and the held-out frames
+# after the 96th: video-2026-12-07b.md, video-heldout-2026-12-07.md.
 DEFAULT_NETWORK_EVERY = 8  # frames between network runs inside a shot
 DEFAULT_CARRY = 0.85  # weight of the flow-carried chroma where the network runs and the flow is reliable
-FLOW_SIGMA = 12.0  # photometric error (grey levels, 0-255) at which the carried chroma is trusted ~37%
+# Forward-backward disagreement (working pixels) at which the carried chroma is trusted ~37%. One-off runs
+# with the benchmark's metric (first 96 frames of tos_canal + marathon_street, DIS ultrafast): 2 removed as
+# much flicker as trusting the flow everywhere (55.6 % vs 55.8 %), 0.5 less (52.4 %), and the photometric
+# confidence it replaces 50.8 %.
+FB_SIGMA = 2.0
+FLOW_PRESETS = {
+    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+}
+# OpenCV DIS preset for the flow the chroma is carried along: medium 53.8 %, fast 51.3 %, ultrafast 50.8 %
+# (sweep above), for about 2 ms more CPU per 480p frame than ultrafast (14.6 vs 12.0 ms in that sweep).
+DEFAULT_FLOW_PRESET = "medium"
 KEYFRAME_SECONDS = 4.0  # a long shot gets a keyframe at least this often
 # Reproducible encodes, the same frames giving the same bits on every run (so a resumed render equals a
 # one-pass render): one encoder thread, and no macroblock-tree rate control. Measured with this wheel's
@@ -610,6 +633,9 @@ class VideoColorizer:
         options: RenderOptions | None = None,
         crf: int = 20,
         preset: str = "veryfast",
+        flow_preset: str = DEFAULT_FLOW_PRESET,
+        threads: int | None = None,
+        torch_threads: int = 1,
     ):
         if network_every < 1:
             raise ValueError("network_every must be at least 1")
@@ -622,7 +648,13 @@ class VideoColorizer:
         self.per_frame = per_frame
         self.options = options
         self.crf, self.preset = crf, preset
-        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        if flow_preset not in FLOW_PRESETS:
+            raise ValueError(f"flow_preset must be one of {', '.join(FLOW_PRESETS)}")
+        self.flow_preset = flow_preset
+        self._flow = cv2.DISOpticalFlow_create(FLOW_PRESETS[flow_preset])
+        # Cores for FFmpeg's decoder and encoder threads; the per-frame torch work stays on one thread.
+        self.threads = threads if threads is not None else max(1, torch.get_num_threads())
+        self.torch_threads = torch_threads  # more only to measure what they cost (benchmarks/video.py)
 
     # -- one frame
 
@@ -648,6 +680,23 @@ class VideoColorizer:
         return np.stack(
             [cv2.remap(c, grid[..., 0], grid[..., 1], interp, borderMode=cv2.BORDER_REPLICATE) for c in image]
         )
+
+    def _motion(self, previous: np.ndarray, grey: np.ndarray, pixel_grid: np.ndarray, confident: bool):
+        """Where each pixel of ``grey`` was in ``previous`` (a remap grid), and (``confident``) how far to trust it.
+
+        The confidence is the forward-backward consistency of the flow (Sundaram et al. 2010): following
+        the flow back to the previous frame and forward again should come home; where it does not
+        (occlusions, new regions, flow errors) the carried chroma is not trusted. It is only needed
+        where the network runs or hints are carried, so the forward flow is computed only then.
+        """
+        back = self._flow.calc(grey, previous, None)
+        grid = back + pixel_grid
+        if not confident:
+            return grid, None
+        forward = self._flow.calc(previous, grey, None)
+        forward_at = cv2.remap(forward, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        miss = np.sum((back + forward_at) ** 2, -1)
+        return grid, np.exp(miss * (-1 / FB_SIGMA**2)).astype(np.float32)
 
     def _chroma(self, planes: Planes, grey: np.ndarray, L: torch.Tensor, ab: torch.Tensor, matrix: str):
         """Working-res chroma -> Cb, Cr planes at chroma resolution, guided by the frame's luma there."""
@@ -714,7 +763,7 @@ class VideoColorizer:
             global_hint = self._global_of(keyframe_hints[max(earlier)]) if earlier else None
         found_shots: list[int] = []
         network_frames = 0
-        with _open(source) as container:
+        with _open(source) as container, _torch_threads(self.torch_threads):
             stream = _video_stream(container)
             fps = _fps(stream)
             total = stream.frames or 0
@@ -727,6 +776,7 @@ class VideoColorizer:
             tmp = output.with_name(f".{output.name}.part")
             muxer_options = {"movflags": "+faststart+use_metadata_tags"} if fmt in ("mp4", "mov") else {}
             out = av.open(str(tmp), "w", format=fmt, options=muxer_options)
+            writer = None
             try:
                 out_stream = out.add_stream(vcodec, rate=fps)
                 out_stream.width, out_stream.height, out_stream.pix_fmt = width, height, "yuv420p"
@@ -747,6 +797,7 @@ class VideoColorizer:
                 if whole:
                     out.metadata.update(disclosure(metadata or {}))
                 audio_mux = _AudioCopy(source, out, acodec, fmt) if (audio and whole) else None
+                writer = _Writer(out, out_stream, stream.time_base, audio_mux, threaded=self.threads > 1)
                 start_pts = None
                 for index, planes in enumerate(iter_planes(container, stream)):
                     start_pts = planes.pts if start_pts is None else start_pts
@@ -761,13 +812,12 @@ class VideoColorizer:
                         state.ab = state.hint_ab = state.hint_mask = None
                         global_hint = None
                     L = torch.from_numpy(LUMA_TO_L[grey])[None]
+                    run = state.ab is None or index in keyframe_hints or state.since_network + 1 >= self.network_every
                     carried = confidence = None
-                    if state.ab is not None:
-                        flow = self._flow.calc(grey, state.grey, None)
-                        grid = flow + pixel_grid
-                        moved_grey = self._warp(state.grey, grid).astype(np.float32)
-                        err = np.abs(moved_grey - grey.astype(np.float32))
-                        confidence = np.exp(-((err / FLOW_SIGMA) ** 2)).astype(np.float32)
+                    if state.ab is not None and (self.carry > 0 or state.hint_mask is not None):
+                        # The forward-backward confidence is only used where the network runs or hints move.
+                        confident = (run and self.carry > 0) or state.hint_mask is not None
+                        grid, confidence = self._motion(state.grey, grey, pixel_grid, confident)
                         carried = self._warp(state.ab, grid)
                         if state.hint_mask is not None:
                             mask = self._warp(state.hint_mask, grid, nearest=True) * (confidence > 0.5)
@@ -776,8 +826,7 @@ class VideoColorizer:
                     if index in keyframe_hints and keyframe_hints[index] is not None:
                         hint_ab, mask, global_hint = self._hints_on_grid(keyframe_hints[index], width, height, w, h)
                         state.hint_ab, state.hint_mask = hint_ab, mask
-                    run = carried is None or index in keyframe_hints or state.since_network + 1 >= self.network_every
-                    if run:
+                    if run or carried is None:
                         hint_ab = torch.from_numpy(state.hint_ab) if state.hint_mask is not None else None
                         mask = torch.from_numpy(state.hint_mask) if state.hint_mask is not None else None
                         net = self.colorizer.predict_working_ab(L, hint_ab, mask, global_hint, self.options).cpu()
@@ -801,25 +850,20 @@ class VideoColorizer:
                             ycbcr_to_rgb(planes.y, planes.u, planes.v, matrix),
                             planes.y,
                         )
-                    frame = av.VideoFrame.from_ndarray(
-                        np.concatenate((planes.y, u.reshape(-1, width), v.reshape(-1, width))), format="yuv420p"
+                    writer.put(
+                        np.concatenate((planes.y, u.reshape(-1, width), v.reshape(-1, width))),
+                        (planes.pts - start_pts) if planes.pts is not None else index,
+                        planes.time,
                     )
-                    frame.pts = (planes.pts - start_pts) if planes.pts is not None else index
-                    frame.time_base = stream.time_base
-                    if audio_mux is not None:
-                        audio_mux.until(planes.time)
-                    for packet in out_stream.encode(frame):
-                        out.mux(packet)
                     state.grey, state.ab, state.frame = grey, ab.numpy(), index + 1
                     if progress is not None:
                         progress(index + 1, total)
                 if state.frame == first:
                     raise NoFramesLeft(f"the clip has no frames from frame {first + 1} on")
-                for packet in out_stream.encode():
-                    out.mux(packet)
-                if audio_mux is not None:
-                    audio_mux.until(None)
+                writer.close()
             except BaseException:
+                if writer is not None:
+                    writer.abort()
                 out.close()
                 tmp.unlink(missing_ok=True)
                 raise
@@ -906,6 +950,90 @@ def web_copy(
         out.close()
     tmp.replace(output)
     return frames
+
+
+class _Writer:
+    """Encodes and muxes the finished frames (and the audio beside them), in order.
+
+    With ``threaded`` this happens on a thread of its own: PyAV lets go of the GIL while FFmpeg
+    encodes, so the encoder works on frame t while the colorizer works on frame t+1 (a short queue
+    bounds the frames in flight). An error on that thread is raised in the caller at its next
+    ``put`` or at ``close``.
+    """
+
+    def __init__(self, out, stream, time_base: Fraction, audio_mux: _AudioCopy | None, threaded: bool):
+        self.out, self.stream, self.time_base, self.audio = out, stream, time_base, audio_mux
+        self.error: BaseException | None = None
+        self.queue: queue.Queue | None = None
+        if threaded:
+            self.queue = queue.Queue(maxsize=4)
+            self.thread = threading.Thread(target=self._drain, name="video-encoder", daemon=True)
+            self.thread.start()
+
+    def put(self, image: np.ndarray, pts: int, time: float | None) -> None:
+        """``image``: the yuv420p planes stacked as ``VideoFrame.from_ndarray`` takes them."""
+        if self.queue is None:
+            self._write(image, pts, time)
+            return
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self.queue.put((image, pts, time), timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        """Write what is queued, flush the encoder and the rest of the audio."""
+        self._stop()
+        if self.error is not None:
+            raise self.error
+        for packet in self.stream.encode():
+            self.out.mux(packet)
+        if self.audio is not None:
+            self.audio.until(None)
+
+    def abort(self) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        if self.queue is not None and self.thread.is_alive():
+            self.queue.put(None)  # the thread keeps taking items until this one, so this never waits for long
+            self.thread.join()
+
+    def _drain(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self._write(*item)
+                except BaseException as exc:  # noqa: BLE001 (raised again in the rendering thread)
+                    self.error = exc
+
+    def _write(self, image: np.ndarray, pts: int, time: float | None) -> None:
+        frame = av.VideoFrame.from_ndarray(image, format="yuv420p")
+        frame.pts, frame.time_base = pts, self.time_base
+        if self.audio is not None:
+            self.audio.until(time)
+        for packet in self.stream.encode(frame):
+            self.out.mux(packet)
+
+
+@contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    """Run the per-frame torch work on ``count`` (1) intra-op threads; give the caller's setting back after.
+
+    The tensors are a few tens of thousands of pixels: a second OpenMP thread saves nothing on them,
+    and while FFmpeg's decoder and encoder threads (or anything else on a shared machine) hold the
+    other core, OpenMP's threads wait on each other at every operation. Measured at 480p on 2 cores
+    with one competing process: 4.9 frames/s with 2 torch threads, 42.6 with 1.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def join_chunks(

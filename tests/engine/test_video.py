@@ -368,3 +368,57 @@ def test_the_cheap_check_holds_no_endless_group_of_pictures(tmp_path, monkeypatc
         whole = videos.make_clip(tmp_path / "one-gop.mkv", fmt="matroska", frames=96)
         cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
         check(cut)
+
+
+def test_encoding_on_its_own_thread_writes_the_same_clip(colorizer, tmp_path):
+    src = videos.make_clip(tmp_path / "in.mp4", frames=30, shots=[0, 18], audio="aac")
+    inline, threaded = tmp_path / "inline.mp4", tmp_path / "threaded.mp4"
+    renderer(colorizer, threads=1).render(src, inline)
+    renderer(colorizer, threads=2).render(src, threaded)
+    a, b = videos.read_planes(inline), videos.read_planes(threaded)
+    assert len(a) == len(b) == 30
+    assert np.array_equal(_chroma(a), _chroma(b))
+    assert all(np.array_equal(x[0], y[0]) for x, y in zip(a, b, strict=True))
+    assert videos.audio_seconds(threaded) == pytest.approx(videos.audio_seconds(src), abs=0.03)
+
+
+def test_an_encoder_failure_on_its_thread_reaches_the_caller_and_leaves_no_file(colorizer, tmp_path, monkeypatch):
+    import av
+
+    from colorization.engine import video
+
+    def broken(self, image, pts, time):
+        raise av.FFmpegError(22, "the encoder gave up")
+
+    monkeypatch.setattr(video._Writer, "_write", broken)
+    src = videos.make_clip(tmp_path / "in.mp4", frames=20)
+    with pytest.raises(av.FFmpegError, match="gave up"):
+        renderer(colorizer, threads=2).render(src, tmp_path / "out.mp4")
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_the_render_keeps_the_callers_torch_threads(colorizer, tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        renderer(colorizer, threads=2).render(videos.make_clip(tmp_path / "in.mp4", frames=6), tmp_path / "out.mp4")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_the_flow_is_trusted_where_forward_and_backward_agree(colorizer):
+    r = renderer(colorizer)
+    rng = np.random.default_rng(0)
+    previous = rng.integers(0, 256, (48, 64), dtype=np.uint8)
+    moved = np.roll(previous, 3, axis=1)  # the picture moved 3 px right: consistent flow, except at the left edge
+    grid = np.stack(np.meshgrid(np.arange(64), np.arange(48)), -1).astype(np.float32)
+    where, confidence = r._motion(previous, moved, grid, confident=True)
+    assert np.median(where[..., 0] - grid[..., 0]) == pytest.approx(-3, abs=0.5)
+    assert np.median(confidence[:, 8:-8]) > 0.5
+    noise = rng.integers(0, 256, (48, 64), dtype=np.uint8)  # unrelated frames: the flow does not agree with itself
+    _, confidence = r._motion(previous, noise, grid, confident=True)
+    assert np.median(confidence) < 0.8
+    assert r._motion(previous, moved, grid, confident=False)[1] is None
