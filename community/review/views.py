@@ -471,7 +471,10 @@ def needs_review(request):
     return render(
         request,
         "community/review/needs_review.html",
-        {"corrections": queues.needs_review(request.user), "rule_text": rule.rule().describe()},
+        {
+            "corrections": queues.needs_review(request.user, profile=viewer_profile(request)),
+            "rule_text": rule.rule().describe(),
+        },
     )
 
 

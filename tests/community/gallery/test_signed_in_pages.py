@@ -222,6 +222,6 @@ def test_the_signed_in_review_queue_is_a_fixed_number_of_queries(viewer, photo, 
     for k in range(3):
         rendered_correction(photo, person(f"author{k}"), note=f"Note {k}")
     viewer.get("/review/")
-    with django_assert_num_queries(3 + 2):  # the queue (one query whatever its length), my role
+    with django_assert_num_queries(3 + 1):  # the queue (one query whatever its length); my role is my profile
         html = viewer.get("/review/").content.decode()
     assert html.count('class="review-queue-item"') == 3
