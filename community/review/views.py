@@ -11,12 +11,15 @@ will be) travels in one JSON config.
 
 from __future__ import annotations
 
+import functools
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -82,15 +85,33 @@ ACTION_ERRORS = (ValidationError, PermissionDenied, decisions.ReviewConflict, Ra
 
 
 def correction_detail(request, pk: int):
+    # Only what the page shows outside its shared fragments (the render: whether one may vote yet).
+    # The comparison's bases, the sources with their verdicts and the colour provenance are read
+    # when a fragment renders, once for everyone (issue 25: seven joins and three prefetches were a
+    # third of a render).
     correction = get_object_or_404(
-        Correction.objects.visible_to(request.user)
-        .select_related("photo", "author", "author__profile", "render", "base_draft", "base_correction", "decided_by")
-        .prefetch_related("evidence", "evidence__verifications__historian"),
-        pk=pk,
+        Correction.objects.visible_to(request.user).select_related("photo", "author", "render", "decided_by"), pk=pk
     )
-    base = correction.base_correction.result_file if correction.base_correction_id else None
-    if base is None and correction.base_draft_id:
-        base = correction.base_draft.image
+
+    def base_image():
+        base = correction.base_correction.result_file if correction.base_correction_id else None
+        if base is None and correction.base_draft_id:
+            base = correction.base_draft.image
+        return base
+
+    @functools.cache
+    def sources() -> list[dict]:
+        prefetch_related_objects([correction], "evidence__verifications__historian")
+        return [
+            {"evidence": e, "status": provenance.source_status(e), "verifications": list(e.verifications.all())}
+            for e in correction.evidence.all()
+        ]
+
+    @functools.cache
+    def colour_provenance():
+        sources()  # the evidence with its verdicts, read once for both
+        return provenance.provenance_safely(correction) if not correction.is_gold else None
+
     user = request.user
     current = rule.rule()
     tally = rule.Tally.of(correction)
@@ -123,7 +144,7 @@ def correction_detail(request, pk: int):
         {
             "correction": correction,
             "photo": correction.photo,
-            "base_image": base,
+            "base_image": base_image,
             "rule_text": current.describe(),
             "rule": current,
             "tally": tally,
@@ -141,7 +162,7 @@ def correction_detail(request, pk: int):
             "is_moderator": is_moderator,
             "show_gold_score": correction.is_gold
             and (user.pk == correction.author_id or is_moderator or user.is_staff),
-            "comments": comments_visible_to(user, correction=correction),
+            "comments": comments_visible_to(user, correction=correction, profile=profile),
             "revocations": revocation_list,
             "can_revoke": can_revoke,
             "can_propose_revocation": not can_revoke
@@ -149,11 +170,8 @@ def correction_detail(request, pk: int):
             and permissions.revocation_propose_refusal(user, correction, profile=profile) is None,
             "can_vote_revocation": open_revocation is not None and revocation_vote_refusal is None,
             "why_not_revocation_vote": revocation_vote_refusal.message if revocation_vote_refusal else "",
-            "provenance": provenance.provenance_safely(correction) if not correction.is_gold else None,
-            "sources": [
-                {"evidence": e, "status": provenance.source_status(e), "verifications": list(e.verifications.all())}
-                for e in correction.evidence.all()
-            ],
+            "provenance": colour_provenance,
+            "sources": sources,
             "can_verify_sources": permissions.can_verify_sources(user, correction, profile=profile),
             **fragment_context(
                 photo_id=correction.photo_id,

@@ -39,10 +39,11 @@ def percent(value) -> str:
 @register.simple_tag(takes_context=True)
 def photo_comments(context, photo):
     """The photo's comment thread as the current user may see it."""
+    from community.accounts.services import viewer_profile
     from community.review.comments import comments_visible_to
 
     request = context.get("request")
-    return list(comments_visible_to(request.user, photo=photo))
+    return list(comments_visible_to(request.user, photo=photo, profile=viewer_profile(request)))
 
 
 @register.simple_tag(takes_context=True)
