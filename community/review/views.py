@@ -39,6 +39,7 @@ from community.gallery.page_cache import csrf_fill, fragment_context
 from community.models import (
     Comment,
     Correction,
+    CorrectionStatus,
     Evidence,
     ModerationAction,
     Notification,
@@ -93,7 +94,13 @@ def correction_detail(request, pk: int):
         Correction.objects.visible_to(request.user).select_related("photo", "author", "render", "decided_by"), pk=pk
     )
 
-    def base_image():
+    @functools.cache
+    def read_evidence() -> None:
+        """The evidence with its verdicts, once, for whichever fragment renders first."""
+        prefetch_related_objects([correction], "evidence__verifications__historian")
+
+    def base_image():  # read where the comparison renders, which lists the evidence too
+        read_evidence()
         base = correction.base_correction.result_file if correction.base_correction_id else None
         if base is None and correction.base_draft_id:
             base = correction.base_draft.image
@@ -101,7 +108,7 @@ def correction_detail(request, pk: int):
 
     @functools.cache
     def sources() -> list[dict]:
-        prefetch_related_objects([correction], "evidence__verifications__historian")
+        read_evidence()
         return [
             {"evidence": e, "status": provenance.source_status(e), "verifications": list(e.verifications.all())}
             for e in correction.evidence.all()
@@ -109,7 +116,7 @@ def correction_detail(request, pk: int):
 
     @functools.cache
     def colour_provenance():
-        sources()  # the evidence with its verdicts, read once for both
+        read_evidence()
         return provenance.provenance_safely(correction) if not correction.is_gold else None
 
     user = request.user
@@ -130,7 +137,13 @@ def correction_detail(request, pk: int):
     can_vote, why_not = permissions.can_vote(user, correction, profile=profile)
     is_moderator = profile is not None and profile.is_moderator
     shared = correction.hidden_at is None and correction.photo.hidden_at is None
-    revocation_list = list(correction.revocations.select_related("proposed_by", "decided_by").order_by("created_at"))
+    # Revocation requests exist only for what was accepted (revocable now, or revoked): no query for
+    # the pending and rejected corrections that reviewers open most.
+    revocation_list = (
+        list(correction.revocations.select_related("proposed_by", "decided_by").order_by("created_at"))
+        if correction.status in (*permissions.REVOCABLE, CorrectionStatus.REVOKED)
+        else []
+    )
     open_revocation = next((r for r in revocation_list if r.status == "open"), None)
     can_revoke = permissions.can_revoke_by_hand(user, correction, profile=profile)
     revocation_vote_refusal = (

@@ -93,7 +93,7 @@ def _id_url(name: str, prefix: str) -> tuple[str, str]:
 
 
 def _queue_item(correction, url: tuple[str, str]) -> str:
-    pk, title = correction.pk, escape(correction.photo.title)
+    pk, title = correction.pk, escape(correction.photo_title)
     if correction.thumbnail:
         src = escape(correction.thumbnail.url)
         image = f'<img src="{src}" alt="Correction {pk} of {title}" loading="lazy" width="160">'
@@ -111,7 +111,7 @@ def _queue_item(correction, url: tuple[str, str]) -> str:
     return (
         f'<li class="review-queue-item">{image}<div>'
         f'<h2 class="card-title"><a href="{url[0]}{pk}{url[1]}">{title} — correction {pk}</a></h2>'
-        f'<p class="card-meta">by {escape(correction.author.username)}, {escape(naturaltime(correction.created_at))}'
+        f'<p class="card-meta">by {escape(correction.author_username)}, {escape(naturaltime(correction.created_at))}'
         f" · {int(correction.votes_up)} for, {int(correction.votes_down)} against{no_historian}</p>"
         f'<p class="ai-label ai-label-small">{escape(correction.label)}</p>'
         + (f"<p>{escape(note)}</p>" if note else "")
@@ -121,9 +121,10 @@ def _queue_item(correction, url: tuple[str, str]) -> str:
 
 @register.simple_tag
 def review_queue_items(corrections) -> str:
-    """The review queue's items (one ``<li>`` each), built in Python: the queue is per person (never
-    a shared fragment) and up to 50 items long, where the template language cost ~0.25 ms an item
-    against a few hundredths here (issue 25). The markup a template would give; every value that
-    comes from people is escaped (``html.escape``, as Django's ``escape``)."""
+    """The review queue's items (one ``<li>`` each, from ``queues.needs_review``'s rows), built in
+    Python: the queue is per person (never a shared fragment) and up to 50 items long, where the
+    template language cost ~0.25 ms an item against a few hundredths here (issue 25). The markup a
+    template would give; every value that comes from people is escaped (``html.escape``, as
+    Django's ``escape``)."""
     url = _id_url("correction-detail", get_script_prefix())
     return mark_safe("\n".join(_queue_item(c, url) for c in corrections))  # every value escaped in _queue_item
