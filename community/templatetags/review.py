@@ -89,7 +89,7 @@ def _id_url(name: str, prefix: str) -> tuple[str, str]:
     prefix (a reverse() per item cost as much as the rest of the item)."""
     marker = 918273645
     before, _, after = reverse(name, args=[marker]).partition(str(marker))
-    return before, after
+    return escape(before), escape(after)
 
 
 def _queue_item(correction, url: tuple[str, str]) -> str:
