@@ -517,7 +517,8 @@ CHROMA_CACHE_URL = env.string("CHROMA_CACHE_URL", "")
 # correction's votes) are cached as template fragments for this long, keyed by the same version
 # stamps as the page cache (0: every part renders from the database). On by default only with a
 # shared cache: signed-in people must see their own vote at once in whichever process serves them,
-# and a local-memory cache only hears of changes made in its own process.
+# and a local-memory cache only hears of changes made in its own process (not those of the other
+# web processes, nor of the Celery workers that finish drafts and refresh gallery entries).
 CHROMA_FRAGMENT_CACHE_SECONDS = env.integer("CHROMA_FRAGMENT_CACHE_SECONDS", 300 if CHROMA_CACHE_URL else 0, minimum=0)
 # Benchmarks: every response says the CPU milliseconds it took (Server-Timing), outermost so it counts all.
 CHROMA_SERVER_TIMING = env.boolean("CHROMA_SERVER_TIMING", False)

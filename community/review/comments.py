@@ -48,11 +48,14 @@ def comment_add(*, author, body: str, photo=None, correction=None) -> Comment:
     return comment
 
 
-def comments_visible_to(user, *, photo=None, correction=None):
-    """A thread, oldest first: hidden comments only for moderators and their own authors."""
+def comments_visible_to(user, *, photo=None, correction=None, profile=None):
+    """A thread, oldest first: hidden comments only for moderators and their own authors.
+
+    ``profile``: the user's profile if already read (a page's ``viewer_profile``)."""
     qs = Comment.objects.select_related("author", "author__profile")
     qs = qs.filter(photo=photo) if photo is not None else qs.filter(correction=correction)
-    if user.is_authenticated and (user.is_staff or is_moderator(user)):
+    moderator = user.is_authenticated and (profile.is_moderator if profile is not None else is_moderator(user))
+    if user.is_authenticated and (user.is_staff or moderator):
         return qs
     if user.is_authenticated:
         return qs.filter(Q(hidden_at__isnull=True) | Q(author=user))

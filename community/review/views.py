@@ -11,6 +11,7 @@ will be) travels in one JSON config.
 
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 
 from django import forms
@@ -20,6 +21,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -39,6 +41,7 @@ from community.gallery.page_cache import csrf_fill, fragment_context
 from community.models import (
     Comment,
     Correction,
+    CorrectionStatus,
     Evidence,
     ModerationAction,
     Notification,
@@ -85,22 +88,46 @@ ACTION_ERRORS = (ValidationError, PermissionDenied, decisions.ReviewConflict, Ra
 
 
 def correction_detail(request, pk: int):
+    # Only what the page shows outside its shared fragments (the render: whether one may vote yet).
+    # The comparison's bases, the sources with their verdicts and the colour provenance are read
+    # when a fragment renders, once for everyone (issue 25: seven joins and three prefetches were a
+    # third of a render).
     correction = get_object_or_404(
-        Correction.objects.visible_to(request.user)
-        .select_related("photo", "author", "author__profile", "render", "base_draft", "base_correction", "decided_by")
-        .prefetch_related("evidence", "evidence__verifications__historian"),
-        pk=pk,
+        Correction.objects.visible_to(request.user).select_related("photo", "author", "render", "decided_by"), pk=pk
     )
-    base = correction.base_correction.result_file if correction.base_correction_id else None
-    if base is None and correction.base_draft_id:
-        base = correction.base_draft.image
-    original_url = None
+    original_url = clip_stills = None
     if correction.frame is not None:  # a clip's keyframe: compared with the keyframe's stills
-        stills = _clip_stills(correction.photo, correction.frame, correction.base_draft)
-        if stills is not None:
-            original_url = default_storage.url(stills["original"])
-            if base is None or not base:
-                base = SimpleNamespace(url=default_storage.url(stills["colour"]))
+        clip_stills = _clip_stills(correction.photo, correction.frame, correction.base_draft)
+        if clip_stills is not None:
+            original_url = default_storage.url(clip_stills["original"])
+
+    @functools.cache
+    def read_evidence() -> None:
+        """The evidence with its verdicts, once, for whichever fragment renders first."""
+        prefetch_related_objects([correction], "evidence__verifications__historian")
+
+    def base_image():  # read where the comparison renders, which lists the evidence too
+        read_evidence()
+        base = correction.base_correction.result_file if correction.base_correction_id else None
+        if base is None and correction.base_draft_id:
+            base = correction.base_draft.image
+        if clip_stills is not None and (base is None or not base):
+            base = SimpleNamespace(url=default_storage.url(clip_stills["colour"]))
+        return base
+
+    @functools.cache
+    def sources() -> list[dict]:
+        read_evidence()
+        return [
+            {"evidence": e, "status": provenance.source_status(e), "verifications": list(e.verifications.all())}
+            for e in correction.evidence.all()
+        ]
+
+    @functools.cache
+    def colour_provenance():
+        read_evidence()
+        return provenance.provenance_safely(correction) if not correction.is_gold else None
+
     user = request.user
     current = rule.rule()
     tally = rule.Tally.of(correction)
@@ -119,7 +146,13 @@ def correction_detail(request, pk: int):
     can_vote, why_not = permissions.can_vote(user, correction, profile=profile)
     is_moderator = profile is not None and profile.is_moderator
     shared = correction.hidden_at is None and correction.photo.hidden_at is None
-    revocation_list = list(correction.revocations.select_related("proposed_by", "decided_by").order_by("created_at"))
+    # Revocation requests exist only for what was accepted (revocable now, or revoked): no query for
+    # the pending and rejected corrections that reviewers open most.
+    revocation_list = (
+        list(correction.revocations.select_related("proposed_by", "decided_by").order_by("created_at"))
+        if correction.status in (*permissions.REVOCABLE, CorrectionStatus.REVOKED)
+        else []
+    )
     open_revocation = next((r for r in revocation_list if r.status == "open"), None)
     can_revoke = permissions.can_revoke_by_hand(user, correction, profile=profile)
     revocation_vote_refusal = (
@@ -133,7 +166,7 @@ def correction_detail(request, pk: int):
         {
             "correction": correction,
             "photo": correction.photo,
-            "base_image": base,
+            "base_image": base_image,
             "original_url": original_url,
             "rule_text": current.describe(),
             "rule": current,
@@ -152,7 +185,7 @@ def correction_detail(request, pk: int):
             "is_moderator": is_moderator,
             "show_gold_score": correction.is_gold
             and (user.pk == correction.author_id or is_moderator or user.is_staff),
-            "comments": comments_visible_to(user, correction=correction),
+            "comments": comments_visible_to(user, correction=correction, profile=profile),
             "revocations": revocation_list,
             "can_revoke": can_revoke,
             "can_propose_revocation": not can_revoke
@@ -160,11 +193,8 @@ def correction_detail(request, pk: int):
             and permissions.revocation_propose_refusal(user, correction, profile=profile) is None,
             "can_vote_revocation": open_revocation is not None and revocation_vote_refusal is None,
             "why_not_revocation_vote": revocation_vote_refusal.message if revocation_vote_refusal else "",
-            "provenance": provenance.provenance_safely(correction) if not correction.is_gold else None,
-            "sources": [
-                {"evidence": e, "status": provenance.source_status(e), "verifications": list(e.verifications.all())}
-                for e in correction.evidence.all()
-            ],
+            "provenance": colour_provenance,
+            "sources": sources,
             "can_verify_sources": permissions.can_verify_sources(user, correction, profile=profile),
             **fragment_context(
                 photo_id=correction.photo_id,
@@ -532,7 +562,10 @@ def needs_review(request):
     return render(
         request,
         "community/review/needs_review.html",
-        {"corrections": queues.needs_review(request.user), "rule_text": rule.rule().describe()},
+        {
+            "corrections": queues.needs_review(request.user, profile=viewer_profile(request)),
+            "rule_text": rule.rule().describe(),
+        },
     )
 
 

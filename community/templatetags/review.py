@@ -1,6 +1,14 @@
-"""Template helpers of the review work: the unread count in the navigation, vote badges."""
+"""Template helpers of the review work: the unread count in the navigation, vote badges, the
+review queue's items."""
+
+import functools
+from html import escape
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.urls import get_script_prefix, reverse
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 
 from community.review import notifications
 
@@ -31,10 +39,11 @@ def percent(value) -> str:
 @register.simple_tag(takes_context=True)
 def photo_comments(context, photo):
     """The photo's comment thread as the current user may see it."""
+    from community.accounts.services import viewer_profile
     from community.review.comments import comments_visible_to
 
     request = context.get("request")
-    return list(comments_visible_to(request.user, photo=photo))
+    return list(comments_visible_to(request.user, photo=photo, profile=viewer_profile(request)))
 
 
 @register.simple_tag(takes_context=True)
@@ -72,3 +81,50 @@ def overall_colour(hints) -> dict | None:
     elif source.get("kind") == "tint" or "tint" in member:
         out["source"] = "a tint"
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _id_url(name: str, prefix: str) -> tuple[str, str]:
+    """The parts of ``reverse(name, args=[id])`` around the id, reversed once per process and script
+    prefix (a reverse() per item cost as much as the rest of the item)."""
+    marker = 918273645
+    before, _, after = reverse(name, args=[marker]).partition(str(marker))
+    return escape(before), escape(after)
+
+
+def _queue_item(correction, url: tuple[str, str]) -> str:
+    pk, title = correction.pk, escape(correction.photo_title)
+    if correction.thumbnail:
+        src = escape(correction.thumbnail.url)
+        image = f'<img src="{src}" alt="Correction {pk} of {title}" loading="lazy" width="160">'
+    elif correction.render_id and correction.render.thumbnail:
+        src = escape(correction.render.thumbnail.url)
+        image = (
+            f'<img src="{src}" alt="Correction {pk} of {title} (AI-colorized with hints)" loading="lazy" width="160">'
+        )
+    else:
+        image = ""
+    note = correction.note
+    if len(note) > 200:  # shorter notes are never cut (Truncator counts characters, combining ones aside)
+        note = Truncator(note).chars(200)
+    no_historian = "" if correction.historian_votes else " · <strong>no historian has voted yet</strong>"
+    return (
+        f'<li class="review-queue-item">{image}<div>'
+        f'<h2 class="card-title"><a href="{url[0]}{pk}{url[1]}">{title} — correction {pk}</a></h2>'
+        f'<p class="card-meta">by {escape(correction.author_username)}, {escape(naturaltime(correction.created_at))}'
+        f" · {int(correction.votes_up)} for, {int(correction.votes_down)} against{no_historian}</p>"
+        f'<p class="ai-label ai-label-small">{escape(correction.label)}</p>'
+        + (f"<p>{escape(note)}</p>" if note else "")
+        + "</div></li>"
+    )
+
+
+@register.simple_tag
+def review_queue_items(corrections) -> str:
+    """The review queue's items (one ``<li>`` each, from ``queues.needs_review``'s rows), built in
+    Python: the queue is per person (never a shared fragment) and up to 50 items long, where the
+    template language cost ~0.25 ms an item against a few hundredths here (issue 25). The markup a
+    template would give; every value that comes from people is escaped (``html.escape``, as
+    Django's ``escape``)."""
+    url = _id_url("correction-detail", get_script_prefix())
+    return mark_safe("\n".join(_queue_item(c, url) for c in corrections))  # every value escaped in _queue_item

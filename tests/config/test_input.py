@@ -169,3 +169,24 @@ def test_media_is_served_only_with_a_valid_unexpired_signature(owner, make_photo
     tampered = url.replace("thumbnails", "originals", 1)
     assert client.get(tampered).status_code == 403
     assert not signature_valid(photo.thumbnail.name, "1", "x")
+
+
+def test_a_files_signed_url_is_made_once_per_window_and_turns_with_it(owner, make_photo, monkeypatch, settings):
+    """Signed URLs are remembered for their window (issue 25), never past it."""
+    from django.core.files.storage import default_storage
+
+    from colorization import media
+
+    photo = make_photo(owner)
+    name = photo.thumbnail.name
+    window = settings.CHROMA_MEDIA_URL_SECONDS
+    start = (1_900_000_000 // window) * window
+    monkeypatch.setattr(media.time, "time", lambda: start + 1)
+    first = default_storage.url(name)
+    signed = []
+    monkeypatch.setattr(media, "signature", lambda *a: signed.append(a) or "x" * 32)
+    assert default_storage.url(name) == first and signed == []  # remembered, not signed again
+    monkeypatch.setattr(media.time, "time", lambda: start + window + 1)
+    turned = default_storage.url(name)
+    assert turned != first and signed == [(name, start + 3 * window)]
+    assert f"e={start + 3 * window}" in turned

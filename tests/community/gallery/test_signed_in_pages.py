@@ -121,6 +121,25 @@ def test_a_new_draft_shows_on_the_next_signed_in_view(viewer, photo, correction,
     assert f"correction {second.pk}" in after["queue"]
 
 
+def test_a_source_verdict_shows_on_the_next_signed_in_view(viewer, photo, correction, crew):
+    """The sources and the colour provenance are a shared fragment of the correction page (issue 25)."""
+    from community.review.provenance import source_verify
+
+    historian = person("historian", role="historian")
+    url = f"/corrections/{correction.pk}/"
+    before = viewer.get(url).content.decode()  # the fragment cached
+    assert 'id="sources"' in before and "Verified by historian" not in before
+    evidence = correction.evidence.get()
+    source_verify(evidence_id=evidence.pk, historian=historian, verdict="verified", note="Plate 4 matches")
+    after = viewer.get(url).content.decode()
+    assert "Verified by historian" in after and "Plate 4 matches" in after
+    # The historian's own view offers the verdict form; the viewer's (same fragment key otherwise) does not.
+    viewer.force_login(historian)
+    assert 'class="inline-form verify-form"' in viewer.get(url).content.decode()
+    viewer.force_login(crew["viewer"])
+    assert 'class="inline-form verify-form"' not in viewer.get(url).content.decode()
+
+
 def test_the_unread_count_follows_notifications_and_reading_them(viewer, photo, correction, crew):
     from community.review.notifications import notifications_mark_read, notify
 
@@ -196,12 +215,12 @@ def test_the_signed_in_photo_page_is_a_fixed_number_of_queries(
 ):
     vote_cast(correction_id=correction.pk, voter=crew["voter"], value=1, comment="Yes")
     # The page's own: photo, every draft, "any hidden correction of mine", my collections, the
-    # discussion (comments, and whether I moderate) = 6; rendering the shared fragments adds the
-    # corrections (+authors, renders, deciders), their evidence, votes (+voters), vote evidence and
-    # the models panel, once for everyone.
+    # discussion's comments = 5 (whether I moderate is my profile, read once); rendering the shared
+    # fragments adds the corrections (+authors, renders, deciders), their evidence, votes (+voters),
+    # vote evidence and the models panel, once for everyone.
     cache.clear()
     viewer.get(f"/photos/{photo.pk}/")
-    with django_assert_num_queries(3 + 6):
+    with django_assert_num_queries(3 + 5):
         viewer.get(f"/photos/{photo.pk}/")
 
 
@@ -210,11 +229,17 @@ def test_the_signed_in_correction_page_is_a_fixed_number_of_queries(
 ):
     vote_cast(correction_id=correction.pk, voter=crew["voter"], value=1, comment="Yes")
     viewer.get(f"/corrections/{correction.pk}/")
-    # The correction (+photo, author, render, bases, decider), its evidence, its sources' verdicts
-    # (historians verifying them), my vote, its revocation requests, the discussion (comments,
-    # whether I moderate) = 7; every rule the page asks reuses my profile; the votes and the
-    # comparison come from fragments.
-    with django_assert_num_queries(3 + 7):
+    # The correction (+photo, author, render, decider), my vote, the discussion's comments = 3;
+    # every rule the page asks (and whether I moderate) reuses my profile; the votes, the comparison
+    # (with its bases) and the sources with their verdicts and the colour provenance come from
+    # fragments (issue 25: 3 + 7 before).
+    with django_assert_num_queries(3 + 3):
+        viewer.get(f"/corrections/{correction.pk}/")
+    # Once accepted it may have revocation requests: one query for them, whatever their number, and
+    # the rule for asking reads whether one is open.
+    correction_decide(correction_id=correction.pk, moderator=crew["moderator"], decision="accept", reason="Records")
+    viewer.get(f"/corrections/{correction.pk}/")
+    with django_assert_num_queries(3 + 5):
         viewer.get(f"/corrections/{correction.pk}/")
 
 
@@ -222,6 +247,6 @@ def test_the_signed_in_review_queue_is_a_fixed_number_of_queries(viewer, photo, 
     for k in range(3):
         rendered_correction(photo, person(f"author{k}"), note=f"Note {k}")
     viewer.get("/review/")
-    with django_assert_num_queries(3 + 2):  # the queue (one query whatever its length), my role
+    with django_assert_num_queries(3 + 1):  # the queue (one query whatever its length); my role is my profile
         html = viewer.get("/review/").content.decode()
     assert html.count('class="review-queue-item"') == 3

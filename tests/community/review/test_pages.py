@@ -200,6 +200,28 @@ def test_needs_review_is_oldest_first_and_historians_see_theirs_first(people, ph
     assert page.index(f"correction {newer.pk}") < page.index(f"correction {older.pk}")
 
 
+def test_the_review_queue_items_escape_what_people_wrote_and_cut_long_notes(people, photo):
+    """The queue's items are built in Python (issue 25): the same escaping and cuts as the template's."""
+    photo.title = 'Tram <script>alert("x")</script> & bus'
+    photo.save(update_fields=["title"])
+    long_note = "Livery " + "maroon " * 60
+    first = correction_for(photo, people["volunteer"], note="<b>red</b> & green")
+    second = correction_for(photo, people["volunteer2"], note=long_note, historian_votes=1, votes_up=2)
+    page = client_for(people["volunteer3"]).get("/review/").content.decode()
+    items = page.split('class="review-queue-item"')[1:]
+    assert len(items) == 2 and "<script>" not in page and "<b>red</b>" not in page
+    title = "Tram &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; bus"
+    assert f'<a href="/corrections/{first.pk}/">{title} — correction {first.pk}</a>' in items[0]
+    assert f'alt="Correction {first.pk} of {title}"' in items[0] and 'src="/media/' in items[0]
+    assert "<p>&lt;b&gt;red&lt;/b&gt; &amp; green</p>" in items[0]
+    assert f"by {people['volunteer'].username}, now · 0 for, 0 against" in items[0]
+    assert "no historian has voted yet" in items[0] and "no historian has voted yet" not in items[1]
+    assert f"correction {second.pk}</a>" in items[1] and "2 for, 0 against" in items[1]
+    assert "Manually colorized by a volunteer" in items[1]
+    cut = items[1].split("</p><p>")[-1].split("</p>")[0]
+    assert cut.endswith("…") and len(cut) == 200 and long_note.startswith(cut[:-1])
+
+
 def test_needs_correction_lists_drafts_without_a_community_version_and_flagged_ones(
     people, make_photo, quiet_broker, tiny_base_model, settings
 ):
