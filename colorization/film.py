@@ -254,6 +254,7 @@ def clip_render(draft_id: int, colorizer, *, disclosure: dict) -> bool:
         final = tmp / "colour.mp4"
         join_chunks(paths, source, final, {"title": f"{photo.title} (AI-colorized)", **disclosure})
         keys = clip_keys(draft)
+        video_bytes = final.stat().st_size
         storage_replace(keys["video"], final.read_bytes())
         storage_replace(keys["thumbnail"], _thumbnail(final, disclosure))
     updated = Draft.objects.filter(pk=draft_id, status=DraftStatus.RUNNING).update(
@@ -261,6 +262,7 @@ def clip_render(draft_id: int, colorizer, *, disclosure: dict) -> bool:
         progress=100,
         stage="Done",
         video=keys["video"],
+        video_bytes=video_bytes,
         thumbnail=keys["thumbnail"],
         frames_done=total,
         frames_total=total,

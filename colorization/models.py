@@ -354,6 +354,10 @@ class Draft(Job):
     # A film clip's render (issue 19): the colour clip, and the chunks finished so far, so that a
     # worker that dies resumes from the last finished chunk (each chunk's end state is stored too).
     video = models.FileField(max_length=300, blank=True)  # MP4 (H.264/AAC), disclosure in its tags
+    # Its size, recorded when the render finishes (the feed's enclosure length; no storage request).
+    video_bytes = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="the colour clip's size in bytes (null: not measured)"
+    )
     frames_done = models.PositiveIntegerField(default=0)
     frames_total = models.PositiveIntegerField(null=True, blank=True)
     chunks = models.JSONField(default=list, blank=True)  # [{"video": key, "state": key, "frames": n}]

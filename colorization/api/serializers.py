@@ -133,6 +133,11 @@ class PhotoSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     era = serializers.CharField(read_only=True)
     original_url = serializers.SerializerMethodField()
+    web_video_url = serializers.SerializerMethodField(
+        help_text="A film clip's original as browsers play it: the untouched original when browsers play its "
+        "format, else an H.264 MP4 copy with the same pictures (made with the first colour render; null until "
+        "then). Null for a photograph. original_url stays the untouched upload."
+    )
     thumbnail_url = serializers.SerializerMethodField()
     page_url = serializers.SerializerMethodField()
 
@@ -153,6 +158,7 @@ class PhotoSerializer(serializers.ModelSerializer):
             "credit_line",
             "owner",
             "original_url",
+            "web_video_url",
             "original_filename",
             "original_sha256",
             "original_bytes",
@@ -178,6 +184,11 @@ class PhotoSerializer(serializers.ModelSerializer):
 
     def get_original_url(self, photo: Photo) -> str:
         return self._absolute(photo.original.url)
+
+    def get_web_video_url(self, photo: Photo) -> str | None:
+        # Only rows the caller may see reach a serializer (the views scope by Photo.visible_to), as
+        # for original_url; a photograph has no web copy.
+        return self._absolute(photo.web_video.url) if photo.is_video and photo.web_video else None
 
     def get_thumbnail_url(self, photo: Photo) -> str | None:
         return self._absolute(photo.thumbnail.url) if photo.thumbnail else None
@@ -258,6 +269,7 @@ class DraftSerializer(serializers.ModelSerializer):
             "image_jpeg_url",
             "thumbnail_url",
             "video_url",
+            "video_bytes",
             "frames_done",
             "frames_total",
             "error",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from colorization.api.serializers import (
@@ -219,8 +219,60 @@ class CorrectionCreateSerializer(RequestSerializer):
     evidence = EvidenceField(required=False)
 
 
+class ClipCommunityVersionSerializer(serializers.Serializer):
+    """A film clip's community version: its newest finished community render, the whole clip colorized
+    with every accepted keyframe correction carried through its shot (``clips.community_renders``)."""
+
+    kind = serializers.ChoiceField(choices=["clip_render"], default="clip_render")
+    draft = serializers.IntegerField(source="pk", help_text="the community render (drafts/{id}/)")
+    video_url = serializers.SerializerMethodField(help_text="the colour clip (H.264/AAC MP4, disclosure in its tags)")
+    thumbnail_url = serializers.SerializerMethodField(help_text="its first colour frame (JPEG)")
+    label = serializers.SerializerMethodField(help_text='"Community version · AI-colorized · model … · …"')
+    ai_disclosure = serializers.SerializerMethodField(help_text="what the clip's metadata says about the AI")
+    model = serializers.SerializerMethodField()
+    keyframes = serializers.SerializerMethodField(help_text="frame numbers (from 0) whose corrections it carries")
+    finished_at = serializers.DateTimeField()
+
+    def _url(self, file) -> str | None:
+        return _absolute(self.context, file.url) if file else None
+
+    def get_video_url(self, render) -> str:
+        return self._url(render.video)
+
+    def get_thumbnail_url(self, render) -> str | None:
+        return self._url(render.thumbnail)
+
+    def get_label(self, render) -> str:
+        from community.review.clips import community_version_label
+
+        return community_version_label(render)
+
+    def get_ai_disclosure(self, render) -> str:
+        from colorization.drafting import disclosure_for
+
+        return disclosure_for(render)["description"]
+
+    def get_model(self, render) -> dict:
+        return {"slug": render.model_slug, "version": render.model_version}
+
+    def get_keyframes(self, render) -> list[int]:
+        from colorization.film import keyframe_hints_of
+
+        return sorted(keyframe_hints_of(render))
+
+
+COMMUNITY_VERSION_SCHEMA = PolymorphicProxySerializer(
+    component_name="CommunityVersion",
+    serializers=[CorrectionSerializer, ClipCommunityVersionSerializer],
+    resource_type_field_name=None,
+    allow_null=True,
+)
+
+
 class PhotoWithCommunitySerializer(PhotoDetailSerializer):
-    """The photo detail with its community version (the accepted correction, or null) and corrections."""
+    """The photo detail with its community version and corrections. A photo's community version is
+    its accepted correction; a film clip's is its community render (the accepted keyframe
+    corrections carried through the whole clip), with ``"kind": "clip_render"``; null otherwise."""
 
     community_version = serializers.SerializerMethodField()
     corrections = serializers.SerializerMethodField()
@@ -232,7 +284,13 @@ class PhotoWithCommunitySerializer(PhotoDetailSerializer):
     def _corrections(self, photo) -> list[Correction]:
         return list(photo.visible_corrections)
 
+    @extend_schema_field(COMMUNITY_VERSION_SCHEMA)
     def get_community_version(self, photo) -> dict | None:
+        if photo.is_video:
+            from community.review.clips import community_render
+
+            render = community_render(photo)
+            return ClipCommunityVersionSerializer(render, context=self.context).data if render else None
         accepted = next((c for c in self._corrections(photo) if c.status == "accepted"), None)
         return CorrectionSerializer(accepted, context=self.context).data if accepted else None
 

@@ -30,11 +30,6 @@ def gallery_entry_refresh(*, photo_id: int) -> GalleryEntry | None:
     photo = Photo.objects.filter(pk=photo_id).first()
     if photo is None:
         return None  # deleted: the entry went with it (CASCADE)
-    accepted = (
-        Correction.objects.filter(photo_id=photo_id, status=CorrectionStatus.ACCEPTED, hidden_at__isnull=True)
-        .select_related("render")
-        .first()
-    )
     fields = {
         "is_public": photo.hidden_at is None,
         "created_at": photo.created_at,
@@ -51,18 +46,11 @@ def gallery_entry_refresh(*, photo_id: int) -> GalleryEntry | None:
         "accepted_at": None,
         "endorsements": 0,
     }
-    thumbnail = ""
-    if accepted is not None:
-        thumbnail = accepted.thumbnail.name or (accepted.render.thumbnail.name if accepted.render_id else "")
-    if accepted is not None and thumbnail:
-        fields.update(
-            version=GalleryVersion.COMMUNITY,
-            version_thumbnail=thumbnail,
-            version_label=f"Community version · {accepted.label}",
-            correction=accepted,
-            accepted_at=accepted.decided_at,
-            endorsements=accepted.votes_up,
-        )
+    # A clip's community version is a whole-clip render (``clips.community_renders``), not an
+    # accepted keyframe's still; until one has finished, the card shows the clip's draft.
+    community = _clip_community_fields(photo) if photo.is_video else _photo_community_fields(photo_id)
+    if community:
+        fields.update(version=GalleryVersion.COMMUNITY, **community)
     else:
         draft = (
             Draft.objects.filter(photo_id=photo_id, status=DraftStatus.DONE, purpose=DraftPurpose.DRAFT)
@@ -79,6 +67,49 @@ def gallery_entry_refresh(*, photo_id: int) -> GalleryEntry | None:
     ).count()
     entry, _ = GalleryEntry.objects.update_or_create(photo_id=photo_id, defaults=fields)
     return entry
+
+
+def _photo_community_fields(photo_id: int) -> dict:
+    """A photo's card: its accepted correction's thumbnail (or its render's)."""
+    accepted = (
+        Correction.objects.filter(photo_id=photo_id, status=CorrectionStatus.ACCEPTED, hidden_at__isnull=True)
+        .select_related("render")
+        .first()
+    )
+    if accepted is None:
+        return {}
+    thumbnail = accepted.thumbnail.name or (accepted.render.thumbnail.name if accepted.render_id else "")
+    if not thumbnail:
+        return {}
+    return {
+        "version_thumbnail": thumbnail,
+        "version_label": f"Community version · {accepted.label}",
+        "correction": accepted,
+        "accepted_at": accepted.decided_at,
+        "endorsements": accepted.votes_up,
+    }
+
+
+def _clip_community_fields(photo: Photo) -> dict:
+    """A clip's card: its community render's thumbnail (the first colour frame), labelled as the
+    community version with the AI label; the newest accepted keyframe correction and the "for"
+    votes of all accepted ones (the render carries them all)."""
+    from community.review.clips import community_render, community_version_label
+
+    render = community_render(photo)
+    if render is None or not render.thumbnail:
+        return {}
+    accepted = Correction.objects.filter(
+        photo_id=photo.pk, status=CorrectionStatus.ACCEPTED, hidden_at__isnull=True, frame__isnull=False
+    ).order_by("-decided_at", "-id")
+    newest = accepted.first()
+    return {
+        "version_thumbnail": render.thumbnail.name,
+        "version_label": community_version_label(render),
+        "correction": newest,
+        "accepted_at": newest.decided_at if newest else None,
+        "endorsements": sum(accepted.values_list("votes_up", flat=True)),
+    }
 
 
 def gallery_entry_update(*, photo_id: int | None) -> None:

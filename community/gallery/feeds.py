@@ -1,7 +1,12 @@
 """Atom feed of changes of community versions: corrections accepted (index correction_decided: status,
 -decided_at) and accepted corrections revoked (index revocation_decided: status, -decided_at); and
-film clips' AI-colorized renders (issue 19), each with its colour clip as an enclosure (video/mp4),
-marked AI-colorized in its title and category. Nothing of a hidden photo or clip is listed."""
+film clips' AI-colorized renders (issue 19): a clip's draft, and its community version (the community
+render that ``clips.community_renders`` names, which carries the accepted keyframe corrections; an
+older one leaves the feed when a newer one replaces it, and one carrying a hidden or revoked
+correction is never listed). Each has its colour clip as an enclosure (video/mp4, with its length
+as recorded when the render finished; left out where it was never measured, as RFC 4287 allows),
+marked AI-colorized in its title and category. Nothing of a hidden photo or clip is listed. An
+accepted keyframe correction is an entry of its own, without an enclosure (its render is a still)."""
 
 from __future__ import annotations
 
@@ -12,12 +17,27 @@ from django.utils.feedgenerator import Atom1Feed, Enclosure
 
 from colorization.models import Draft, DraftPurpose, DraftStatus, MediaKind
 from community.models import Correction, CorrectionStatus, Revocation, RevocationStatus
+from community.review.clips import community_renders, community_version_label
 
 FEED_SIZE = 50
 
 
+class EnclosureAtomFeed(Atom1Feed):
+    """Atom whose enclosure links carry ``length`` only when it is known (optional in RFC 4287
+    §4.2.7.6; Django always writes it)."""
+
+    def add_item_elements(self, handler, item):
+        enclosures = item.get("enclosures") or []
+        super().add_item_elements(handler, {**item, "enclosures": []})
+        for enclosure in enclosures:
+            attrs = {"rel": "enclosure", "href": enclosure.url, "type": enclosure.mime_type}
+            if enclosure.length:
+                attrs["length"] = enclosure.length
+            handler.addQuickElement("link", "", attrs)
+
+
 class AcceptedVersionsFeed(Feed):
-    feed_type = Atom1Feed
+    feed_type = EnclosureAtomFeed
     title = "Chroma Commons: newly accepted community versions"
     subtitle = (
         "Colour versions of historical photographs that volunteers corrected and reviewers accepted, "
@@ -60,10 +80,25 @@ class AcceptedVersionsFeed(Feed):
             .select_related("photo")
             .order_by("-finished_at", "-id")[:FEED_SIZE]
         )
-        merged = sorted(accepted + revoked + clips, key=self.item_pubdate, reverse=True)
+        rendered = list(
+            Draft.objects.filter(
+                status=DraftStatus.DONE,
+                purpose=DraftPurpose.COMMUNITY,
+                photo__hidden_at__isnull=True,
+                finished_at__isnull=False,
+            )
+            .exclude(video="")
+            .select_related("photo")
+            .order_by("-finished_at", "-id")[:FEED_SIZE]
+        )
+        current = community_renders({d.photo_id for d in rendered})
+        community = [d for d in rendered if d.photo_id in current and current[d.photo_id].pk == d.pk]
+        merged = sorted(accepted + revoked + clips + community, key=self.item_pubdate, reverse=True)
         return merged[:FEED_SIZE]
 
     def item_title(self, item) -> str:
+        if isinstance(item, Draft) and item.purpose == DraftPurpose.COMMUNITY:
+            return f"{item.photo.title}: film clip's community version (AI-colorized)"
         if isinstance(item, Draft):
             return f"{item.photo.title}: film clip AI-colorized"
         if isinstance(item, Revocation):
@@ -71,6 +106,15 @@ class AcceptedVersionsFeed(Feed):
         return f"{item.photo.title}: community version accepted"
 
     def item_description(self, item) -> str:
+        if isinstance(item, Draft) and item.purpose == DraftPurpose.COMMUNITY:
+            photo = item.photo
+            keyframes = ", ".join(str(int(k) + 1) for k in sorted((item.hints or {}).get("keyframes", {}), key=int))
+            return (
+                f"The film clip ({photo.frame_count} frames, {photo.duration_seconds or 0:.1f} s) rendered again "
+                f"with the volunteers' accepted corrections of keyframes {keyframes}, each carried through its "
+                f"shot: {community_version_label(item)}. The colour clip carries the AI disclosure in its "
+                "metadata; the original film is on the clip's page, untouched."
+            )
         if isinstance(item, Draft):
             photo = item.photo
             return (
@@ -106,6 +150,8 @@ class AcceptedVersionsFeed(Feed):
         # An absolute IRI (RFC 4287 §4.2.6), stable across domain moves: a tag URI (RFC 4151)
         # minted from the host and the day the correction was accepted (or revoked).
         host = self.request.get_host().split(":")[0] if getattr(self, "request", None) else "chroma-commons"
+        if isinstance(item, Draft) and item.purpose == DraftPurpose.COMMUNITY:
+            return f"tag:{host},{item.finished_at:%Y-%m-%d}:clip-community-render-{item.pk}"
         if isinstance(item, Draft):  # a clip's AI render: the day it finished
             return f"tag:{host},{item.finished_at:%Y-%m-%d}:clip-draft-{item.pk}-colorized"
         day = (item.decided_at or item.created_at).strftime("%Y-%m-%d")
@@ -123,23 +169,17 @@ class AcceptedVersionsFeed(Feed):
         return self.item_pubdate(item)
 
     def item_enclosures(self, item) -> list[Enclosure]:
-        """The colour clip of a clip's entry (an accepted correction of a clip: its render's clip)."""
-        if isinstance(item, Draft):
-            draft = item
-        elif isinstance(item, Correction) and item.render_id and item.render.video:
-            draft = item.render
-        else:
+        """A clip render's colour clip, with the size recorded when it finished (no storage request)."""
+        if not isinstance(item, Draft):
             return []
-        key = draft.video.name
-        try:
-            length = str(default_storage.size(key))
-        except OSError:
-            length = "0"
-        url = default_storage.url(key)
+        url = default_storage.url(item.video.name)
         url = url if url.startswith("http") else self.request.build_absolute_uri(url)
+        length = str(item.video_bytes) if item.video_bytes is not None else ""
         return [Enclosure(url, length, "video/mp4")]
 
     def item_categories(self, item) -> list[str]:
+        if isinstance(item, Draft) and item.purpose == DraftPurpose.COMMUNITY:
+            return ["AI-colorized", "film", "community version"]
         if isinstance(item, Draft):
             return ["AI-colorized", "film"]
         return []

@@ -19,6 +19,7 @@ from colorization.images import MIME_TYPES
 from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
 from community.gallery.changelog import Change, photo_changelogs, version_of
 from community.models import Collection, Correction, CorrectionStatus
+from community.review.clips import community_renders, community_version_label
 
 CONTEXT = "http://iiif.io/api/presentation/3/context.json"
 CONTENT_TYPE = f'application/ld+json;profile="{CONTEXT}"'
@@ -58,17 +59,19 @@ def _pair(label: str, value: str) -> dict:
 
 
 def colour_versions(photo_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """photo id -> (colour image storage key, label): the community version, else the newest
-    finished draft. Two queries for any number of photos."""
+    """photo id -> (colour image or clip storage key, label): the community version, else the newest
+    finished draft. A film clip's community version is its community render
+    (``clips.community_renders``: the whole clip with the accepted keyframe corrections), never a
+    keyframe's still. A few queries for any number of photos."""
     out: dict[int, tuple[str, str]] = {}
     accepted = Correction.objects.filter(
-        photo_id__in=photo_ids, status=CorrectionStatus.ACCEPTED, hidden_at__isnull=True
+        photo_id__in=photo_ids, status=CorrectionStatus.ACCEPTED, hidden_at__isnull=True, frame__isnull=True
     ).select_related("render")
     for correction in accepted:
         if correction.result_file:
             out[correction.photo_id] = (correction.result_file.name, f"Community version: {correction.label}")
-        elif correction.render_id and correction.render.video:  # a film clip's accepted render
-            out[correction.photo_id] = (correction.render.video.name, f"Community version: {correction.label}")
+    for photo_id, render in community_renders(photo_ids).items():
+        out[photo_id] = (render.video.name, community_version_label(render))
     drafts = (
         Draft.objects.filter(photo_id__in=photo_ids, status=DraftStatus.DONE, purpose=DraftPurpose.DRAFT)
         .filter(~Q(image="") | ~Q(video=""))  # a photo's draft has an image, a clip's a video

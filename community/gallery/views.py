@@ -53,7 +53,7 @@ from community.gallery.photo_page import (
 )
 from community.gallery.selectors import SORTS, BadFilter, GalleryQuery, gallery_facets, gallery_page
 from community.models import Collection, Correction, CorrectionStatus
-from community.review.clips import community_render
+from community.review.clips import community_render, community_render_pending
 from community.review.provenance import provenance_safely
 
 # --- the gallery --------------------------------------------------------------------------------------
@@ -172,6 +172,8 @@ def _clip_detail(request, photo):
             "drafts": renders,
             "shown": shown,
             "community": community,
+            # A newer community render in progress: the page says so while ``shown`` keeps playing.
+            "pending": community_render_pending(renders, community),
             "shots": shots,
             # The player's original is a copy made for browsers (the download stays the original).
             "web_copy": bool(photo.web_video) and photo.web_video.name != photo.original.name,

@@ -8,16 +8,18 @@ purpose "community", made by the same chunked, resumable Celery job as the clip'
 ``community_render_request`` inside their transaction: an acceptance (``decisions._decide_locked``),
 a revocation (``revocations._revoke_locked``) and hiding or showing an accepted correction
 (``moderation``); ``community_renders_sweep`` (beat) requests again what failed. colorization is
-handed the hints; it never reads corrections. What the clip page, API, IIIF and feed play is
-``community_render``: a render only while every keyframe it used is still accepted with its hints.
+handed the hints; it never reads corrections. What the clip page, API, gallery, IIIF and feed show
+is ``community_renders``: the newest finished render that carries no withdrawn correction.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from colorization.drafting import clip_render_request
@@ -115,23 +117,75 @@ def community_renders_sweep(*, limit: int = 50) -> dict:
     return report
 
 
-def playable(render: Draft, accepted: dict[int, dict]) -> bool:
-    """Whether a finished community render may be played: each keyframe it was rendered with is still
-    accepted with the same hints (so a hidden or revoked correction's colours never show; a render that
-    lacks a newer acceptance is played until the new one is done)."""
-    used = (render.hints or {}).get("keyframes", {})
-    return bool(used) and all(accepted.get(int(k)) == h for k, h in used.items())
+def community_renders(photo_ids) -> dict[int, Draft]:
+    """Clip id -> its community version: the one rule, used by the clip page, the API, gallery
+    cards, IIIF and the feed. It is the newest finished community render (by request) when the clip
+    has an accepted, visible keyframe correction, skipping any render that carries a withdrawn one
+    (hidden by a moderator, or revoked): as for a photo, withdrawn colours stop being shown at
+    once, not when the next render finishes. A render that lacks only a newer acceptance (or
+    carries a superseded correction) stays the community version while the next one renders.
+    Clips without one are left out (their draft plays). Three queries for any number of clips."""
+    from colorization.film import keyframe_hints_of  # (PyAV and numpy: loaded only when needed)
+
+    photo_ids = list(photo_ids)
+    if not photo_ids:
+        return {}
+    keyframe = Correction.objects.filter(photo_id__in=photo_ids, frame__isnull=False)
+    with_accepted = set(
+        keyframe.filter(status=CorrectionStatus.ACCEPTED, hidden_at__isnull=True).values_list("photo_id", flat=True)
+    )
+    if not with_accepted:
+        return {}
+    withdrawn: dict[int, list[tuple[int, dict]]] = {}
+    rows = keyframe.filter(photo_id__in=with_accepted).filter(
+        Q(hidden_at__isnull=False) | Q(status=CorrectionStatus.REVOKED)
+    )
+    for photo_id, frame, hints in rows.values_list("photo_id", "frame", "hints"):
+        withdrawn.setdefault(photo_id, []).append((frame, hints))
+    renders = (
+        Draft.objects.filter(photo_id__in=with_accepted, purpose=DraftPurpose.COMMUNITY, status=DraftStatus.DONE)
+        .exclude(video="")
+        .order_by("photo_id", "-created_at", "-id")
+    )
+    chosen: dict[int, Draft] = {}
+    for render in renders:
+        if render.photo_id in chosen:
+            continue
+        carried = keyframe_hints_of(render)
+        if any(carried.get(frame) == hints for frame, hints in withdrawn.get(render.photo_id, ())):
+            continue
+        chosen[render.photo_id] = render
+    return chosen
 
 
 def community_render(photo: Photo) -> Draft | None:
-    """The clip's community render to play: the newest finished one that is ``playable`` with the
-    keyframe corrections accepted now (with none accepted, or none playable yet, the clip's draft is)."""
-    accepted = accepted_keyframe_hints(photo)
-    if not accepted:
+    """The clip's community version (``community_renders``), or None: then its draft plays."""
+    if not photo.is_video:
         return None
-    renders = (
-        Draft.objects.filter(photo=photo, purpose=DraftPurpose.COMMUNITY, status=DraftStatus.DONE)
-        .exclude(video="")
-        .order_by("-created_at", "-id")
-    )
-    return next((render for render in renders if playable(render, accepted)), None)
+    render = community_renders([photo.pk]).get(photo.pk)
+    if render is not None:
+        render.photo = photo  # the row already read
+    return render
+
+
+def community_render_pending(renders: Iterable[Draft], shown: Draft | None) -> Draft | None:
+    """Of a clip's ``renders``, the newest community render requested after ``shown`` (its community
+    version, or None) that is still queued or running: the page says a new community version is on
+    its way while the one shown keeps playing."""
+    after = (shown.created_at, shown.pk) if shown is not None else None
+    waiting = [
+        r
+        for r in renders
+        if r.purpose == DraftPurpose.COMMUNITY
+        and r.status in (DraftStatus.QUEUED, DraftStatus.RUNNING)
+        and (after is None or (r.created_at, r.pk) > after)
+    ]
+    return max(waiting, key=lambda r: (r.created_at, r.pk), default=None)
+
+
+COMMUNITY_VERSION_LABEL = "Community version"
+
+
+def community_version_label(render: Draft) -> str:
+    """What a clip's community version is called wherever it is shown (with the AI label)."""
+    return f"{COMMUNITY_VERSION_LABEL} · {render.label}"

@@ -4,6 +4,7 @@ copy for the player's "original" side; the original stays untouched and is what 
 from __future__ import annotations
 
 import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -73,6 +74,7 @@ def test_an_original_browsers_cannot_play_gets_an_h264_copy_and_stays_untouched(
     data = source.read_bytes()
     photo = upload(api, owner, data, f"harbour.{suffix}", django_capture_on_commit_callbacks)
     assert photo.web_video.name == ""  # not playable as it is; nothing yet
+    assert api(owner).get(f"/api/v1/photos/{photo.pk}/").json()["web_video_url"] is None
     page = client.get(f"/photos/{photo.pk}/").content.decode()
     assert 'id="clip-web-copy"' in page and "first colour render" in page
 
@@ -80,6 +82,8 @@ def test_an_original_browsers_cannot_play_gets_an_h264_copy_and_stays_untouched(
     assert colorize_draft.apply(args=[draft.pk]).get() == f"done [{draft.pk}], failed []"
     photo.refresh_from_db()
     assert photo.web_video.name == f"web/{photo.original_sha256[:2]}/{photo.original_sha256}.mp4"
+    body = api(owner).get(f"/api/v1/photos/{photo.pk}/").json()
+    assert body["web_video_url"] == f"http://testserver{photo.web_video.url}" != body["original_url"]
     copy = local(photo.web_video.name, tmp_path / "web.mp4")
     info = check(copy)
     assert (info.codec, info.pix_fmt, info.width, info.height, info.frames) == ("h264", "yuv420p", 96, 64, FRAMES)
@@ -117,3 +121,37 @@ def test_an_original_browsers_play_is_its_own_player_source(
     assert photo.web_video.name == photo.original.name  # no copy: the original plays
     page = client.get(f"/photos/{photo.pk}/").content.decode()
     assert f'src="{escape(photo.original.url)}"' in page and 'id="clip-web-copy"' not in page
+
+
+def test_the_api_gives_the_web_playable_original_only_to_those_who_may_see_the_clip(
+    api, owner, other_user, make_photo, media_in_tmp, sent, tmp_path, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    data = videos.make_clip(tmp_path / "in.mp4", frames=12).read_bytes()
+    clip = upload(api, owner, data, "harbour.mp4", django_capture_on_commit_callbacks)
+    photo = make_photo(owner)
+    body = api(other_user).get(f"/api/v1/photos/{clip.pk}/").json()
+    assert body["web_video_url"] == body["original_url"] == f"http://testserver{clip.original.url}"  # it plays
+    assert api(other_user).get(f"/api/v1/photos/{photo.pk}/").json()["web_video_url"] is None  # a photograph
+    listed = {p["id"]: p for p in api(other_user).get("/api/v1/photos/").json()["results"]}
+    assert listed[clip.pk]["web_video_url"] == body["web_video_url"] and listed[photo.pk]["web_video_url"] is None
+
+    Photo.objects.filter(pk=clip.pk).update(hidden_at=timezone.now())
+    assert api(other_user).get(f"/api/v1/photos/{clip.pk}/").status_code == 404
+    assert clip.pk not in {p["id"] for p in api(other_user).get("/api/v1/photos/").json()["results"]}
+    assert api(owner).get(f"/api/v1/photos/{clip.pk}/").json()["web_video_url"] == body["web_video_url"]
+
+
+def test_the_schema_documents_the_web_playable_original_and_a_clips_community_version():
+    from rest_framework.test import APIClient
+
+    schema = APIClient().get("/api/schema/?format=json").json()["components"]["schemas"]
+    web = schema["Photo"]["properties"]["web_video_url"]
+    assert web["type"] == "string" and web["nullable"] is True and "browsers play" in web["description"]
+    assert "web_video_url" in schema["PhotoWithCommunity"]["properties"]
+    version = schema["PhotoWithCommunity"]["properties"]["community_version"]
+    refs = {item["$ref"].rsplit("/", 1)[1] for item in schema["CommunityVersion"]["oneOf"]}
+    assert "CommunityVersion" in json.dumps(version) and refs == {"Correction", "ClipCommunityVersion"}
+    clip_version = schema["ClipCommunityVersion"]["properties"]
+    assert {"video_url", "thumbnail_url", "label", "ai_disclosure", "keyframes"} <= set(clip_version)

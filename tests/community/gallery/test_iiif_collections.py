@@ -304,3 +304,46 @@ def test_the_atom_feed_lists_colorized_clips_with_the_colour_clip_and_never_hidd
     titles = [e.find(f"{ATOM}title").text for e in feed.findall(f"{ATOM}entry")]
     assert not any("Coaches" in t for t in titles)
     assert "Migrant Mother: community version accepted" in titles
+
+
+def test_the_feed_states_enclosure_lengths_from_the_render_row_without_asking_storage(client, clip, monkeypatch):
+    import importlib
+
+    from django.apps import apps
+    from django.core.files.storage import default_storage
+
+    from colorization.models import Draft
+
+    finish_drafts(clip)
+    draft = clip.drafts.get()
+    size = default_storage.size(draft.video.name)
+    assert draft.video_bytes == size > 0  # recorded when the render finished
+
+    def no_storage(*args, **kwargs):
+        raise AssertionError("the feed asked storage for a size")
+
+    def enclosure():
+        with monkeypatch.context() as patch:
+            patch.setattr(type(default_storage._wrapped), "size", no_storage)
+            root = ET.fromstring(client.get("/feeds/accepted.atom").content)
+        (entry,) = root.findall(f"{ATOM}entry")
+        return next(link for link in entry.findall(f"{ATOM}link") if link.get("rel") == "enclosure")
+
+    assert enclosure().get("length") == str(size)
+    # Never measured (a file the migration could not read): the length is left out, not "0".
+    Draft.objects.filter(pk=draft.pk).update(video_bytes=None)
+    from community.gallery.page_cache import pages_invalidate
+
+    pages_invalidate(photo_id=clip.pk)
+    link = enclosure()
+    assert "length" not in link.attrib and link.get("href").endswith(draft.video.url)
+
+    # The migration measures renders finished before the field existed, once, from storage.
+    migration = importlib.import_module("colorization.migrations.0017_draft_video_bytes")
+    missing = Draft.objects.create(
+        photo=clip, model_slug="base", model_version="1", model_sha256="0" * 64, render_size=64, saturation=1.0
+    )
+    Draft.objects.filter(pk=missing.pk).update(video="drafts/gone.mp4")
+    migration.measure_finished_renders(apps, None)
+    assert Draft.objects.get(pk=draft.pk).video_bytes == size
+    assert Draft.objects.get(pk=missing.pk).video_bytes is None

@@ -581,3 +581,162 @@ def test_a_keyframe_corrections_still_keeps_that_frames_lightness_pixel_for_pixe
     got = rgb_to_lightness_u8(png(correction.result_file.name))
     assert got.shape == expected.shape
     assert np.abs(got.astype(np.float32) - expected).max() <= 1.0
+
+
+# --- the community version everywhere: page, API, gallery card, IIIF, feed --------------------------
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def everywhere(clip, api, client) -> dict:
+    """What each entry point names as the clip's colour version, as storage keys / API bodies."""
+    import xml.etree.ElementTree as ET
+
+    from community.models import GalleryEntry
+
+    body = api().get(f"/api/v1/photos/{clip.pk}/").json()
+    manifest = json.loads(client.get(f"/iiif/photos/{clip.pk}/manifest.json").content)
+    _, colour = manifest["items"][0]["items"][0]["items"][0]["body"]["items"]
+    feed = ET.fromstring(client.get("/feeds/accepted.atom").content)
+    entries = {e.find(f"{ATOM}title").text: e for e in feed.findall(f"{ATOM}entry")}
+    return {
+        "api": body["community_version"],
+        "card": GalleryEntry.objects.get(photo=clip),
+        "gallery": client.get("/gallery/").content.decode(),
+        "iiif": colour,
+        "feed": entries,
+        "page": client.get(f"/photos/{clip.pk}/").content.decode(),
+    }
+
+
+def test_a_clips_community_version_is_its_community_render_in_the_api_cards_iiif_and_feed(
+    clip, draft, people, api, client, django_capture_on_commit_callbacks
+):
+    correction = accept(
+        keyframe_correction(clip, draft, people["author"], 0, RED, django_capture_on_commit_callbacks),
+        people,
+        django_capture_on_commit_callbacks,
+    )
+    community = Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY)
+    # Accepted but not rendered yet: everything shows the draft, never the keyframe's still.
+    seen = everywhere(clip, api, client)
+    assert seen["api"] is None
+    assert seen["card"].version == "draft" and seen["card"].version_thumbnail == draft.thumbnail.name
+    assert seen["card"].version_thumbnail != correction.thumbnail.name
+    assert seen["iiif"]["id"].endswith(draft.video.url) and seen["iiif"]["type"] == "Video"
+    community_title = "Harbour: film clip's community version (AI-colorized)"
+    assert community_title not in seen["feed"]
+
+    render(community)
+    assert community.video_bytes == default_storage.size(community.video.name) > 0
+    seen = everywhere(clip, api, client)
+    version = seen["api"]
+    assert version["kind"] == "clip_render" and version["draft"] == community.pk
+    assert version["video_url"] == f"http://testserver{community.video.url}"
+    assert version["thumbnail_url"] == f"http://testserver{community.thumbnail.url}"
+    assert version["label"] == f"Community version · {community.label}" and "AI-colorized" in version["label"]
+    assert "AI estimate" in version["ai_disclosure"] and clip.original_sha256 in version["ai_disclosure"]
+    assert version["keyframes"] == [0] and version["model"]["slug"] == community.model_slug
+    card = seen["card"]
+    assert (card.version, card.version_thumbnail) == ("community", community.thumbnail.name)
+    assert card.version_label.startswith("Community version · AI-colorized") and card.correction_id == correction.pk
+    assert escape(community.thumbnail.url) in seen["gallery"]
+    assert seen["iiif"]["id"].endswith(community.video.url) and "Community version" in seen["iiif"]["label"]["en"][0]
+    assert "AI-colorized" in seen["iiif"]["label"]["en"][0]
+    entry = seen["feed"][community_title]
+    (enclosure,) = [link for link in entry.findall(f"{ATOM}link") if link.get("rel") == "enclosure"]
+    assert enclosure.get("href").endswith(community.video.url)
+    assert enclosure.get("length") == str(community.video_bytes)
+    assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == ["AI-colorized", "film", "community version"]
+    assert "keyframes 1" in entry.find(f"{ATOM}summary").text
+    # The accepted keyframe correction's own entry encloses nothing: its render is a still.
+    accepted_entry = seen["feed"]["Harbour: community version accepted"]
+    assert [link.get("rel") for link in accepted_entry.findall(f"{ATOM}link")] == ["alternate"]
+    assert escape(community.video.url) in seen["page"] and "Showing the community version" in seen["page"]
+
+    # A hidden clip: gone from the feed and, for outsiders, from the API.
+    moderation.content_hide(moderator=people["moderator"], kind="photo", obj=clip, reason="Under review.")
+    import xml.etree.ElementTree as ET
+
+    feed = ET.fromstring(client.get("/feeds/accepted.atom").content)
+    assert not [e for e in feed.findall(f"{ATOM}entry") if "Harbour" in e.find(f"{ATOM}title").text]
+    assert api(people["volunteer"]).get(f"/api/v1/photos/{clip.pk}/").status_code == 404
+
+
+def test_while_a_new_community_render_runs_the_previous_one_plays_and_the_page_says_so(
+    clip, draft, people, api, client, django_capture_on_commit_callbacks
+):
+    accept(
+        keyframe_correction(clip, draft, people["author"], 0, RED, django_capture_on_commit_callbacks),
+        people,
+        django_capture_on_commit_callbacks,
+    )
+    first = render(Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY))
+    page = client.get(f"/photos/{clip.pk}/").content.decode()
+    assert 'id="clip-new-version"' not in page
+    accept(
+        keyframe_correction(clip, draft, people["volunteer3"], CUT, BLUE, django_capture_on_commit_callbacks),
+        people,
+        django_capture_on_commit_callbacks,
+    )
+    second = Draft.objects.filter(photo=clip, purpose=DraftPurpose.COMMUNITY).exclude(pk=first.pk).get()
+    Draft.objects.filter(pk=second.pk).update(status=DraftStatus.RUNNING, progress=42, stage="Colorizing frame 10")
+    page = client.get(f"/photos/{clip.pk}/").content.decode()
+    assert escape(first.video.url) in page and "Showing the community version" in page
+    notice = page[page.index('id="clip-new-version"') :]
+    notice = notice[: notice.index("</span>")]
+    assert "A new community version is being rendered: 42%" in notice
+    assert "The previous community version plays until it is finished." in notice
+    assert '<progress max="100" value="42"' in notice
+    assert api().get(f"/api/v1/photos/{clip.pk}/").json()["community_version"]["draft"] == first.pk
+
+    Draft.objects.filter(pk=second.pk).update(status=DraftStatus.QUEUED, progress=0)
+    render(second)
+    page = client.get(f"/photos/{clip.pk}/").content.decode()
+    assert 'id="clip-new-version"' not in page and escape(second.video.url) in page
+    version = api().get(f"/api/v1/photos/{clip.pk}/").json()["community_version"]
+    assert version["draft"] == second.pk and version["keyframes"] == [0, CUT]
+
+
+def test_a_render_carrying_a_hidden_or_revoked_correction_stops_being_the_community_version_at_once(
+    clip, draft, people, api, client, django_capture_on_commit_callbacks
+):
+    from community.review.clips import community_render
+    from community.review.revocations import correction_revoke
+
+    first = accept(
+        keyframe_correction(clip, draft, people["author"], 0, RED, django_capture_on_commit_callbacks),
+        people,
+        django_capture_on_commit_callbacks,
+    )
+    alone = render(Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY))  # carries the first only
+    second = accept(
+        keyframe_correction(clip, draft, people["volunteer3"], CUT, BLUE, django_capture_on_commit_callbacks),
+        people,
+        django_capture_on_commit_callbacks,
+    )
+    both = render(Draft.objects.filter(purpose=DraftPurpose.COMMUNITY).order_by("-pk").first())
+    assert community_render(clip) == both
+
+    # Hiding the first withdraws both renders that carry it; the next one is only queued: the draft plays.
+    with django_capture_on_commit_callbacks(execute=True):
+        moderation.content_hide(moderator=people["moderator"], kind="correction", obj=first, reason="Spam.")
+    without = Draft.objects.filter(purpose=DraftPurpose.COMMUNITY).order_by("-pk").first()
+    assert without.status == DraftStatus.QUEUED and without.hints == {"keyframes": {str(CUT): second.hints}}
+    assert community_render(clip) is None
+    seen = everywhere(clip, api, client)
+    assert seen["api"] is None and seen["card"].version == "draft"
+    assert seen["iiif"]["id"].endswith(draft.video.url)
+    assert not [t for t in seen["feed"] if "community version (AI-colorized)" in t]
+    assert escape(both.video.url) not in seen["page"] and escape(alone.video.url) not in seen["page"]
+    render(without)
+    assert community_render(clip) == without
+    assert everywhere(clip, api, client)["card"].version_thumbnail == without.thumbnail.name
+
+    # Revoking the second withdraws its render too (none accepted then: the draft plays).
+    with django_capture_on_commit_callbacks(execute=True):
+        correction_revoke(
+            correction_id=second.pk, moderator=people["moderator"], reason="Wrong hull.", evidence=[{"text": "Print"}]
+        )
+    assert community_render(clip) is None
+    assert api().get(f"/api/v1/photos/{clip.pk}/").json()["community_version"] is None
