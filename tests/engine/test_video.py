@@ -71,7 +71,8 @@ def test_the_cheap_check_refuses_a_clip_whose_packets_stop_before_its_header_say
     assert check(whole).frames == 96
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * keep)])
-    with pytest.raises(VideoError, match="cut short or damaged at frame"):
+    # Whether the cut falls inside a packet or between two depends on the encoder's packet sizes.
+    with pytest.raises(VideoError, match=r"cut short( or damaged at frame \d+|: \d+ of 96 frames are in it)"):
         check(cut)
 
 
