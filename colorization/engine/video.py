@@ -151,6 +151,24 @@ def _fps(stream) -> Fraction:
     return Fraction(rate)
 
 
+def _headers(container, max_duration: float | None, max_pixels: int | None):
+    """The video stream and what its headers say (size, rate, duration, audio codec), checked against
+    the limits: ``probe`` and ``check`` begin with this."""
+    stream = _video_stream(container)
+    ctx = stream.codec_context
+    width, height = ctx.width, ctx.height
+    if not width or not height:
+        raise VideoError("the video stream has no picture size; the file may be damaged")
+    if max_pixels and width * height > max_pixels:
+        raise VideoError(f"the clip is {width}×{height}; the limit is {max_pixels:,} pixels per frame")
+    fps = _fps(stream)
+    header_duration = _header_duration(container, stream)
+    if max_duration and header_duration and header_duration > max_duration + 0.5:
+        raise VideoError(f"the clip lasts {_clock(header_duration)}; the limit is {_clock(max_duration)}")
+    audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
+    return stream, width, height, fps, header_duration, audio
+
+
 def probe(
     source: str | os.PathLike,
     *,
@@ -166,18 +184,8 @@ def probe(
     ``VideoError`` whose message a user can act on.
     """
     with _open(source) as container:
-        stream = _video_stream(container)
+        stream, width, height, fps, header_duration, audio = _headers(container, max_duration, max_pixels)
         ctx = stream.codec_context
-        width, height = ctx.width, ctx.height
-        if not width or not height:
-            raise VideoError("the video stream has no picture size; the file may be damaged")
-        if max_pixels and width * height > max_pixels:
-            raise VideoError(f"the clip is {width}×{height}; the limit is {max_pixels:,} pixels per frame")
-        fps = _fps(stream)
-        header_duration = _header_duration(container, stream)
-        if max_duration and header_duration and header_duration > max_duration + 0.5:
-            raise VideoError(f"the clip lasts {_clock(header_duration)}; the limit is {_clock(max_duration)}")
-        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
         frames, last_time = stream.frames or 0, header_duration or 0.0
         if decode:
             frames, last_time = _decode_all(container, stream, fps, max_duration, progress)
@@ -230,18 +238,8 @@ def check(
     inside the clip that only decoding would find is left to the render, which reports it.
     """
     with _open(source) as container:
-        stream = _video_stream(container)
+        stream, width, height, fps, header_duration, audio = _headers(container, max_duration, max_pixels)
         ctx = stream.codec_context
-        width, height = ctx.width, ctx.height
-        if not width or not height:
-            raise VideoError("the video stream has no picture size; the file may be damaged")
-        if max_pixels and width * height > max_pixels:
-            raise VideoError(f"the clip is {width}×{height}; the limit is {max_pixels:,} pixels per frame")
-        fps = _fps(stream)
-        header_duration = _header_duration(container, stream)
-        if max_duration and header_duration and header_duration > max_duration + 0.5:
-            raise VideoError(f"the clip lasts {_clock(header_duration)}; the limit is {_clock(max_duration)}")
-        audio = container.streams.audio[0].codec_context.name if container.streams.audio else None
         tb = stream.time_base
         packets = decoded = 0
         first: float | None = None
