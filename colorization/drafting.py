@@ -128,6 +128,11 @@ def keyframe_hints_check(hints: dict, photo: Photo) -> None:
             raise HintError(f"keyframes[{key}]: {exc}") from None
 
 
+def keyframes_document(keyframe_hints: dict[int, dict]) -> dict:
+    """A community render's hints for frame -> hints (``Draft.keyframe_hints`` reads them back)."""
+    return {"keyframes": {str(k): keyframe_hints[k] for k in sorted(keyframe_hints)}}
+
+
 def clip_render_request(*, photo: Photo, keyframe_hints: dict[int, dict], requested_by=None) -> Draft:
     """A film clip rendered again with ``keyframe_hints`` (frame -> hints, each carried through its
     shot): a community render, made with the model, render size and saturation of the clip's latest
@@ -142,9 +147,12 @@ def clip_render_request(*, photo: Photo, keyframe_hints: dict[int, dict], reques
     settings_ = (
         {"model": base.model_slug, "render_size": base.render_size, "saturation": base.saturation} if base else {}
     )
-    hints = {"keyframes": {str(k): keyframe_hints[k] for k in sorted(keyframe_hints)}}
     return draft_request(
-        photo=photo, requested_by=requested_by, hints=hints, purpose=DraftPurpose.COMMUNITY, **settings_
+        photo=photo,
+        requested_by=requested_by,
+        hints=keyframes_document(keyframe_hints),
+        purpose=DraftPurpose.COMMUNITY,
+        **settings_,
     )
 
 

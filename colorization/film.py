@@ -72,11 +72,6 @@ def still_keys(draft: Draft, frame: int) -> dict[str, str]:
     return {"colour": f"{base}.png", "original": f"{base}-original.png", "luma": f"{base}-luma.png"}
 
 
-def keyframe_hints_of(draft: Draft) -> dict[int, dict]:
-    """A community render's hints per keyframe (``{"keyframes": {"120": hints}}`` -> ``{120: hints}``)."""
-    return {int(k): v for k, v in ((draft.hints or {}).get("keyframes") or {}).items()}
-
-
 def keyframe_luminance(photo: Photo, frame: int, *, decode: bool = True):
     """Frame ``frame`` of a clip's original as a ``LumaImage`` (what a keyframe correction is rendered
     and previewed from). Read from a render's lossless luma still when one has it; else decoded from
@@ -182,7 +177,7 @@ def clip_render(draft_id: int, colorizer, *, disclosure: dict) -> bool:
         shots = clip_shots(photo, source)
         starts = [s.start_frame for s in shots]
         keyframes = {k for s in shots for k in s.keyframes}
-        hints = keyframe_hints_of(draft)
+        hints = draft.keyframe_hints
         stills = dict(draft.stills or {})
 
         def keep_still(index: int, colour, original, luma) -> None:

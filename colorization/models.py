@@ -392,6 +392,11 @@ class Draft(Job):
         return f"Draft {self.pk} of photo {self.photo_id} ({self.status})"
 
     @property
+    def keyframe_hints(self) -> dict[int, dict]:
+        """A community render's hints per keyframe (``{"keyframes": {"120": hints}}`` -> ``{120: hints}``)."""
+        return {int(k): v for k, v in ((self.hints or {}).get("keyframes") or {}).items()}
+
+    @property
     def label(self) -> str:
         return f"AI-colorized · model {self.model_slug} v{self.model_version} · colours are an estimate"
 

@@ -282,28 +282,17 @@ def check(
             stop = f"{_clock(last_time)} of {_clock(header_duration)}"
             raise VideoError(f"the file is cut short: pictures stop at {stop}")
         tail = [p for g in gops for p in g]
-        if not tail:  # no keyframe in the last TAIL_PACKETS packets: the demux pass is the check there
-            return VideoInfo(
-                width=width,
-                height=height,
-                fps=fps,
-                frames=packets,
-                duration=last_time,
-                container=container.format.name,
-                codec=ctx.name,
-                pix_fmt=ctx.format.name if ctx.format else "",
-                audio_codec=audio,
-            )
-        ctx.flush_buffers()
-        frames = 0
-        try:
-            for packet in tail:
-                frames += len(packet.decode())
-            frames += len(ctx.decode(None))
-        except av.FFmpegError as exc:
-            raise VideoError(f"the video is damaged near its end ({_why(exc)})") from None
-        if frames == 0:
-            raise VideoError("the last frames of the clip cannot be decoded; the file may be cut short")
+        if tail:  # else no keyframe in the last TAIL_PACKETS packets: the demux pass is the check there
+            ctx.flush_buffers()
+            frames = 0
+            try:
+                for packet in tail:
+                    frames += len(packet.decode())
+                frames += len(ctx.decode(None))
+            except av.FFmpegError as exc:
+                raise VideoError(f"the video is damaged near its end ({_why(exc)})") from None
+            if frames == 0:
+                raise VideoError("the last frames of the clip cannot be decoded; the file may be cut short")
         return VideoInfo(
             width=width,
             height=height,

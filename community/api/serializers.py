@@ -256,9 +256,7 @@ class ClipCommunityVersionSerializer(serializers.Serializer):
         return {"slug": render.model_slug, "version": render.model_version}
 
     def get_keyframes(self, render) -> list[int]:
-        from colorization.film import keyframe_hints_of
-
-        return sorted(keyframe_hints_of(render))
+        return sorted(render.keyframe_hints)
 
 
 COMMUNITY_VERSION_SCHEMA = PolymorphicProxySerializer(

@@ -68,29 +68,23 @@ class AcceptedVersionsFeed(Feed):
             .select_related("correction", "correction__photo", "correction__author", "decided_by", "restored")
             .order_by("-decided_at", "-id")[:FEED_SIZE]
         )
-        clips = list(
-            Draft.objects.filter(
-                status=DraftStatus.DONE,
-                purpose=DraftPurpose.DRAFT,
-                photo__media_kind=MediaKind.VIDEO,
-                photo__hidden_at__isnull=True,
-                finished_at__isnull=False,
+
+        def finished_clip_renders(purpose: str) -> list[Draft]:
+            return list(
+                Draft.objects.filter(
+                    status=DraftStatus.DONE,
+                    purpose=purpose,
+                    photo__media_kind=MediaKind.VIDEO,
+                    photo__hidden_at__isnull=True,
+                    finished_at__isnull=False,
+                )
+                .exclude(video="")
+                .select_related("photo")
+                .order_by("-finished_at", "-id")[:FEED_SIZE]
             )
-            .exclude(video="")
-            .select_related("photo")
-            .order_by("-finished_at", "-id")[:FEED_SIZE]
-        )
-        rendered = list(
-            Draft.objects.filter(
-                status=DraftStatus.DONE,
-                purpose=DraftPurpose.COMMUNITY,
-                photo__hidden_at__isnull=True,
-                finished_at__isnull=False,
-            )
-            .exclude(video="")
-            .select_related("photo")
-            .order_by("-finished_at", "-id")[:FEED_SIZE]
-        )
+
+        clips = finished_clip_renders(DraftPurpose.DRAFT)
+        rendered = finished_clip_renders(DraftPurpose.COMMUNITY)
         current = community_renders({d.photo_id for d in rendered})
         community = [d for d in rendered if d.photo_id in current and current[d.photo_id].pk == d.pk]
         merged = sorted(accepted + revoked + clips + community, key=self.item_pubdate, reverse=True)
@@ -108,7 +102,7 @@ class AcceptedVersionsFeed(Feed):
     def item_description(self, item) -> str:
         if isinstance(item, Draft) and item.purpose == DraftPurpose.COMMUNITY:
             photo = item.photo
-            keyframes = ", ".join(str(int(k) + 1) for k in sorted((item.hints or {}).get("keyframes", {}), key=int))
+            keyframes = ", ".join(str(k + 1) for k in sorted(item.keyframe_hints))
             return (
                 f"The film clip ({photo.frame_count} frames, {photo.duration_seconds or 0:.1f} s) rendered again "
                 f"with the volunteers' accepted corrections of keyframes {keyframes}, each carried through its "

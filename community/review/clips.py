@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from colorization.drafting import clip_render_request
+from colorization.drafting import clip_render_request, keyframes_document
 from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
 from community.models import Correction, CorrectionStatus
 
@@ -39,11 +39,6 @@ def accepted_keyframe_hints(photo: Photo) -> dict[int, dict]:
 
 MAX_FAILED_RENDERS = 3  # a hint set whose render failed this often is not requested again by the sweep
 SUPERSEDED = "Superseded"  # the stage of a queued community render nobody will play any more
-
-
-def keyframes_document(hints: dict[int, dict]) -> dict:
-    """The community render's hints document for frame -> hints (what ``clip_render_request`` stores)."""
-    return {"keyframes": {str(k): hints[k] for k in sorted(hints)}}
 
 
 def community_render_request(photo_id: int) -> Draft | None:
@@ -125,8 +120,6 @@ def community_renders(photo_ids) -> dict[int, Draft]:
     once, not when the next render finishes. A render that lacks only a newer acceptance (or
     carries a superseded correction) stays the community version while the next one renders.
     Clips without one are left out (their draft plays). Three queries for any number of clips."""
-    from colorization.film import keyframe_hints_of  # (PyAV and numpy: loaded only when needed)
-
     photo_ids = list(photo_ids)
     if not photo_ids:
         return {}
@@ -151,7 +144,7 @@ def community_renders(photo_ids) -> dict[int, Draft]:
     for render in renders:
         if render.photo_id in chosen:
             continue
-        carried = keyframe_hints_of(render)
+        carried = render.keyframe_hints
         if any(carried.get(frame) == hints for frame, hints in withdrawn.get(render.photo_id, ())):
             continue
         chosen[render.photo_id] = render

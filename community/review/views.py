@@ -297,8 +297,7 @@ def editor(request, pk: int):
             base_image = None
             # A clip render's hints are per keyframe: a community render's for this keyframe are its
             # accepted correction's, which the volunteer builds on (as "Build on this correction" does).
-            keyframes = (base_draft.hints or {}).get("keyframes", {})
-            hints = keyframes.get(str(frame)) or {"points": [], "strokes": []}
+            hints = base_draft.keyframe_hints.get(int(frame)) or {"points": [], "strokes": []}
             base_url = default_storage.url(stills["colour"])
     elif frame is not None:
         raise Http404("A photograph has no frames.")
