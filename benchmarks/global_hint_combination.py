@@ -67,7 +67,7 @@ from global_hints import hint_maker  # noqa: E402
 from colorization.engine.global_hints import GlobalHint  # noqa: E402
 from colorization.engine.hints import HintRaster  # noqa: E402
 from colorization.engine.imageio import LumaImage, rgb_to_lightness_u8  # noqa: E402
-from colorization.engine.inference import DEFAULT_MODEL_PATH, DEFAULT_RENDER_SIZE, Colorizer  # noqa: E402
+from colorization.engine.inference import DEFAULT_MODEL_PATH, DEFAULT_RENDER_SIZE, Colorizer, decode_chroma  # noqa: E402
 from colorization.engine.metrics import _lab, load_truth, psnr, simulate_eval_hints  # noqa: E402
 from colorization.engine.propagation import (  # noqa: E402
     PROPAGATION_KAPPA,
@@ -255,7 +255,7 @@ def main() -> None:
                     job = colorizer._job(image, given, DEFAULT_RENDER_SIZE)
                     ab_half, logits = colorizer._forward([job])
                     blend = colorizer.blend if hint is None or args.hint_blend is None else args.hint_blend
-                    ab_pad = colorizer._decode(ab_half, logits, colorizer.decode, blend)
+                    ab_pad = decode_chroma(colorizer.model, ab_half, logits, colorizer.decode, blend)
                     ab = ab_pad[0, :, : job.h, : job.w]
 
                     def reweighted(hint=hint, logits=logits, ab_pad=ab_pad, job=job):

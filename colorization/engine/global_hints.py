@@ -167,14 +167,17 @@ def palette_document(
     return out
 
 
-def simulate_global_hints(ab: torch.Tensor, config: NetworkConfig, generator: torch.Generator) -> torch.Tensor:
-    """True chroma of a batch (B,2,H,W) -> global hint vectors (B,G) of the kinds people give.
+def simulate_global_hints(
+    ab: torch.Tensor, config: NetworkConfig, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """True chroma of a batch (B,2,H,W) -> global hint vectors (B,G) of the kinds people give, and
+    each hint's mean colour (B,2) (what ``GlobalHint.mean_ab`` gives for it).
 
     Shares: the crop's whole distribution 30 %, a random sub-region's 15 %, a 3-8 colour palette
     30 %, that palette with each colour moved by ~6 ab units 10 %, the mean colour alone 15 %.
     """
     b, _, h, w = ab.shape
-    vectors = []
+    vectors, means = [], []
     for i in range(b):
         r = float(torch.rand((), generator=generator))
         pixels = ab[i].reshape(2, -1).T
@@ -185,14 +188,15 @@ def simulate_global_hints(ab: torch.Tensor, config: NetworkConfig, generator: to
                 y = int(torch.randint(0, h - sh + 1, (), generator=generator))
                 x = int(torch.randint(0, w - sw + 1, (), generator=generator))
                 pixels = ab[i, :, y : y + sh, x : x + sw].reshape(2, -1).T
-            pixels = pixels[:: max(1, pixels.shape[0] // 4096)]
-            vectors.append(hint_vector(pixels, torch.ones(pixels.shape[0]), config))
+            colours = pixels[:: max(1, pixels.shape[0] // 4096)]
+            weights = torch.ones(colours.shape[0])
         elif r < 0.85:
             k = int(torch.randint(3, 9, (), generator=generator))
             colours, weights = kmeans_palette(pixels.contiguous(), k, generator)
             if r >= 0.75:
                 colours = colours + 6.0 * torch.randn(colours.shape, generator=generator)
-            vectors.append(hint_vector(colours, weights, config))
         else:
-            vectors.append(hint_vector(pixels.mean(0, keepdim=True), torch.ones(1), config))
-    return torch.stack(vectors).to(ab.device)
+            colours, weights = pixels.mean(0, keepdim=True), torch.ones(1)
+        vectors.append(hint_vector(colours, weights, config))
+        means.append((weights[:, None] * colours).sum(0) / weights.sum())
+    return torch.stack(vectors).to(ab.device), torch.stack(means).to(ab.device)

@@ -238,6 +238,10 @@ class Colorizer:
                 _cache[key] = cls(model, dev, sha256=digest, metadata=meta, precision=prec)
             return _cache[key]
 
+    def _shift(self) -> float:
+        # A network without the branch cannot use the hint at all: its mean colour is imposed.
+        return self.global_shift if self.model.config.global_hints else 1.0
+
     @property
     def multiple(self) -> int:
         return self.model.config.multiple
@@ -288,22 +292,6 @@ class Colorizer:
             ab, logits = self.model(x, global_hints)
         return ab.float(), logits.float()
 
-    def _decode(self, ab_half: torch.Tensor, logits: torch.Tensor, decode: str, blend: float) -> torch.Tensor:
-        """Network outputs -> ab at the padded working resolution (B,2,H,W).
-
-        The annealed mean (1/4 resolution) is brought to 1/2 and blended there, so only one
-        interpolation runs at the working resolution.
-        """
-        half = ab_half.shape[-2:]
-        size = (half[0] * 2, half[1] * 2)
-        ab = ab_half.contiguous()
-        if decode != "regression":
-            # contiguous: the softmax over bins is ~2x faster than on the channels_last layout
-            annealed = self.model.annealed_mean(logits.contiguous())
-            annealed = F.interpolate(annealed, size=half, mode="bilinear", align_corners=False)
-            ab = annealed if decode == "annealed" else torch.lerp(ab, annealed, blend)
-        return F.interpolate(ab, size=size, mode="bilinear", align_corners=False)
-
     @torch.inference_mode()
     def predict_ab(self, jobs: Sequence[_Job], options: RenderOptions | None = None) -> list[torch.Tensor]:
         """Working-resolution ab (2,h,w) for each job, after decoding, hint propagation and saturation."""
@@ -313,24 +301,17 @@ class Colorizer:
         propagate = self.propagate_hints if options.propagate_hints is None else options.propagate_hints
         saturation = options.saturation
         ab_half, logits = self._forward(jobs)
-        ab_all = self._decode(ab_half, logits, decode, blend)
+        ab_all = decode_chroma(self.model, ab_half, logits, decode, blend)
         results = []
         for i, job in enumerate(jobs):
             ab = ab_all[i, :, : job.h, : job.w].contiguous()
-            # A network without the branch cannot use the hint at all: its mean colour is imposed.
-            shift = self.global_shift if self.model.config.global_hints else 1.0
-            if job.global_hint is not None and shift > 0:
-                ab = _shift_mean(ab, job.global_hint, shift)
+            target = None
+            if job.global_hint is not None:
+                target = torch.tensor(job.global_hint.mean_ab(), dtype=ab.dtype, device=ab.device)
+            local = (None, None, None)
             if propagate and job.has_hints:
-                mask = job.mask.to(ab.device)
-                ab, confidence = propagate_with_confidence(ab, job.L.to(ab.device), job.hint_ab.to(ab.device), mask)
-                if job.global_hint is not None and shift > 0 and GLOBAL_HINT_FREE_SCALE > 0:
-                    # The local hints' propagation moves the mean away from the hint's again: move it
-                    # back, all but the hinted pixels themselves, as far as the local hints leave
-                    # room (few hints: nearly all the way; dense hints: they decide).
-                    free = float((1 - confidence).mean())
-                    room = 1 - math.exp(-free / GLOBAL_HINT_FREE_SCALE)
-                    ab = _shift_mean(ab, job.global_hint, shift * room, keep=mask)
+                local = (job.L.to(ab.device), job.hint_ab.to(ab.device), job.mask.to(ab.device))
+            ab = apply_hints(ab, *local, target, self._shift())
             results.append(ab * saturation if saturation != 1 else ab)
         return results
 
@@ -477,18 +458,66 @@ class Colorizer:
         return colours
 
 
-def _shift_mean(
-    ab: torch.Tensor, global_hint: GlobalHint, strength: float = 1.0, keep: torch.Tensor | None = None
+def decode_chroma(
+    model: ColorNet, ab_half: torch.Tensor, logits: torch.Tensor, decode: str, blend: float
 ) -> torch.Tensor:
-    """Move the prediction's mean ab ``strength`` of the way to the hint's mean colour.
+    """Network outputs -> ab at the padded working resolution (B,2,H,W).
+
+    The annealed mean (1/4 resolution) is brought to 1/2 and blended there, so only one
+    interpolation runs at the working resolution. Differentiable: training's render loss
+    (``TrainConfig.render_loss``) decodes with it too.
+    """
+    half = ab_half.shape[-2:]
+    size = (half[0] * 2, half[1] * 2)
+    ab = ab_half.contiguous()
+    if decode != "regression":
+        # contiguous: the softmax over bins is ~2x faster than on the channels_last layout
+        annealed = model.annealed_mean(logits.contiguous())
+        annealed = F.interpolate(annealed, size=half, mode="bilinear", align_corners=False)
+        ab = annealed if decode == "annealed" else torch.lerp(ab, annealed, blend)
+    return F.interpolate(ab, size=size, mode="bilinear", align_corners=False)
+
+
+def apply_hints(
+    ab: torch.Tensor,
+    L: torch.Tensor | None,
+    hint_ab: torch.Tensor | None,
+    mask: torch.Tensor | None,
+    global_mean: torch.Tensor | None,
+    shift: float,
+) -> torch.Tensor:
+    """One image's decoded ab (2,h,w) -> its chroma after the hints: the global hint's mean shift,
+    the local hints' propagation (when ``mask`` is given), then the mean moved back.
+
+    ``global_mean`` is the global hint's mean ab (2,) or None; ``shift`` how much of the way the
+    output's mean is moved to it. Differentiable (training's render loss runs it too).
+    """
+    if global_mean is not None and shift > 0:
+        ab = _shift_mean(ab, global_mean, shift)
+    if mask is None:
+        return ab
+    ab, confidence = propagate_with_confidence(ab, L, hint_ab, mask)
+    if global_mean is not None and shift > 0 and GLOBAL_HINT_FREE_SCALE > 0:
+        # The local hints' propagation moves the mean away from the hint's again: move it
+        # back, all but the hinted pixels themselves, as far as the local hints leave
+        # room (few hints: nearly all the way; dense hints: they decide).
+        free = float((1 - confidence).detach().mean())
+        room = 1 - math.exp(-free / GLOBAL_HINT_FREE_SCALE)
+        ab = _shift_mean(ab, global_mean, shift * room, keep=mask)
+    return ab
+
+
+def _shift_mean(
+    ab: torch.Tensor, target: torch.Tensor, strength: float = 1.0, keep: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Move the prediction's mean ab ``strength`` of the way to the global hint's mean colour ``target`` (2,).
 
     A network without the global-hint branch (base v4 and its fine-tunes) gets the whole shift: it is
     all such a network can take from the hint. With the branch, the network uses the whole
     distribution and ``Colorizer.global_shift`` (chosen by measurement) says how much of the shift
     is added after it. ``keep`` (1,h,w), the local hints' mask: those pixels keep their colour and
     the others move a little further, so that the mean still moves as far."""
-    target = torch.tensor(global_hint.mean_ab(), dtype=ab.dtype, device=ab.device)[:, None, None]
-    step = strength * (target - ab.mean(dim=(1, 2), keepdim=True))
+    step = strength * (target[:, None, None] - ab.mean(dim=(1, 2), keepdim=True))
     if keep is None:
         return ab + step
     free = 1 - keep.clamp(0, 1)

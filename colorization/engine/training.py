@@ -27,7 +27,9 @@ from PIL import Image
 
 from .checkpoint import load_state_dict, save_checkpoint
 from .color import rgb_to_lab
+from .defaults import DEFAULT_BLEND, DEFAULT_DECODE, DEFAULT_GLOBAL_SHIFT
 from .global_hints import simulate_global_hints
+from .inference import apply_hints, decode_chroma
 from .network import AB_SCALE, ColorNet, NetworkConfig, ab_to_bins, gaussian_smoothed_prior, rebalancing_weights
 from .precision import PRECISIONS, autocast, resolve_precision
 
@@ -77,6 +79,10 @@ class TrainConfig:
     # BatchNorm statistics stay too): the grown network then colorizes a photo without a global
     # hint exactly as its parent did
     trainable: str = "all"
+    # True: the regression loss is taken on the render (decoded as the colorizer decodes, after the
+    # global hint's mean shift and the local hints' propagation, at the crop's resolution) instead of
+    # on the regression head alone, so the network learns what the pipeline after it does
+    render_loss: bool = False
     checkpoint_every_s: float = 300.0
     log_every_s: float = 30.0
     extra: dict = field(default_factory=dict)
@@ -275,16 +281,25 @@ def compute_loss(
     L, ab = lab[:, :1], lab[:, 1:]
     patch_sizes = torch.randint(1, 6, (len(hint_counts),), generator=generator).tolist()
     hint_ab, mask = simulate_hints(ab, hint_counts, generator, patch_sizes)
-    global_hint = None
+    global_hint = given = None
     fraction = getattr(config, "global_hint_fraction", 0.0)
     if model.config.global_hints and fraction > 0:
-        global_hint = simulate_global_hints(ab, model.config, generator)
-        given = (torch.rand(len(hint_counts), generator=generator) < fraction).float().to(ab.device)
-        global_hint = global_hint * given[:, None]
+        global_hint, global_means = simulate_global_hints(ab, model.config, generator)
+        given = (torch.rand(len(hint_counts), generator=generator) < fraction).tolist()
+        global_hint = global_hint * torch.tensor(given, dtype=torch.float32, device=ab.device)[:, None]
     with autocast(rgb.device, precision):
         pred_ab, logits = model(ColorNet.make_input(L, hint_ab, mask), global_hint)
     pred_ab, logits = pred_ab.float(), logits.float()
-    pred, target = pred_ab / AB_SCALE, F.avg_pool2d(ab, 2) / AB_SCALE
+    if getattr(config, "render_loss", False):
+        decoded = decode_chroma(model, pred_ab, logits, DEFAULT_DECODE, DEFAULT_BLEND)
+        rendered = []
+        for i, count in enumerate(hint_counts):
+            local = (L[i], hint_ab[i], mask[i]) if count else (None, None, None)
+            mean = global_means[i] if given is not None and given[i] else None
+            rendered.append(apply_hints(decoded[i], *local, mean, DEFAULT_GLOBAL_SHIFT))
+        pred, target = torch.stack(rendered) / AB_SCALE, ab / AB_SCALE
+    else:
+        pred, target = pred_ab / AB_SCALE, F.avg_pool2d(ab, 2) / AB_SCALE
     if config.regression_loss == "mse":
         reg = F.mse_loss(pred, target)
     elif config.regression_loss == "log_mse":
@@ -506,6 +521,11 @@ def add_config_arguments(parser) -> None:
         help="global_hints: train only the global hint branch (the rest frozen)",
     )
     parser.add_argument(
+        "--render-loss",
+        action="store_true",
+        help="take the regression loss on the render (decoded, global shift, local hints' propagation)",
+    )
+    parser.add_argument(
         "--precision",
         choices=PRECISIONS,
         default=TrainConfig.precision,
@@ -537,6 +557,7 @@ def config_from_arguments(args) -> TrainConfig:
         precision=args.precision,
         global_hint_fraction=args.global_hint_fraction,
         trainable=args.trainable,
+        render_loss=args.render_loss,
         seed=args.seed,
         extra=extra,
     )

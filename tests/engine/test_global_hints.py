@@ -95,8 +95,11 @@ def test_a_reference_palette_is_deterministic_and_limited_to_its_rectangle():
 def test_simulated_hints_cover_every_kind_and_are_all_given():
     g = torch.Generator().manual_seed(0)
     ab = torch.randn(64, 2, 24, 24, generator=g) * 20 + torch.tensor([15.0, -5.0])[None, :, None, None]
-    vectors = simulate_global_hints(ab, TINY, torch.Generator().manual_seed(1))
+    vectors, means = simulate_global_hints(ab, TINY, torch.Generator().manual_seed(1))
     assert vectors.shape == (64, TINY.global_hint_size)
+    # each hint's mean colour is near the crop's (a sub-region's or a jittered palette's drifts a little)
+    assert means.shape == (64, 2)
+    assert (means - ab.mean(dim=(2, 3))).abs().max() < 12
     assert torch.all(vectors[:, -1] == 1)
     dists = vectors[:, : TINY.n_bins]
     assert torch.allclose(dists.sum(1), torch.ones(64), atol=1e-4)
@@ -342,3 +345,47 @@ def test_dense_local_hints_keep_the_last_word_over_a_global_hint(make_luminance)
     hint_ab, mask = _clicks(48, 64, grid, (-20.0, 40.0))
     ab = colorizer.predict_ab([colorizer._job(L, HintRaster(hint_ab, mask, target), 64)])[0]
     assert ab.mean(dim=(1, 2)).tolist() == pytest.approx([-20.0, 40.0], abs=3.0)
+
+
+def test_the_render_loss_scores_what_the_colorizer_renders(monkeypatch):
+    """Training's render loss decodes, shifts and propagates as the colorizer does: its regression
+    term is the squared error of exactly the colorizer's working-resolution chroma."""
+    import torch.nn.functional as F
+
+    import colorization.engine.training as training
+    from colorization.engine.color import rgb_to_lab
+    from colorization.engine.inference import Colorizer
+
+    torch.manual_seed(8)
+    model = ColorNet(GROWN).eval()
+    for p in model.global_hint_mlp.parameters():
+        p.data.normal_(0, 0.3)
+    rgb = torch.rand((1, 3, 32, 32), generator=torch.Generator().manual_seed(3))
+    lab = rgb_to_lab(rgb)
+    hint_ab, mask = (torch.from_numpy(a) for a in _clicks(32, 32, [(5, 6), (20, 25), (28, 3)], (30.0, -20.0)))
+    hint = GlobalHint.from_palette(np.array([[20.0, 10.0], [-5.0, 30.0]]), np.array([3.0, 1.0]))
+    monkeypatch.setattr(training, "simulate_hints", lambda ab, *a: (hint_ab[None], mask[None]))
+    monkeypatch.setattr(
+        training,
+        "simulate_global_hints",
+        lambda ab, config, g: (hint.vector(config)[None], torch.tensor(hint.mean_ab(), dtype=torch.float32)[None]),
+    )
+    config = TrainConfig(regression_loss="mse", global_hint_fraction=1.0, render_loss=True)
+    _, parts = training.compute_loss(
+        model, rgb, [3], torch.Generator().manual_seed(0), torch.ones(GROWN.n_bins), config
+    )
+
+    colorizer = Colorizer(model, "cpu", precision="fp32", global_shift=1.0)
+    rendered = colorizer.predict_working_ab(lab[0, :1], hint_ab, mask, hint)
+    expected = F.mse_loss(rendered / AB_SCALE, lab[0, 1:] / AB_SCALE).item()
+    assert parts["reg"] == pytest.approx(expected, rel=1e-4)
+    # ... and differs from the loss on the regression head alone
+    _, head = training.compute_loss(
+        model,
+        rgb,
+        [3],
+        torch.Generator().manual_seed(0),
+        torch.ones(GROWN.n_bins),
+        TrainConfig(regression_loss="mse", global_hint_fraction=1.0),
+    )
+    assert head["reg"] != pytest.approx(expected, rel=1e-2)
