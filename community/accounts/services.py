@@ -24,7 +24,18 @@ def viewer_profile(request) -> Profile | None:
         return None
     profile = getattr(request, "_chroma_profile", None)
     if profile is None or profile.user_id != user.pk:
-        profile = request._chroma_profile = profile_for(user)
+        profile = request._chroma_profile = _joined_profile(user) or profile_for(user)
+    return profile
+
+
+def _joined_profile(user) -> Profile | None:
+    """The profile read with the user (``ProfileJoiningBackend``), if it was and there is one."""
+    related = get_user_model().profile.related
+    if not related.is_cached(user):
+        return None
+    profile = related.get_cached_value(user)
+    if profile is not None:
+        profile.user = user
     return profile
 
 

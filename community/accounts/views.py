@@ -71,7 +71,7 @@ def signup(request):
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"],
         )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="community.accounts.backends.ProfileJoiningBackend")
         messages.success(request, "Welcome to Chroma Commons. Your account is ready.")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})

@@ -198,15 +198,16 @@ def test_anonymous_and_signed_in_fragments_stay_apart(client, photo, correction,
 
 
 # --- pinned query counts, signed in --------------------------------------------------------------------
-# Signed in, every page reads the session, its user and the visitor's profile (3; with CHROMA_CACHE_URL
-# the session comes from the cache), and the unread count once per CHROMA_FRAGMENT_CACHE_SECONDS.
+# Signed in, every page reads the session and its user with the visitor's profile in one query
+# (ProfileJoiningBackend; 2, and with CHROMA_CACHE_URL the session comes from the cache), and the
+# unread count once per CHROMA_FRAGMENT_CACHE_SECONDS.
 
 
 def test_the_signed_in_gallery_is_a_fixed_number_of_queries(viewer, photo, django_assert_num_queries):
     cache.clear()
-    with django_assert_num_queries(4 + 2):  # + the unread count, the page of entries, the archive list
+    with django_assert_num_queries(3 + 2):  # + the unread count, the page of entries, the archive list
         viewer.get("/gallery/")
-    with django_assert_num_queries(3 + 0):  # the listing and the count are cached now
+    with django_assert_num_queries(2 + 0):  # the listing and the count are cached now
         viewer.get("/gallery/")
 
 
@@ -220,7 +221,7 @@ def test_the_signed_in_photo_page_is_a_fixed_number_of_queries(
     # vote evidence and the models panel, once for everyone.
     cache.clear()
     viewer.get(f"/photos/{photo.pk}/")
-    with django_assert_num_queries(3 + 5):
+    with django_assert_num_queries(2 + 5):
         viewer.get(f"/photos/{photo.pk}/")
 
 
@@ -233,13 +234,13 @@ def test_the_signed_in_correction_page_is_a_fixed_number_of_queries(
     # every rule the page asks (and whether I moderate) reuses my profile; the votes, the comparison
     # (with its bases) and the sources with their verdicts and the colour provenance come from
     # fragments (issue 25: 3 + 7 before).
-    with django_assert_num_queries(3 + 3):
+    with django_assert_num_queries(2 + 3):
         viewer.get(f"/corrections/{correction.pk}/")
     # Once accepted it may have revocation requests: one query for them, whatever their number, and
     # the rule for asking reads whether one is open.
     correction_decide(correction_id=correction.pk, moderator=crew["moderator"], decision="accept", reason="Records")
     viewer.get(f"/corrections/{correction.pk}/")
-    with django_assert_num_queries(3 + 5):
+    with django_assert_num_queries(2 + 5):
         viewer.get(f"/corrections/{correction.pk}/")
 
 
@@ -247,6 +248,6 @@ def test_the_signed_in_review_queue_is_a_fixed_number_of_queries(viewer, photo, 
     for k in range(3):
         rendered_correction(photo, person(f"author{k}"), note=f"Note {k}")
     viewer.get("/review/")
-    with django_assert_num_queries(3 + 1):  # the queue (one query whatever its length); my role is my profile
+    with django_assert_num_queries(2 + 1):  # the queue (one query whatever its length); my role is my profile
         html = viewer.get("/review/").content.decode()
     assert html.count('class="review-queue-item"') == 3

@@ -1,0 +1,55 @@
+"""The authentication backend: the visitor's profile comes with the user, in one query."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from community.accounts.services import profile_for, role_set
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-long-test-password"
+
+
+def test_a_signed_in_request_reads_user_and_profile_in_one_query(client, owner):
+    role_set(user=owner, role="historian")
+    client.force_login(owner)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/")
+    users = [q["sql"] for q in queries if 'FROM "auth_user"' in q["sql"]]
+    profiles = [q["sql"] for q in queries if 'FROM "community_profile"' in q["sql"]]
+    assert len(users) == 1 and '"community_profile"' in users[0]  # joined
+    assert profiles == []
+    assert response.context["current_profile"].role == "historian"
+
+
+def test_a_user_without_a_profile_gets_one(client):
+    user = get_user_model().objects.create_user("noprofile", password=PASSWORD)
+    client.force_login(user)
+    assert client.get("/").context["current_profile"].user_id == user.pk
+    assert profile_for(user).pk is not None
+
+
+def test_a_session_signed_in_before_this_backend_stays_signed_in(client, owner):
+    client.force_login(owner, backend="django.contrib.auth.backends.ModelBackend")
+    assert client.get("/").context["user"] == owner
+
+
+def test_a_wrong_password_is_checked_once(owner, monkeypatch):
+    checks = []
+    model = get_user_model()
+    check = model.check_password
+    monkeypatch.setattr(model, "check_password", lambda self, raw: checks.append(1) or check(self, raw))
+    assert authenticate(username="owner", password="wrong") is None
+    assert len(checks) == 1
+    assert authenticate(username="owner", password=PASSWORD) == owner
+
+
+def test_an_inactive_account_is_signed_out(client, owner):
+    client.force_login(owner)
+    owner.is_active = False
+    owner.save(update_fields=["is_active"])
+    assert not client.get("/").context["user"].is_authenticated
