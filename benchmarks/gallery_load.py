@@ -31,6 +31,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -530,7 +531,38 @@ end
 """
 
 
-def wrk(url: str, args, cookie: str = "") -> dict:
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_by_part(server_group: int) -> dict[str, float]:
+    """CPU seconds used so far (user + system) by the gunicorn process group, PostgreSQL's and
+    Redis's processes, and the whole machine (/proc; Linux only, else empty)."""
+    parts = {"server": 0.0, "postgres": 0.0, "redis": 0.0}
+    proc = Path("/proc")
+    if not (proc / "stat").exists():
+        return {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+        if int(fields[2]) == server_group:  # pgrp
+            parts["server"] += seconds
+        elif name.startswith("postgres"):
+            parts["postgres"] += seconds
+        elif name.startswith("redis-server"):
+            parts["redis"] += seconds
+    busy = [int(x) for x in (proc / "stat").read_text().split("\n")[0].split()[1:]]
+    parts["machine"] = (sum(busy) - busy[3] - busy[4]) / TICK  # all but idle and iowait
+    return parts
+
+
+def wrk(url: str, args, cookie: str = "", server_group: int | None = None) -> dict:
     # Warm the page (and the cache) and check it answers 200 before loading it.
     request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -542,7 +574,11 @@ def wrk(url: str, args, cookie: str = "") -> dict:
     command = ["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.duration}s", "--timeout", "5s"]
     command += ["--latency", "-s", str(script)] + (["-H", f"Cookie: {cookie}"] if cookie else []) + [url]
     load_before = os.getloadavg()[0]
+    cpu_before = cpu_by_part(server_group) if server_group else {}
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_after = cpu_by_part(server_group) if server_group else {}
     load_after = os.getloadavg()[0]
 
     def latency(pct: str) -> float:
@@ -553,6 +589,15 @@ def wrk(url: str, args, cookie: str = "") -> dict:
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     cpu = re.search(r"CPU_MS ([\d.]+) (\d+)", out)
+    # Where the cores went, per request: the server's processes (gunicorn, Django, the WSGI layer),
+    # the database and cache servers, wrk itself, and the whole machine.
+    per_request = {}
+    if cpu_before and requests:
+        used = {k: cpu_after[k] - cpu_before[k] for k in cpu_before}
+        used["wrk"] = (children_after.ru_utime + children_after.ru_stime) - (
+            children_before.ru_utime + children_before.ru_stime
+        )
+        per_request = {f"{k}_cpu_ms_per_request": round(1000 * v / requests, 2) for k, v in used.items()}
     return {
         "url": url,
         "requests": requests,
@@ -563,6 +608,7 @@ def wrk(url: str, args, cookie: str = "") -> dict:
         "non_2xx": int(non2xx.group(1)) if non2xx else 0,
         "socket_errors": sum(int(x) for x in socket.groups()) if socket else 0,
         "load_avg_1m": [round(load_before, 2), round(load_after, 2)],
+        **per_request,
     }
 
 
@@ -632,11 +678,16 @@ def main() -> int:
             warm += (["-H", f"Cookie: {cookie}"] if signed_in else []) + [urls[pages[0]]]
             subprocess.run(warm, capture_output=True, check=True)
             for name in pages:
-                result = {"page": name, "cache": label, **wrk(urls[name], args, cookie if signed_in else "")}
+                result = {
+                    "page": name,
+                    "cache": label,
+                    **wrk(urls[name], args, cookie if signed_in else "", server_group=proc.pid),
+                }
                 results.append(result)
                 print(
                     f"{name:22} {label:9} {result['rps']:8.0f} req/s  p50 {result['p50_ms']:7.2f} ms  "
                     f"p99 {result['p99_ms']:7.2f} ms  CPU {result['cpu_ms_per_render']} ms/render  "
+                    f"server {result.get('server_cpu_ms_per_request')} ms/request  "
                     f"non-2xx {result['non_2xx']}  socket errors {result['socket_errors']}  "
                     f"load {result['load_avg_1m']}",
                     flush=True,
@@ -644,13 +695,19 @@ def main() -> int:
         finally:
             stop(proc)
     print()
-    header = "| page | visitor / cache | req/s | p50 ms | p99 ms | CPU ms / render | errors | load avg (1 min, before/after) |"  # noqa: E501
+    header = (
+        "| page | visitor / cache | req/s | p50 ms | p99 ms | CPU ms / render | server CPU ms / request "
+        "| PostgreSQL | Redis | wrk | machine | errors | load avg (1 min, before/after) |"
+    )
     print(header)
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
+        parts = " | ".join(
+            str(r.get(f"{k}_cpu_ms_per_request", "")) for k in ("server", "postgres", "redis", "wrk", "machine")
+        )
         print(
             f"| {r['page']} | {r['cache']} | {r['rps']:.0f} | {r['p50_ms']} | {r['p99_ms']} | "
-            f"{r['cpu_ms_per_render']} | {r['non_2xx'] + r['socket_errors']} | "
+            f"{r['cpu_ms_per_render']} | {parts} | {r['non_2xx'] + r['socket_errors']} | "
             f"{r['load_avg_1m'][0]} / {r['load_avg_1m'][1]} |"
         )
     print(

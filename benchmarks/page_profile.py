@@ -97,6 +97,33 @@ def measure(handler, path: str, cookie: str, runs: int) -> dict:
     }
 
 
+def explain(handler, path: str, cookie: str) -> str:
+    """Each query of one warm render with PostgreSQL's own planning and execution time (EXPLAIN ANALYZE)."""
+    from django.db import connection
+
+    wsgi_get(handler, path, cookie)
+    captured = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        wsgi_get(handler, path, cookie)
+    lines = []
+    with connection.cursor() as cursor:
+        for sql, params in captured:
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+            plan = cursor.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            top = plan[0]
+            lines.append(
+                f"  plan {top['Planning Time']:6.3f} ms  run {top['Execution Time']:6.3f} ms  "
+                f"{top['Plan']['Node Type']:18} {' '.join(sql.split())[:150]}"
+            )
+    return "\n".join(lines)
+
+
 def profile(handler, path: str, cookie: str, runs: int, top: int) -> str:
     profiler = cProfile.Profile(time.thread_time)
     profiler.enable()
@@ -123,6 +150,7 @@ def main() -> int:
     parser.add_argument("--fragment-seconds", default="", help="CHROMA_FRAGMENT_CACHE_SECONDS (0: off)")
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--profile", action="store_true", help="add a cProfile of each page")
+    parser.add_argument("--explain", action="store_true", help="add each query's PostgreSQL planning and run time")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--profile-anonymous", action="store_true", help="profile the anonymous renders too")
     parser.add_argument("--pages", default="", help="comma-separated subset of the page names")
@@ -174,6 +202,8 @@ def main() -> int:
                 f"  queries {r['queries']:3}  {r['bytes']:7} bytes",
                 flush=True,
             )
+            if args.explain and label == "signed in":
+                print(explain(handler, path, c), flush=True)
             if args.profile and (label == "signed in" or args.profile_anonymous):
                 print(profile(handler, path, c, max(20, args.runs // 2), args.top), flush=True)
     load = [round(x, 2) for x in os.getloadavg()]

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.db.models import prefetch_related_objects
+from django.db.models import Exists, OuterRef, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -192,30 +192,33 @@ def photo_detail(request, pk: int):
 
 def _photo_detail(request, pk: int):
     user = request.user
-    photo = get_object_or_404(Photo.objects.visible_to(user).select_related("owner"), pk=pk)
+    photos = Photo.objects.visible_to(user).select_related("owner")
+    if user.is_authenticated:  # read with the photo: whether a hidden correction of mine is on it
+        mine = Correction.objects.filter(photo=OuterRef("pk"), author=user, hidden_at__isnull=False)
+        photos = photos.annotate(my_hidden_correction=Exists(mine))
+    photo = get_object_or_404(photos, pk=pk)
     if photo.is_video:
         return _clip_detail(request, photo)
-    every_draft = list(photo.drafts.all())  # its AI drafts and its corrections' renders, in one query
-    drafts = [d for d in every_draft if d.purpose == DraftPurpose.DRAFT]
+    # Its AI drafts' and its corrections' renders' states decide the fragments' key; the drafts
+    # themselves are read only when a fragment that shows them is rendered.
+    states = list(photo.drafts.order_by("pk").values_list("pk", "status"))
+    draft_list = functools.cache(lambda: list(photo.drafts.filter(purpose=DraftPurpose.DRAFT)))
     # Pages with drafts in progress change by the second (and poll): never shared from a cache.
-    settled = not any(d.status in IN_PROGRESS for d in every_draft)
+    settled = not any(status in IN_PROGRESS for _, status in states)
     # Everything but the visitor's collections and the discussion is the same for every visitor who
     # sees the same corrections: anyone but staff (who see hidden ones) and authors of hidden ones.
     shared = (
         settled
         and photo.hidden_at is None
         and not (user.is_authenticated and user.is_staff)
-        and not (
-            user.is_authenticated
-            and Correction.objects.filter(photo=photo, author=user, hidden_at__isnull=False).exists()
-        )
+        and not getattr(photo, "my_hidden_correction", False)
     )
 
     @functools.cache
     def history() -> dict:
         """The corrections and what is derived from them, read only when a fragment is not cached."""
         corrections = list(visible_corrections(user, photo))
-        shown = shown_version(drafts, corrections)
+        shown = shown_version(draft_list(), corrections)
         community_version = shown.correction if shown and shown.what == "community" else None
         if community_version is not None:
             # The sources' verdicts decide what is documented: one query, however many sources.
@@ -233,7 +236,7 @@ def _photo_detail(request, pk: int):
             "community_version": community_version,
             "colour_provenance": colour_provenance,
             "content_credentials": content_credentials,
-            "timeline": timeline(photo, drafts, corrections),
+            "timeline": timeline(photo, draft_list(), corrections),
             "json_ld": linked_data(request, photo, shown, colour_provenance),
         }
 
@@ -244,7 +247,7 @@ def _photo_detail(request, pk: int):
     lazy["json_ld"] = lambda: history()["json_ld"]
     lazy["colour_provenance"] = lambda: history()["colour_provenance"]
     lazy["content_credentials"] = lambda: history()["content_credentials"]
-    my_collections = list(Collection.objects.filter(owner=user).only("pk", "title")) if user.is_authenticated else []
+    my_collections = list(Collection.objects.filter(owner=user).values("pk", "title")) if user.is_authenticated else []
     response = render(
         request,
         "community/photo_detail.html",
@@ -253,7 +256,7 @@ def _photo_detail(request, pk: int):
             "photo": photo,
             "licence": Licence(photo.licence).label,
             "licence_uri": licence_uri(photo.licence),
-            "drafts": drafts,
+            "drafts": SimpleLazyObject(draft_list),
             "my_collections": my_collections,
             "sweep_sizes": settings.CHROMA_SWEEP_RENDER_SIZES,
             "render_sizes": sorted({192, 256, 384, 512, 768, 1024, settings.CHROMA_DEFAULT_RENDER_SIZE}),
@@ -263,7 +266,7 @@ def _photo_detail(request, pk: int):
                 parts=(
                     "photo",
                     "member" if user.is_authenticated else "anonymous",
-                    ",".join(f"{d.pk}:{d.status}" for d in every_draft),
+                    ",".join(f"{pk}:{status}" for pk, status in states),
                 ),
                 shared=shared,
             ),

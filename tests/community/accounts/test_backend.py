@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from community.accounts.services import profile_for, role_set
 
@@ -53,3 +54,26 @@ def test_an_inactive_account_is_signed_out(client, owner):
     owner.is_active = False
     owner.save(update_fields=["is_active"])
     assert not client.get("/").context["user"].is_authenticated
+
+
+def test_the_joined_read_gives_what_the_orm_gives(owner):
+    from community.accounts.backends import user_with_profile
+    from community.models import Profile
+
+    role_set(user=owner, role="historian")
+    Profile.objects.filter(user=owner).update(display_name="Ada L.", bio="Maps, 1910s")
+    owner.last_login = timezone.now()
+    owner.save(update_fields=["last_login"])
+    joined = user_with_profile(owner.pk)
+    orm = get_user_model().objects.select_related("profile").get(pk=owner.pk)
+    for field in get_user_model()._meta.concrete_fields:
+        assert getattr(joined, field.attname) == getattr(orm, field.attname), field.name
+    for field in Profile._meta.concrete_fields:
+        assert getattr(joined.profile, field.attname) == getattr(orm.profile, field.attname), field.name
+    assert joined.is_superuser is False and joined.profile.user is joined
+    assert not joined._state.adding and joined._state.db == "default"
+    with CaptureQueriesContext(connection) as queries:
+        assert joined.profile.role == "historian"
+    assert len(queries) == 0
+    assert user_with_profile(owner.pk + 1000) is None
+    assert user_with_profile("not-a-number") is None

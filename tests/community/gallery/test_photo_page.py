@@ -165,8 +165,9 @@ def test_the_photo_page_does_not_grow_queries_with_its_history(client, photo, ot
         for j in range(3):
             vote(correction, UserFactory(username=f"voter{i}{j}"), 1 if j else -1, "because")
     assert count() == small
-    # The page's own queries: photo, drafts, corrections (+authors, renders, deciders), their
-    # evidence, votes (+voters), vote evidence = 6; plus whatever the two slots other work owns
+    # The page's own queries: photo, the drafts' states (the fragments' key), drafts (read only when
+    # a fragment renders), corrections (+authors, renders, deciders), their evidence, votes (+voters),
+    # vote evidence = 7; plus whatever the two slots other work owns
     # (discussion: review; models: registry) need, measured on their own so the pin stays exact.
     from django.contrib.auth.models import AnonymousUser
     from django.db import connection
@@ -183,7 +184,7 @@ def test_the_photo_page_does_not_grow_queries_with_its_history(client, photo, ot
     from django.core.cache import cache
 
     cache.clear()
-    with django_assert_num_queries(6 + len(slot.captured_queries)):
+    with django_assert_num_queries(7 + len(slot.captured_queries)):
         client.get(f"/photos/{photo.pk}/")
 
 

@@ -215,13 +215,13 @@ def test_the_signed_in_photo_page_is_a_fixed_number_of_queries(
     viewer, photo, correction, crew, django_assert_num_queries
 ):
     vote_cast(correction_id=correction.pk, voter=crew["voter"], value=1, comment="Yes")
-    # The page's own: photo, every draft, "any hidden correction of mine", my collections, the
-    # discussion's comments = 5 (whether I moderate is my profile, read once); rendering the shared
+    # The page's own: photo (with "any hidden correction of mine"), every draft, my collections, the
+    # discussion's comments = 4 (whether I moderate is my profile, read once); rendering the shared
     # fragments adds the corrections (+authors, renders, deciders), their evidence, votes (+voters),
     # vote evidence and the models panel, once for everyone.
     cache.clear()
     viewer.get(f"/photos/{photo.pk}/")
-    with django_assert_num_queries(2 + 5):
+    with django_assert_num_queries(2 + 4):
         viewer.get(f"/photos/{photo.pk}/")
 
 
