@@ -32,14 +32,22 @@ class Licence(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+def photo_visibility(user, prefix: str = "") -> Q | None:
+    """Which photos a user may see, as a condition on the photo's fields reached through ``prefix``
+    (``"photo__"`` from a correction): everything public, plus their own hidden ones; None for
+    staff, who see all. The one statement of the rule; ``visible_to`` and queries that reach
+    photos through a join use it."""
+    if user.is_authenticated and user.is_staff:
+        return None
+    public = Q(**{f"{prefix}hidden_at__isnull": True})
+    return public | Q(**{f"{prefix}owner": user}) if user.is_authenticated else public
+
+
 class PhotoQuerySet(models.QuerySet):
     def visible_to(self, user) -> PhotoQuerySet:
-        """Photos a user may see: everything public, plus their own hidden ones; staff see all."""
-        if user.is_authenticated and user.is_staff:
-            return self
-        if user.is_authenticated:
-            return self.filter(Q(hidden_at__isnull=True) | Q(owner=user))
-        return self.filter(hidden_at__isnull=True)
+        """Photos a user may see (``photo_visibility``)."""
+        rule = photo_visibility(user)
+        return self if rule is None else self.filter(rule)
 
     def with_preview(self) -> PhotoQuerySet:
         """Annotate the newest finished draft's thumbnail and model (one query, no N+1)."""
