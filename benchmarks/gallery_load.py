@@ -474,7 +474,7 @@ def start_gunicorn(args, port: int, **env_extra) -> subprocess.Popen:
             "-w",
             str(args.workers),
             "-k",
-            "gthread",
+            args.worker_class,
             "--threads",
             str(args.threads),
             "--log-level",
@@ -619,6 +619,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn's worker class (gthread, sync)")
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="chroma_bench")
     parser.add_argument(
@@ -717,7 +718,7 @@ def main() -> int:
                 "photos": args.photos,
                 "connections": args.connections,
                 "duration_s": args.duration,
-                "gunicorn": f"{args.workers} workers x {args.threads} threads (gthread)",
+                "gunicorn": f"{args.workers} workers x {args.threads} threads ({args.worker_class})",
                 "cache": args.cache_url or "local memory per worker",
                 "cpus": os.cpu_count(),
                 "results": results,
