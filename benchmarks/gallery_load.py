@@ -1,7 +1,7 @@
 """Load test of the gallery, photo, correction and review pages at 100,000 photos (issues 8 and 25).
 
     python benchmarks/gallery_load.py [--photos 100000] [--duration 30] [--connections 64]
-                                      [--workers 2] [--threads 32] [--database chroma_bench]
+                                      [--workers 3] [--worker-class sync] [--threads 1] [--database chroma_bench]
 
 1. Creates (once) a separate PostgreSQL database (default ``chroma_bench`` on 127.0.0.1:5432,
    user postgres; ``--server`` changes it), migrates it and seeds ``--photos`` generated photos with
@@ -9,7 +9,8 @@
    real history (drafts, corrections, votes, a decision) for the photo page.
 2. Prints ``EXPLAIN ANALYZE`` of the gallery's queries: first page, a page 50,000 photos deep
    (keyset), genre + decade, full-text search, most endorsed.
-3. Runs the site under gunicorn (production settings, gthread workers) and loads each URL with
+3. Runs the site under gunicorn (production settings; by default the deployment's 3 sync workers,
+   ``--worker-class gthread --workers 2 --threads 32`` for the threaded layout) and loads each URL with
    wrk at ``--connections`` connections for ``--duration`` seconds: throughput, p50, p99, errors,
    with the load average (the CPU may be shared). Cached (the anonymous page cache, as deployed)
    and uncached (CHROMA_PAGE_CACHE_SECONDS=0: every request renders from the database).
@@ -617,9 +618,10 @@ def main() -> int:
     parser.add_argument("--photos", type=int, default=100_000)
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=32)
-    parser.add_argument("--worker-class", default="gthread", help="gunicorn's worker class (gthread, sync)")
+    # The deployment's web tier (platform/Containerfile, platform/k8s/web.yaml): 3 sync workers.
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn's worker class (sync, as deployed; gthread)")
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="chroma_bench")
     parser.add_argument(
