@@ -24,9 +24,10 @@ from community.models import Profile
 
 
 @functools.cache
-def _plan(user_model, using: str) -> tuple[str, list[str], list[str], list[list]]:
+def _plan(user_model, using: str) -> tuple[str, list[str], list[str], list[tuple]]:
     """The statement, the attribute names of its user columns and of its profile columns, and each
-    column's converters (what the ORM applies to a value read from this database)."""
+    column with its converters (what the ORM applies to a value read from this database; they are
+    called with the calling thread's connection)."""
     connection = connections[using]
     user_fields = user_model._meta.concrete_fields
     profile_fields = Profile._meta.concrete_fields
@@ -41,8 +42,7 @@ def _plan(user_model, using: str) -> tuple[str, list[str], list[str], list[list]
     for model, fields in ((user_model, user_fields), (Profile, profile_fields)):
         for field in fields:
             column = field.get_col(model._meta.db_table)
-            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            converters.append([functools.partial(c, expression=column, connection=connection) for c in found])
+            converters.append((column, connection.ops.get_db_converters(column) + column.get_db_converters(connection)))
     return sql, [f.attname for f in user_fields], [f.attname for f in profile_fields], converters
 
 
@@ -63,9 +63,9 @@ def user_with_profile(user_id):
     if row is None:
         return None
     values = []
-    for value, column_converters in zip(row, converters, strict=True):
+    for value, (column, column_converters) in zip(row, converters, strict=True):
         for convert in column_converters:
-            value = convert(value)
+            value = convert(value, column, connection)
         values.append(value)
     n = len(user_names)
     user = model.from_db(using, user_names, values[:n])
