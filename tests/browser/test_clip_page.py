@@ -36,25 +36,32 @@ def site_media(monkeypatch):
     monkeypatch.setattr(_MediaFilesHandler, "_should_handle", lambda self, path: False)
 
 
-def test_the_colour_clip_plays_toggles_to_the_original_and_steps_frames(
-    page, live_server, settings, media_in_tmp, site_media, tiny_base_model, no_drafts_sent, tmp_path
-):
+def uploaded_clip(source, filename: str, title: str, content_type: str | None = None):
+    """``source`` uploaded by the archivist and its draft rendered: (photo, draft), both fresh."""
     from colorization.services import photo_upload
     from tests.conftest import upload_file
 
-    settings.CHROMA_VIDEO_CHUNK_FRAMES = 16
     owner = UserFactory(username="archivist")
-    source = videos.make_clip(tmp_path / "harbour.mp4", width=160, height=96, frames=FRAMES, shots=[0, 24], audio="aac")
     photo = photo_upload(
         owner=owner,
-        file=upload_file(source.read_bytes(), "harbour.mp4", "video/mp4"),
-        filename="harbour.mp4",
-        metadata={"title": "Harbour, 1925"},
+        file=upload_file(source.read_bytes(), filename, *([content_type] if content_type else [])),
+        filename=filename,
+        metadata={"title": title},
     ).photo
     draft = photo.drafts.get()
     render_now(draft)
     draft.refresh_from_db()
+    photo.refresh_from_db()
     assert draft.status == DraftStatus.DONE, draft.error
+    return photo, draft
+
+
+def test_the_colour_clip_plays_toggles_to_the_original_and_steps_frames(
+    page, live_server, settings, media_in_tmp, site_media, tiny_base_model, no_drafts_sent, tmp_path
+):
+    settings.CHROMA_VIDEO_CHUNK_FRAMES = 16
+    source = videos.make_clip(tmp_path / "harbour.mp4", width=160, height=96, frames=FRAMES, shots=[0, 24], audio="aac")
+    photo, _ = uploaded_clip(source, "harbour.mp4", "Harbour, 1925", "video/mp4")
 
     errors = []
     page.on("console", lambda m: errors.append(m.text))
@@ -113,25 +120,13 @@ def test_the_colour_clip_plays_toggles_to_the_original_and_steps_frames(
 def test_a_volunteer_corrects_a_keyframe_from_the_clip_page_in_the_editor(
     page, live_server, settings, media_in_tmp, site_media, tiny_base_model, no_drafts_sent, tmp_path
 ):
-    from colorization.services import photo_upload
     from community.models import Correction
     from tests.browser.conftest import log_in
     from tests.browser.test_editor import canvas_rgb, redness
-    from tests.conftest import upload_file
 
-    owner = UserFactory(username="archivist")
     UserFactory(username="volunteer")
     source = videos.make_clip(tmp_path / "harbour.mp4", width=160, height=96, frames=FRAMES, shots=[0, 24])
-    photo = photo_upload(
-        owner=owner,
-        file=upload_file(source.read_bytes(), "harbour.mp4", "video/mp4"),
-        filename="harbour.mp4",
-        metadata={"title": "Harbour, 1925"},
-    ).photo
-    draft = photo.drafts.get()
-    render_now(draft)
-    draft.refresh_from_db()
-    assert draft.status == DraftStatus.DONE, draft.error
+    photo, draft = uploaded_clip(source, "harbour.mp4", "Harbour, 1925", "video/mp4")
 
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -177,20 +172,10 @@ def test_a_volunteer_corrects_a_keyframe_from_the_clip_page_in_the_editor(
 def test_an_original_browsers_cannot_play_is_shown_from_its_web_copy(
     page, live_server, settings, media_in_tmp, site_media, tiny_base_model, no_drafts_sent, tmp_path
 ):
-    from colorization.services import photo_upload
-    from tests.conftest import upload_file
-
     settings.CHROMA_VIDEO_CHUNK_FRAMES = 16
-    owner = UserFactory(username="archivist")
     source = videos.make_clip(tmp_path / "h.mov", fmt="mov", codec="prores_ks", pix_fmt="yuv422p10le", frames=24)
-    photo = photo_upload(
-        owner=owner, file=upload_file(source.read_bytes(), "h.mov"), filename="h.mov", metadata={"title": "ProRes"}
-    ).photo
-    draft = photo.drafts.get()
-    render_now(draft)
-    draft.refresh_from_db()
-    photo.refresh_from_db()
-    assert draft.status == DraftStatus.DONE and photo.web_video.name.startswith("web/"), draft.error
+    photo, _ = uploaded_clip(source, "h.mov", "ProRes")
+    assert photo.web_video.name.startswith("web/")
 
     page.goto(f"{live_server.url}/photos/{photo.pk}/")
     assert "H.264 copy" in page.locator("#clip-web-copy").inner_text()

@@ -90,6 +90,11 @@ def keyframe_correction(clip, draft, author, frame: int, hints: dict, capture) -
     return correction
 
 
+def accepted_keyframe(clip, draft, people, author, frame: int, hints: dict, capture) -> Correction:
+    """A keyframe correction by ``author``, rendered and accepted by three votes."""
+    return accept(keyframe_correction(clip, draft, author, frame, hints, capture), people, capture)
+
+
 def luma(rgb: np.ndarray) -> np.ndarray:
     """BT.601 Y' (the small clips' matrix) of sRGB uint8."""
     return rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -226,16 +231,8 @@ def test_an_accepted_keyframe_correction_recolours_the_rest_of_its_shot_in_a_com
 def test_keyframes_are_accepted_independently_and_the_community_render_uses_all_of_them(
     clip, draft, people, api, client, django_capture_on_commit_callbacks
 ):
-    first = accept(
-        keyframe_correction(clip, draft, people["author"], 0, RED, django_capture_on_commit_callbacks),
-        people,
-        django_capture_on_commit_callbacks,
-    )
-    second = accept(
-        keyframe_correction(clip, draft, people["volunteer3"], CUT, BLUE, django_capture_on_commit_callbacks),
-        people,
-        django_capture_on_commit_callbacks,
-    )
+    first = accepted_keyframe(clip, draft, people, people["author"], 0, RED, django_capture_on_commit_callbacks)
+    second = accepted_keyframe(clip, draft, people, people["volunteer3"], CUT, BLUE, django_capture_on_commit_callbacks)
     first.refresh_from_db()
     assert first.status == second.status == CorrectionStatus.ACCEPTED  # another keyframe supersedes nothing
     latest = Draft.objects.filter(photo=clip, purpose=DraftPurpose.COMMUNITY).order_by("-pk").first()
@@ -243,11 +240,7 @@ def test_keyframes_are_accepted_independently_and_the_community_render_uses_all_
     assert TrainingExample.objects.active().filter(photo=clip).count() == 2
 
     # A better correction of the first keyframe supersedes that keyframe's only.
-    third = accept(
-        keyframe_correction(clip, draft, people["volunteer3"], 0, BLUE, django_capture_on_commit_callbacks),
-        people,
-        django_capture_on_commit_callbacks,
-    )
+    third = accepted_keyframe(clip, draft, people, people["volunteer3"], 0, BLUE, django_capture_on_commit_callbacks)
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status, third.status) == ("superseded", "accepted", "accepted")
@@ -302,16 +295,8 @@ def test_a_revoked_keyframe_correction_renders_the_clip_again_without_it(
 ):
     from community.review.revocations import correction_revoke
 
-    first = accept(
-        keyframe_correction(clip, draft, people["author"], 0, RED, django_capture_on_commit_callbacks),
-        people,
-        django_capture_on_commit_callbacks,
-    )
-    second = accept(
-        keyframe_correction(clip, draft, people["volunteer3"], CUT, BLUE, django_capture_on_commit_callbacks),
-        people,
-        django_capture_on_commit_callbacks,
-    )
+    first = accepted_keyframe(clip, draft, people, people["author"], 0, RED, django_capture_on_commit_callbacks)
+    second = accepted_keyframe(clip, draft, people, people["volunteer3"], CUT, BLUE, django_capture_on_commit_callbacks)
     before = Draft.objects.filter(purpose=DraftPurpose.COMMUNITY).count()
     with django_capture_on_commit_callbacks(execute=True):
         correction_revoke(
@@ -370,16 +355,8 @@ def test_a_hidden_clip_takes_no_corrections_and_no_votes(
 def test_hiding_an_accepted_keyframe_correction_renders_the_clip_without_it(
     clip, draft, people, django_capture_on_commit_callbacks
 ):
-    first = accept(
-        keyframe_correction(clip, draft, people["author"], 0, RED, django_capture_on_commit_callbacks),
-        people,
-        django_capture_on_commit_callbacks,
-    )
-    second = accept(
-        keyframe_correction(clip, draft, people["volunteer3"], CUT, BLUE, django_capture_on_commit_callbacks),
-        people,
-        django_capture_on_commit_callbacks,
-    )
+    first = accepted_keyframe(clip, draft, people, people["author"], 0, RED, django_capture_on_commit_callbacks)
+    second = accepted_keyframe(clip, draft, people, people["volunteer3"], CUT, BLUE, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         moderation.content_hide(moderator=people["moderator"], kind="correction", obj=first, reason="Spam.")
     latest = Draft.objects.filter(purpose=DraftPurpose.COMMUNITY).order_by("-pk").first()
@@ -462,11 +439,11 @@ def test_a_community_render_stops_playing_once_a_keyframe_it_used_is_hidden_and_
     from community.review.clips import community_render
 
     capture = django_capture_on_commit_callbacks
-    first = accept(keyframe_correction(clip, draft, people["author"], 0, RED, capture), people, capture)
+    first = accepted_keyframe(clip, draft, people, people["author"], 0, RED, capture)
     both_render = render(Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY, status=DraftStatus.QUEUED))
     assert community_render(clip) == both_render
     # A newer acceptance of the other keyframe: the render without it keeps playing until the new one is done.
-    second = accept(keyframe_correction(clip, draft, people["volunteer3"], CUT, BLUE, capture), people, capture)
+    second = accepted_keyframe(clip, draft, people, people["volunteer3"], CUT, BLUE, capture)
     pending = Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY, status=DraftStatus.QUEUED)
     assert community_render(clip) == both_render
     with_both = render(pending)
@@ -489,7 +466,7 @@ def test_a_community_render_is_requested_once_per_set_of_hints_and_stale_queued_
     from community.review.clips import SUPERSEDED, community_render_request
 
     capture = django_capture_on_commit_callbacks
-    first = accept(keyframe_correction(clip, draft, people["author"], 0, RED, capture), people, capture)
+    first = accepted_keyframe(clip, draft, people, people["author"], 0, RED, capture)
     queued = Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY)
     # Asking again with the same accepted hints reuses it (queued, running or done): no second render.
     assert community_render_request(clip.pk) == queued
@@ -497,9 +474,9 @@ def test_a_community_render_is_requested_once_per_set_of_hints_and_stale_queued_
     assert community_render_request(clip.pk) == queued
     assert Draft.objects.filter(photo=clip, purpose=DraftPurpose.COMMUNITY).count() == 1
     # Two more acceptances before a worker starts: the queued render of the middle set is superseded.
-    second = accept(keyframe_correction(clip, draft, people["volunteer3"], CUT, BLUE, capture), people, capture)
+    second = accepted_keyframe(clip, draft, people, people["volunteer3"], CUT, BLUE, capture)
     middle = Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY, status=DraftStatus.QUEUED)
-    third = accept(keyframe_correction(clip, draft, people["volunteer3"], 0, BLUE, capture), people, capture)
+    third = accepted_keyframe(clip, draft, people, people["volunteer3"], 0, BLUE, capture)
     middle.refresh_from_db()
     assert (middle.status, middle.stage) == (DraftStatus.FAILED, SUPERSEDED)
     latest = Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY, status=DraftStatus.QUEUED)
@@ -517,7 +494,7 @@ def test_a_failed_community_render_is_requested_again_by_the_sweep_up_to_a_limit
     from community.review.clips import MAX_FAILED_RENDERS, community_renders_sweep
 
     capture = django_capture_on_commit_callbacks
-    accept(keyframe_correction(clip, draft, people["author"], 0, RED, capture), people, capture)
+    accepted_keyframe(clip, draft, people, people["author"], 0, RED, capture)
     assert community_renders_sweep() == {"requested": 0, "given_up": 0}  # one is queued: nothing to do
     for attempt in range(MAX_FAILED_RENDERS):
         failed = Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY, status=DraftStatus.QUEUED)
@@ -546,7 +523,7 @@ def test_the_editor_builds_on_the_community_renders_hints_for_that_keyframe(
     clip, draft, people, client, django_capture_on_commit_callbacks
 ):
     capture = django_capture_on_commit_callbacks
-    accepted = accept(keyframe_correction(clip, draft, people["author"], 0, RED, capture), people, capture)
+    accepted = accepted_keyframe(clip, draft, people, people["author"], 0, RED, capture)
     community = render(Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY))
     client.force_login(people["volunteer3"])
     config = config_of(client.get(f"/photos/{clip.pk}/edit/?draft={community.pk}&frame=0"))
@@ -612,11 +589,7 @@ def everywhere(clip, api, client) -> dict:
 def test_a_clips_community_version_is_its_community_render_in_the_api_cards_iiif_and_feed(
     clip, draft, people, api, client, django_capture_on_commit_callbacks
 ):
-    correction = accept(
-        keyframe_correction(clip, draft, people["author"], 0, RED, django_capture_on_commit_callbacks),
-        people,
-        django_capture_on_commit_callbacks,
-    )
+    correction = accepted_keyframe(clip, draft, people, people["author"], 0, RED, django_capture_on_commit_callbacks)
     community = Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY)
     # Accepted but not rendered yet: everything shows the draft, never the keyframe's still.
     seen = everywhere(clip, api, client)
@@ -666,19 +639,11 @@ def test_a_clips_community_version_is_its_community_render_in_the_api_cards_iiif
 def test_while_a_new_community_render_runs_the_previous_one_plays_and_the_page_says_so(
     clip, draft, people, api, client, django_capture_on_commit_callbacks
 ):
-    accept(
-        keyframe_correction(clip, draft, people["author"], 0, RED, django_capture_on_commit_callbacks),
-        people,
-        django_capture_on_commit_callbacks,
-    )
+    accepted_keyframe(clip, draft, people, people["author"], 0, RED, django_capture_on_commit_callbacks)
     first = render(Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY))
     page = client.get(f"/photos/{clip.pk}/").content.decode()
     assert 'id="clip-new-version"' not in page
-    accept(
-        keyframe_correction(clip, draft, people["volunteer3"], CUT, BLUE, django_capture_on_commit_callbacks),
-        people,
-        django_capture_on_commit_callbacks,
-    )
+    accepted_keyframe(clip, draft, people, people["volunteer3"], CUT, BLUE, django_capture_on_commit_callbacks)
     second = Draft.objects.filter(photo=clip, purpose=DraftPurpose.COMMUNITY).exclude(pk=first.pk).get()
     Draft.objects.filter(pk=second.pk).update(status=DraftStatus.RUNNING, progress=42, stage="Colorizing frame 10")
     page = client.get(f"/photos/{clip.pk}/").content.decode()
@@ -704,17 +669,9 @@ def test_a_render_carrying_a_hidden_or_revoked_correction_stops_being_the_commun
     from community.review.clips import community_render
     from community.review.revocations import correction_revoke
 
-    first = accept(
-        keyframe_correction(clip, draft, people["author"], 0, RED, django_capture_on_commit_callbacks),
-        people,
-        django_capture_on_commit_callbacks,
-    )
+    first = accepted_keyframe(clip, draft, people, people["author"], 0, RED, django_capture_on_commit_callbacks)
     alone = render(Draft.objects.get(photo=clip, purpose=DraftPurpose.COMMUNITY))  # carries the first only
-    second = accept(
-        keyframe_correction(clip, draft, people["volunteer3"], CUT, BLUE, django_capture_on_commit_callbacks),
-        people,
-        django_capture_on_commit_callbacks,
-    )
+    second = accepted_keyframe(clip, draft, people, people["volunteer3"], CUT, BLUE, django_capture_on_commit_callbacks)
     both = render(Draft.objects.filter(purpose=DraftPurpose.COMMUNITY).order_by("-pk").first())
     assert community_render(clip) == both
 
