@@ -31,12 +31,7 @@ def viewer_profile(request) -> Profile | None:
 def _joined_profile(user) -> Profile | None:
     """The profile read with the user (``ProfileJoiningBackend``), if it was and there is one."""
     related = get_user_model().profile.related
-    if not related.is_cached(user):
-        return None
-    profile = related.get_cached_value(user)
-    if profile is not None:
-        profile.user = user
-    return profile
+    return related.get_cached_value(user) if related.is_cached(user) else None
 
 
 def role_set(*, user, role: str) -> Profile:
