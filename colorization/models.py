@@ -43,6 +43,24 @@ def photo_visibility(user, prefix: str = "") -> Q | None:
     return public | Q(**{f"{prefix}owner": user}) if user.is_authenticated else public
 
 
+def viewer_role(user) -> str:
+    """What decides ``photo_visibility``'s statement for a user: "staff", "member" or "anonymous"."""
+    if not user.is_authenticated:
+        return "anonymous"
+    return "staff" if user.is_staff else "member"
+
+
+def role_viewer(role: str, user_id: int | None = None):
+    """A stand-in viewer of ``viewer_role`` ``role`` with this primary key: what a compiled query
+    (colorization/compiled_queries.py) builds ``photo_visibility`` with, which reads only these."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import AnonymousUser
+
+    if role == "anonymous":
+        return AnonymousUser()
+    return get_user_model()(pk=user_id, is_staff=role == "staff")
+
+
 class PhotoQuerySet(models.QuerySet):
     def visible_to(self, user) -> PhotoQuerySet:
         """Photos a user may see (``photo_visibility``)."""

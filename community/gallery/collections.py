@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
 
 from colorization.access import require_writer
+from colorization.compiled_queries import CompiledQuery
 from colorization.models import Photo
 from community.gallery.page_cache import pages_invalidate
 from community.models import Collection, CollectionItem
@@ -146,3 +147,15 @@ def collection_photos(request, collection: Collection) -> list[Photo]:
 
 
 # --- pages --------------------------------------------------------------------------------------------
+
+
+def collections_of(user) -> list[dict]:
+    """A signed-in person's own collections as {"pk", "title"}, for "add to" menus. One compiled statement."""
+    if not user.is_authenticated:
+        return []
+    return _OWN_COLLECTIONS(user_id=user.pk)
+
+
+_OWN_COLLECTIONS = CompiledQuery(
+    Collection, lambda _, *, user_id: Collection.objects.filter(owner_id=user_id).values("pk", "title")
+)

@@ -13,17 +13,53 @@ import numpy as np
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
+from django.http import Http404
 from PIL import Image
 
 from colorization import credentials
+from colorization.compiled_queries import CompiledQuery
 from colorization.engine.imageio import encode, read_disclosure
-from colorization.models import Draft, DraftStatus, Licence, Photo
+from colorization.models import Draft, DraftStatus, Licence, Photo, role_viewer, viewer_role
 from community.gallery.iiif import licence_uri
 from community.models import Correction, CorrectionKind, CorrectionStatus, Vote
 
 IN_PROGRESS = (DraftStatus.QUEUED, DraftStatus.RUNNING)
 logger = logging.getLogger(__name__)
+
+
+def page_photo(user, pk: int) -> Photo:
+    """The photo of a page if the user may see it (else 404), with its owner, and for a signed-in
+    viewer ``my_hidden_correction``: whether a hidden correction of theirs is on it (it decides
+    whether the page's shared fragments are theirs to read). One compiled statement."""
+    role = viewer_role(user)
+    keys = {"pk": pk} if role == "anonymous" else {"pk": pk, "user_id": user.pk}
+    found = _PAGE_PHOTO(role, **keys)
+    if not found:
+        raise Http404("No such photo.")
+    return found[0]
+
+
+def _page_photo(role: str, *, pk: int, user_id: int | None = None):
+    photos = Photo.objects.visible_to(role_viewer(role, user_id)).select_related("owner")
+    if role != "anonymous":
+        mine = Correction.objects.filter(photo=OuterRef("pk"), author_id=user_id, hidden_at__isnull=False)
+        photos = photos.annotate(my_hidden_correction=Exists(mine))
+    return photos.filter(pk=pk)
+
+
+_PAGE_PHOTO = CompiledQuery(Photo, _page_photo)
+
+
+def draft_states(photo: Photo) -> list[tuple[int, str]]:
+    """Each of the photo's drafts (AI drafts, renders of corrections, community renders) as
+    (id, status), oldest first: what the page's fragments are keyed by. One compiled statement."""
+    return _DRAFT_STATES(photo_id=photo.pk)
+
+
+_DRAFT_STATES = CompiledQuery(
+    Draft, lambda _, *, photo_id: Draft.objects.filter(photo_id=photo_id).order_by("pk").values_list("pk", "status")
+)
 
 
 def visible_corrections(user, photo: Photo):

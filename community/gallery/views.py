@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.db.models import Exists, OuterRef, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -36,6 +36,7 @@ from community.gallery.collections import (
     collection_photo_remove,
     collection_photos,
     collection_update,
+    collections_of,
 )
 from community.gallery.exports import CSV_COLUMNS, collection_records
 from community.gallery.feeds import AcceptedVersionsFeed
@@ -45,7 +46,9 @@ from community.gallery.photo_page import (
     IN_PROGRESS,
     colour_claims,
     community_jpeg,
+    draft_states,
     linked_data,
+    page_photo,
     shown_version,
     timeline,
     visible_corrections,
@@ -192,16 +195,12 @@ def photo_detail(request, pk: int):
 
 def _photo_detail(request, pk: int):
     user = request.user
-    photos = Photo.objects.visible_to(user).select_related("owner")
-    if user.is_authenticated:  # read with the photo: whether a hidden correction of mine is on it
-        mine = Correction.objects.filter(photo=OuterRef("pk"), author=user, hidden_at__isnull=False)
-        photos = photos.annotate(my_hidden_correction=Exists(mine))
-    photo = get_object_or_404(photos, pk=pk)
+    photo = page_photo(user, pk)
     if photo.is_video:
         return _clip_detail(request, photo)
     # Its AI drafts' and its corrections' renders' states decide the fragments' key; the drafts
     # themselves are read only when a fragment that shows them is rendered.
-    states = list(photo.drafts.order_by("pk").values_list("pk", "status"))
+    states = draft_states(photo)
     draft_list = functools.cache(lambda: list(photo.drafts.filter(purpose=DraftPurpose.DRAFT)))
     # Pages with drafts in progress change by the second (and poll): never shared from a cache.
     settled = not any(status in IN_PROGRESS for _, status in states)
@@ -247,7 +246,7 @@ def _photo_detail(request, pk: int):
     lazy["json_ld"] = lambda: history()["json_ld"]
     lazy["colour_provenance"] = lambda: history()["colour_provenance"]
     lazy["content_credentials"] = lambda: history()["content_credentials"]
-    my_collections = list(Collection.objects.filter(owner=user).values("pk", "title")) if user.is_authenticated else []
+    my_collections = collections_of(user)
     response = render(
         request,
         "community/photo_detail.html",

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
+from colorization.compiled_queries import CompiledQuery
 from colorization.ratelimit import rate_limit
 from community.gallery.entries import gallery_entry_update
 from community.models import Comment
@@ -48,15 +49,33 @@ def comment_add(*, author, body: str, photo=None, correction=None) -> Comment:
     return comment
 
 
-def comments_visible_to(user, *, photo=None, correction=None, profile=None):
-    """A thread, oldest first: hidden comments only for moderators and their own authors.
-
-    ``profile``: the user's profile if already read (a page's ``viewer_profile``)."""
-    qs = Comment.objects.select_related("author", "author__profile")
-    qs = qs.filter(photo=photo) if photo is not None else qs.filter(correction=correction)
-    moderator = user.is_authenticated and (profile.is_moderator if profile is not None else is_moderator(user))
-    if user.is_authenticated and (user.is_staff or moderator):
-        return qs
+def comment_thread(user, *, photo=None, correction=None, profile=None) -> list[Comment]:
+    """A photo's or a correction's thread, oldest first: hidden comments only for moderators, staff
+    and their own authors. ``profile``: the user's profile if already read (``viewer_profile``).
+    One compiled statement of ``_thread``."""
+    keys = {"photo_id": photo.pk} if photo is not None else {"correction_id": correction.pk}
     if user.is_authenticated:
-        return qs.filter(Q(hidden_at__isnull=True) | Q(author=user))
+        keys["user_id"] = user.pk
+    return _THREAD(_reader(user, profile), **keys)
+
+
+def _reader(user, profile) -> str:
+    """What decides which comments a user reads: "all" (staff, moderators), "member" or "anonymous"."""
+    if not user.is_authenticated:
+        return "anonymous"
+    moderator = profile.is_moderator if profile is not None else is_moderator(user)
+    return "all" if user.is_staff or moderator else "member"
+
+
+def _thread(reader: str, *, photo_id=None, correction_id=None, user_id=None):
+    """The one statement of who reads which comments."""
+    qs = Comment.objects.select_related("author", "author__profile")
+    qs = qs.filter(photo_id=photo_id) if photo_id is not None else qs.filter(correction_id=correction_id)
+    if reader == "all":
+        return qs
+    if reader == "member":
+        return qs.filter(Q(hidden_at__isnull=True) | Q(author_id=user_id))
     return qs.filter(hidden_at__isnull=True)
+
+
+_THREAD = CompiledQuery(Comment, _thread)

@@ -61,7 +61,7 @@ from community.review import (
     revocations,
     rule,
 )
-from community.review.comments import comments_visible_to
+from community.review.comments import comment_thread
 from community.review.corrections import MAX_EVIDENCE, MAX_NOTE, render_settings_for
 
 
@@ -185,7 +185,7 @@ def correction_detail(request, pk: int):
             "is_moderator": is_moderator,
             "show_gold_score": correction.is_gold
             and (user.pk == correction.author_id or is_moderator or user.is_staff),
-            "comments": comments_visible_to(user, correction=correction, profile=profile),
+            "comments": comment_thread(user, correction=correction, profile=profile),
             "revocations": revocation_list,
             "can_revoke": can_revoke,
             "can_propose_revocation": not can_revoke

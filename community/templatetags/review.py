@@ -40,10 +40,10 @@ def percent(value) -> str:
 def photo_comments(context, photo):
     """The photo's comment thread as the current user may see it."""
     from community.accounts.services import viewer_profile
-    from community.review.comments import comments_visible_to
+    from community.review.comments import comment_thread
 
     request = context.get("request")
-    return list(comments_visible_to(request.user, photo=photo, profile=viewer_profile(request)))
+    return comment_thread(request.user, photo=photo, profile=viewer_profile(request))
 
 
 @register.simple_tag(takes_context=True)
