@@ -19,6 +19,9 @@ the comment thread's rule). Tests compare each compiled query with its queryset.
 
 Limits, checked when a statement is planned:
 - keys are integers that the ORM passes to the database as parameters;
+- building the queryset reads nothing from the database: a plan lives as long as its process, so
+  whatever else it depends on must be in its shape (settings are read again when a test overrides
+  them: ``setting_changed`` drops every plan);
 - a key that would land in the SQL text is refused;
 - ``prefetch_related``, ``extra()``, related managers' known objects and reordered ``values()``
   fields are refused.
@@ -34,6 +37,7 @@ import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
+from django.core.signals import setting_changed
 from django.db import connections, router
 from django.db.models.query import (
     FlatValuesListIterable,
@@ -43,6 +47,7 @@ from django.db.models.query import (
     ValuesListIterable,
     get_related_populators,
 )
+from django.dispatch import receiver
 
 # Sentinels stand in for keys while a statement is planned: negative integers no key takes, inside
 # a 32-bit column's range (Django turns a lookup outside a column's range into "no rows").
@@ -60,6 +65,9 @@ class _Plan:
     make: Callable[[list], object]  # a converted row -> what the queryset yields
 
 
+_ALL: weakref.WeakSet = weakref.WeakSet()
+
+
 class CompiledQuery:
     """``build(shape, **keys)`` returns the queryset; ``query(shape, **keys)`` returns its rows as a list.
 
@@ -70,6 +78,7 @@ class CompiledQuery:
         self.model = model
         self.build = build
         self._plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        _ALL.add(self)
 
     def __call__(self, shape: Hashable = None, **keys: int) -> list:
         for name, value in keys.items():
@@ -96,14 +105,16 @@ class CompiledQuery:
 
     def _plan(self, shape, names: tuple[str, ...], using: str) -> _Plan:
         sentinels = {name: _SENTINEL - i for i, name in enumerate(names)}
-        queryset = self.build(shape, **sentinels)
+        connection = connections[using]
+        with connection.execute_wrapper(_no_reads):
+            queryset = self.build(shape, **sentinels)
         if queryset.db != using:
             raise ValueError(f"the queryset reads {queryset.db!r}, the router says {using!r}")
         if queryset._prefetch_related_lookups or queryset._known_related_objects or queryset.query.extra_select:
             raise ValueError("a compiled query cannot prefetch, use extra() or a related manager's known objects")
-        connection = connections[using]
         compiler = queryset.query.get_compiler(using=using)
-        sql, params = compiler.as_sql()
+        with connection.execute_wrapper(_no_reads):
+            sql, params = compiler.as_sql()
         for name, sentinel in sentinels.items():
             if str(-sentinel) in sql:
                 raise ValueError(f"the key {name!r} lands in the SQL text, not among its parameters")
@@ -127,6 +138,17 @@ class CompiledQuery:
             using=using,
             make=_maker(queryset, compiler, using),
         )
+
+
+def _no_reads(execute, sql, params, many, context):
+    raise ValueError(f"building a compiled query read the database ({sql[:80]}…): make that part of its shape")
+
+
+@receiver(setting_changed, dispatch_uid="compiled_queries_setting_changed")
+def _drop_plans(**kwargs) -> None:
+    """A plan may hold a setting's value among its parameters: a changed setting (tests) drops them all."""
+    for query in list(_ALL):
+        query._plans = weakref.WeakKeyDictionary()
 
 
 def _converted(row: tuple, plan: _Plan) -> list:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 
-from colorization.models import Draft, DraftPurpose, DraftStatus, Photo
+from colorization.compiled_queries import CompiledQuery
+from colorization.models import Draft, DraftPurpose, DraftStatus, Photo, role_viewer, viewer_role
 from community.accounts.services import profile_for
 from community.models import (
     Correction,
@@ -25,15 +26,24 @@ QUEUE_COLUMNS = (
 )
 
 
-def needs_review(user, limit: int = 50, *, profile=None):
+def needs_review(user, limit: int = 50, *, profile=None) -> list[Correction]:
     """Pending corrections one can judge (rendered, not gold, not one's own, not voted on), oldest first.
 
     Historians see first the corrections still waiting for the historian votes the rule needs.
     Each row carries ``photo_title`` and ``author_username``. ``profile``: the user's profile if
-    already read (the page's ``viewer_profile``).
+    already read (the page's ``viewer_profile``). One compiled statement of ``_review_queue``.
     """
+    role = viewer_role(user)
+    if role == "anonymous":
+        return _REVIEW_QUEUE((role, False, limit))
+    historian = (profile or profile_for(user)).role == Role.HISTORIAN
+    return _REVIEW_QUEUE((role, historian, limit), user_id=user.pk)
+
+
+def _review_queue(shape: tuple[str, bool, int], *, user_id: int | None = None):
+    role, historian, limit = shape
     qs = (
-        Correction.objects.visible_to(user)
+        Correction.objects.visible_to(role_viewer(role, user_id))
         .filter(status=CorrectionStatus.PENDING, is_gold=False, hidden_at__isnull=True)
         .filter(Q(kind=CorrectionKind.MANUAL) | Q(render__status=DraftStatus.DONE))
         # Only what the queue shows. Every joined table multiplies PostgreSQL's planning of this
@@ -46,9 +56,11 @@ def needs_review(user, limit: int = 50, *, profile=None):
         .only(*QUEUE_COLUMNS)
         .annotate(photo_title=F("photo__title"), author_username=F("author__username"))
     )
-    if user.is_authenticated:
-        qs = qs.exclude(author=user).exclude(Exists(Vote.objects.filter(correction=OuterRef("pk"), voter=user)))
-        if (profile or profile_for(user)).role == Role.HISTORIAN:
+    if role != "anonymous":
+        qs = qs.exclude(author_id=user_id).exclude(
+            Exists(Vote.objects.filter(correction=OuterRef("pk"), voter_id=user_id))
+        )
+        if historian:
             qs = qs.annotate(
                 historians_missing=Case(
                     When(historian_votes__lt=settings.CHROMA_REVIEW_MIN_HISTORIANS, then=Value(0)),
@@ -58,6 +70,9 @@ def needs_review(user, limit: int = 50, *, profile=None):
             ).order_by("historians_missing", "created_at", "id")
             return qs[:limit]
     return qs.order_by("created_at", "id")[:limit]
+
+
+_REVIEW_QUEUE = CompiledQuery(Correction, _review_queue)
 
 
 def _photos_with_drafts(user):

@@ -63,6 +63,7 @@ from community.review import (
 )
 from community.review.comments import comment_thread
 from community.review.corrections import MAX_EVIDENCE, MAX_NOTE, render_settings_for
+from community.review.selectors import my_vote, page_correction
 
 
 def _back(request, default: str) -> HttpResponseRedirect:
@@ -92,9 +93,7 @@ def correction_detail(request, pk: int):
     # The comparison's bases, the sources with their verdicts and the colour provenance are read
     # when a fragment renders, once for everyone (issue 25: seven joins and three prefetches were a
     # third of a render).
-    correction = get_object_or_404(
-        Correction.objects.visible_to(request.user).select_related("photo", "author", "render", "decided_by"), pk=pk
-    )
+    correction = page_correction(request.user, pk)
     original_url = clip_stills = None
     if correction.frame is not None:  # a clip's keyframe: compared with the keyframe's stills
         clip_stills = _clip_stills(correction.photo, correction.frame, correction.base_draft)
@@ -141,7 +140,7 @@ def correction_detail(request, pk: int):
             .prefetch_related("evidence")
         )
     )
-    my_vote = Vote.objects.filter(correction=correction, voter=user).first() if user.is_authenticated else None
+    mine = my_vote(user, correction)
     profile = viewer_profile(request)
     can_vote, why_not = permissions.can_vote(user, correction, profile=profile)
     is_moderator = profile is not None and profile.is_moderator
@@ -175,7 +174,7 @@ def correction_detail(request, pk: int):
             "upper": upper,
             "quorum": current.quorum(tally),
             "votes": votes,
-            "my_vote": my_vote,
+            "my_vote": mine,
             "can_vote": can_vote,
             "why_not": why_not,
             "can_decide": is_moderator

@@ -134,7 +134,11 @@ def test_what_cannot_be_compiled_faithfully_is_refused(photo):
     with pytest.raises(ValueError, match="prefetch"):
         CompiledQuery(Photo, lambda _, *, pk: Photo.objects.filter(pk=pk).prefetch_related("drafts"))(pk=photo.pk)
     with pytest.raises(ValueError, match="known objects"):  # a related manager's rows carry its instance
-        CompiledQuery(Draft, lambda _, *, pk: Photo.objects.get(pk=photo.pk).drafts.filter(pk=pk))(pk=1)
+        CompiledQuery(Draft, lambda _, *, pk: photo.drafts.filter(pk=pk))(pk=1)
+    with pytest.raises(ValueError, match="read the database"):  # what it read would be kept for good
+        CompiledQuery(
+            Photo, lambda _, *, pk: Photo.objects.filter(pk=pk, owner__in=list(Photo.objects.values_list("owner")))
+        )(pk=photo.pk)
     with pytest.raises(ValueError, match="order"):
         CompiledQuery(
             Photo, lambda _, *, pk: Photo.objects.filter(pk=pk).annotate(n=Count("drafts")).values_list("n", "pk")
@@ -159,3 +163,24 @@ def test_each_connection_gets_its_own_plan(photo, transactional_db):
     assert rows == here and here[0][0] == photo.pk and here[0][1] == photo.created_at
     mine = connections["default"]
     assert other is not mine and set(query._plans.keys()) == {mine, other}
+
+
+def test_a_changed_setting_is_read_again(photo, people, settings):
+    """A plan holds the queue's historian threshold among its parameters; changing the setting replans."""
+    from community.models import Correction
+    from community.review.queues import _review_queue, needs_review
+
+    older = correction_for(photo, people["author"])
+    newer = correction_for(photo, people["author"])
+    Correction.objects.filter(pk=older.pk).update(historian_votes=1)
+    historian = people["historian"]
+    orders = []
+    for threshold in (1, 0):
+        settings.CHROMA_REVIEW_MIN_HISTORIANS = threshold
+        got = needs_review(historian)
+        assert [fields(c) for c in got] == [
+            fields(c) for c in _review_queue(("member", True, 50), user_id=historian.pk)
+        ]
+        assert [(c.photo_title, c.author_username) for c in got] == [("Tram on Main Street", "author")] * 2
+        orders.append([c.pk for c in got])
+    assert orders == [[newer.pk, older.pk], [older.pk, newer.pk]]  # waiting for historians first, then by age
