@@ -32,11 +32,13 @@ compilers are never shared between threads.
 
 from __future__ import annotations
 
+import functools
 import operator
 import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import connections, router
 from django.db.models.query import (
@@ -96,7 +98,7 @@ class CompiledQuery:
         params = list(plan.params)
         for index, name in plan.slots:
             params[index] = keys[name]
-        with connection.cursor() as cursor:
+        with _cursor(connection) as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()
         if plan.converters:
@@ -138,6 +140,39 @@ class CompiledQuery:
             using=using,
             make=_maker(queryset, compiler, using),
         )
+
+
+def _cursor(connection):
+    """A cursor for a plan's statement. On PostgreSQL (CHROMA_PREPARED_STATEMENTS, on by default) the
+    statement is bound on the server and prepared on the connection at its first run, so PostgreSQL
+    plans it once per connection rather than on every request. Django's own cursors bind on the
+    client and never prepare (its default keeps transaction-pooling proxies working: turn this off
+    behind one that does not keep prepared statements). While queries are logged (DEBUG, a test
+    counting them), Django's cursor runs them: the log needs their text, which a prepared run lacks."""
+    if connection.vendor != "postgresql" or not settings.CHROMA_PREPARED_STATEMENTS or connection.queries_logged:
+        return connection.cursor()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:  # Django's default turns preparing off altogether on the connection
+        raw.prepare_threshold = _ONLY_WHEN_ASKED
+    with connection.wrap_database_errors:
+        cursor = _preparing_cursor_class()(raw)
+    return connection._prepare_cursor(cursor)  # Django's wrapper: its errors, query log and execute wrappers
+
+
+# Statements run this often are prepared unasked: never, in practice (Django's cursors bind on the client).
+_ONLY_WHEN_ASKED = 2**31
+
+
+@functools.cache
+def _preparing_cursor_class():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparingCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
+
+    return PreparingCursor
 
 
 def _no_reads(execute, sql, params, many, context):

@@ -527,6 +527,10 @@ CHROMA_CACHE_URL = env.string("CHROMA_CACHE_URL", "")
 # and a local-memory cache only hears of changes made in its own process (not those of the other
 # web processes, nor of the Celery workers that finish drafts and refresh gallery entries).
 CHROMA_FRAGMENT_CACHE_SECONDS = env.integer("CHROMA_FRAGMENT_CACHE_SECONDS", 300 if CHROMA_CACHE_URL else 0, minimum=0)
+# The statements pages run on every view (colorization/compiled_queries.py) are prepared on PostgreSQL,
+# planned once per connection instead of on every request. Turn off behind a transaction-pooling
+# proxy that does not keep prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+CHROMA_PREPARED_STATEMENTS = env.boolean("CHROMA_PREPARED_STATEMENTS", True)
 # Benchmarks: every response says the CPU milliseconds it took (Server-Timing), outermost so it counts all.
 CHROMA_SERVER_TIMING = env.boolean("CHROMA_SERVER_TIMING", False)
 if CHROMA_SERVER_TIMING:

@@ -184,3 +184,26 @@ def test_a_changed_setting_is_read_again(photo, people, settings):
         assert [(c.photo_title, c.author_username) for c in got] == [("Tram on Main Street", "author")] * 2
         orders.append([c.pk for c in got])
     assert orders == [[newer.pk, older.pk], [older.pk, newer.pk]]  # waiting for historians first, then by age
+
+
+def test_on_postgresql_the_statements_are_prepared_once_per_connection(photo, people, settings):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip(f"prepared statements are PostgreSQL's; this run uses {connection.vendor}")
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall()]
+
+    author = people["author"]
+    for _ in range(3):
+        assert page_photo(author, photo.pk).pk == photo.pk
+    photo_statements = [s for s in prepared() if 'FROM "colorization_photo"' in s]
+    assert len(photo_statements) == 1  # prepared at its first run, reused after
+    assert not any('FROM "community_collection"' in s for s in prepared())  # Django's own queries are not
+    settings.CHROMA_PREPARED_STATEMENTS = False  # behind a transaction-pooling proxy
+    collection_create(owner=author, title="Trams")
+    assert [c["title"] for c in collections_of(author)] == ["Trams"]
+    assert not any('FROM "community_collection"' in s for s in prepared())
