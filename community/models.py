@@ -110,6 +110,15 @@ class TrainingStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
+def correction_label(kind: str, model_slug: str | None, model_version: str | None) -> str:
+    """The visible disclosure of a correction's image (its render's model, when it has a render)."""
+    if kind == CorrectionKind.MANUAL:
+        return "Manually colorized by a volunteer · luminance from the original · colours are an interpretation"
+    if model_slug is not None:
+        return f"AI-colorized with volunteer hints · model {model_slug} v{model_version} · colours are an estimate"
+    return "AI-colorized with volunteer hints · colours are an estimate"
+
+
 class CorrectionQuerySet(models.QuerySet):
     def visible_to(self, user) -> CorrectionQuerySet:
         """Corrections a user may see: not hidden, on photos they may see (authors and staff see their own).
@@ -251,14 +260,8 @@ class Correction(models.Model):
 
     @property
     def label(self) -> str:
-        if self.kind == CorrectionKind.MANUAL:
-            return "Manually colorized by a volunteer · luminance from the original · colours are an interpretation"
-        if self.render_id:
-            return (
-                f"AI-colorized with volunteer hints · model {self.render.model_slug} v{self.render.model_version}"
-                " · colours are an estimate"
-            )
-        return "AI-colorized with volunteer hints · colours are an estimate"
+        render = self.render if self.render_id else None
+        return correction_label(self.kind, render and render.model_slug, render and render.model_version)
 
 
 class EvidenceKind(models.TextChoices):

@@ -95,10 +95,10 @@ def _id_url(name: str, prefix: str) -> tuple[str, str]:
 def _queue_item(correction, url: tuple[str, str]) -> str:
     pk, title = correction.pk, escape(correction.photo_title)
     if correction.thumbnail:
-        src = escape(correction.thumbnail.url)
+        src = escape(correction.thumbnail_url)
         image = f'<img src="{src}" alt="Correction {pk} of {title}" loading="lazy" width="160">'
-    elif correction.render_id and correction.render.thumbnail:
-        src = escape(correction.render.thumbnail.url)
+    elif correction.render_thumbnail:
+        src = escape(correction.render_thumbnail_url)
         image = (
             f'<img src="{src}" alt="Correction {pk} of {title} (AI-colorized with hints)" loading="lazy" width="160">'
         )
@@ -121,7 +121,7 @@ def _queue_item(correction, url: tuple[str, str]) -> str:
 
 @register.simple_tag
 def review_queue_items(corrections) -> str:
-    """The review queue's items (one ``<li>`` each, from ``queues.needs_review``'s rows), built in
+    """The review queue's items (one ``<li>`` each, from ``queues.needs_review``'s ``QueueItem`` rows), built in
     Python: the queue is per person (never a shared fragment) and up to 50 items long, where the
     template language cost ~0.25 ms an item against a few hundredths here (issue 25). The markup a
     template would give; every value that comes from people is escaped (``html.escape``, as

@@ -25,6 +25,10 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
+def vars_of(item) -> list:
+    return [getattr(item, name) for name in item.__slots__]
+
+
 def fields(obj) -> dict:
     return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
 
@@ -178,9 +182,7 @@ def test_a_changed_setting_is_read_again(photo, people, settings):
     for threshold in (1, 0):
         settings.CHROMA_REVIEW_MIN_HISTORIANS = threshold
         got = needs_review(historian)
-        assert [fields(c) for c in got] == [
-            fields(c) for c in _review_queue(("member", True, 50), user_id=historian.pk)
-        ]
+        assert [tuple(vars_of(item)) for item in got] == list(_review_queue(("member", True, 50), user_id=historian.pk))
         assert [(c.photo_title, c.author_username) for c in got] == [("Tram on Main Street", "author")] * 2
         orders.append([c.pk for c in got])
     assert orders == [[newer.pk, older.pk], [older.pk, newer.pk]]  # waiting for historians first, then by age

@@ -149,7 +149,7 @@ def test_gold_corrections_never_reach_votes_decisions_or_training(
     assert response.status_code == 409
     from community.review.queues import needs_review
 
-    assert correction not in list(needs_review(people["historian"]))
+    assert correction.pk not in [item.pk for item in needs_review(people["historian"])]
     assert decisions.correction_training_example_add(correction.pk) is False
     correction.refresh_from_db()
     assert correction.status == CorrectionStatus.PENDING and correction.votes_up == 0

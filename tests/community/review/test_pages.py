@@ -192,10 +192,13 @@ def test_needs_review_is_oldest_first_and_historians_see_theirs_first(people, ph
     decisions.vote_cast(correction_id=older.pk, voter=people["historian2"], value=1)
     from community.review.queues import needs_review
 
-    assert list(needs_review(people["volunteer3"])) == [older, newer]
-    assert list(needs_review(people["historian"])) == [newer, older]  # newer has no historian vote yet
-    assert list(needs_review(people["volunteer"])) == [newer]  # not your own
-    assert list(needs_review(people["historian2"])) == [newer]  # not what you voted on
+    def queue(user) -> list[int]:
+        return [item.pk for item in needs_review(user)]
+
+    assert queue(people["volunteer3"]) == [older.pk, newer.pk]
+    assert queue(people["historian"]) == [newer.pk, older.pk]  # newer has no historian vote yet
+    assert queue(people["volunteer"]) == [newer.pk]  # not your own
+    assert queue(people["historian2"]) == [newer.pk]  # not what you voted on
     page = client_for(people["historian"]).get("/review/").content.decode()
     assert page.index(f"correction {newer.pk}") < page.index(f"correction {older.pk}")
 
@@ -220,6 +223,33 @@ def test_the_review_queue_items_escape_what_people_wrote_and_cut_long_notes(peop
     assert "Manually colorized by a volunteer" in items[1]
     cut = items[1].split("</p><p>")[-1].split("</p>")[0]
     assert cut.endswith("…") and len(cut) == 200 and long_note.startswith(cut[:-1])
+
+
+def test_a_hints_correction_in_the_queue_shows_its_render_and_the_model_that_made_it(people, photo):
+    from colorization.models import Draft, DraftPurpose, DraftStatus
+    from community.models import Correction, CorrectionKind
+
+    render = Draft.objects.create(
+        photo=photo,
+        purpose=DraftPurpose.CORRECTION,
+        status=DraftStatus.DONE,
+        render_size=256,
+        saturation=1.0,
+        model_slug="colornet-base",
+        model_version="6",
+        thumbnail="drafts/render-thumb.jpg",
+    )
+    hinted = correction_for(photo, people["volunteer"], render=render)
+    waiting = correction_for(photo, people["volunteer2"])  # no render yet
+    Correction.objects.filter(pk__in=[hinted.pk, waiting.pk]).update(kind=CorrectionKind.HINTS, image="", thumbnail="")
+    hinted.refresh_from_db()
+    page = client_for(people["volunteer3"]).get("/review/").content.decode()
+    items = page.split('class="review-queue-item"')[1:]
+    assert len(items) == 1 and f"correction {hinted.pk}</a>" in items[0] and f"correction {waiting.pk}<" not in page
+    assert f'alt="Correction {hinted.pk} of Tram on Main Street (AI-colorized with hints)"' in items[0]
+    assert 'src="/media/drafts/render-thumb.jpg?' in items[0]  # signed
+    assert "AI-colorized with volunteer hints · model colornet-base v6 · colours are an estimate" in items[0]
+    assert hinted.label in items[0]  # the one label, on the queue and on the correction
 
 
 def test_needs_correction_lists_drafts_without_a_community_version_and_flagged_ones(
