@@ -8,9 +8,9 @@ local-memory cache can be (use a shared cache such as Redis, CHROMA_CACHE_URL, w
 processes serve the site). PageCacheMiddleware answers hits before the rest of the stack runs.
 
 Signed-in people never get a whole cached page, but most of what they see is the same for everyone:
-the gallery's cards, a photo page's history, a correction's votes. Those parts are template
-fragments (``{% cache fragment_seconds "name" fragment_key %}``) whose key carries the same version
-stamps plus the signed-media window (file URLs inside them change when it turns), so every change
+the gallery's cards, a photo page's history, a correction's votes. Those parts are shared template
+fragments (``{% shared "name" %}``, read together in one cache round trip) whose key carries the
+same version stamps plus the signed-media window (file URLs inside them change when it turns), so every change
 that drops a cached page drops its fragments too. What differs per person stays outside them (the
 header, "add to my collections", my vote, the discussion); forms inside a shared fragment carry a
 placeholder for the CSRF token that ``csrf_fill`` replaces with the visitor's own after rendering.
@@ -73,20 +73,50 @@ def fragment_key(*, photo_id: int | None = None, parts: tuple = ()) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def fragment_context(*, photo_id: int | None = None, parts: tuple = (), shared: bool = True) -> dict:
-    """Template context for pages with shared fragments: their key and lifetime, and the CSRF slot.
+def fragment_context(
+    *, photo_id: int | None = None, parts: tuple = (), shared: bool = True, names: tuple[str, ...] = ()
+) -> dict:
+    """Template context for pages with shared fragments: ``fragments`` (``SharedFragments``: the
+    page's fragments, ``names``, read together) and the CSRF slot.
 
     ``shared=False`` (a page only its owner or staff may see, drafts in progress) renders every
-    fragment afresh and stores nothing (a zero lifetime), under a key nobody else reads.
+    fragment afresh and stores nothing.
     """
     seconds = settings.CHROMA_FRAGMENT_CACHE_SECONDS
     if not shared or seconds <= 0:
-        return {"fragment_key": "private", "fragment_seconds": 0, "csrf_token": CSRF_SLOT}
+        return {"fragments": SharedFragments("private", 0, names), "csrf_token": CSRF_SLOT}
     return {
-        "fragment_key": fragment_key(photo_id=photo_id, parts=parts),
-        "fragment_seconds": seconds,
+        "fragments": SharedFragments(fragment_key(photo_id=photo_id, parts=parts), seconds, names),
         "csrf_token": CSRF_SLOT,
     }
+
+
+class SharedFragments:
+    """A page's shared fragments (``{% shared "name" %}…{% endshared %}``, community/templatetags/
+    shared_fragments.py): the page names them all up front, and the first one a render needs reads
+    them all in one ``get_many``. A missing one is rendered and stored for ``seconds`` (0: rendered
+    every time, stored never). A fragment the page did not name is a mistake in the page, not a
+    miss: it raises."""
+
+    def __init__(self, key: str, seconds: int, names: tuple[str, ...]):
+        self.key, self.seconds, self.names = key, seconds, frozenset(names)
+        self._found: dict | None = None
+
+    def _cache_key(self, name: str) -> str:
+        return f"fragment:{name}:{self.key}"
+
+    def get(self, name: str) -> str | None:
+        if name not in self.names:
+            raise KeyError(f"the page renders fragment {name!r} without naming it (fragment_context names=…)")
+        if self.seconds <= 0:
+            return None
+        if self._found is None:
+            self._found = cache.get_many([self._cache_key(n) for n in sorted(self.names)])
+        return self._found.get(self._cache_key(name))
+
+    def put(self, name: str, html: str) -> None:
+        if self.seconds > 0:
+            cache.set(self._cache_key(name), html, self.seconds)
 
 
 def csrf_fill(request, response):

@@ -114,7 +114,7 @@ def _gallery(request):
             "first_url": link(),
             "canonical_url": request.build_absolute_uri(link(**({"after": after} if after else {}))),
             # The whole listing is the same for every visitor: one fragment per URL and data version.
-            **fragment_context(parts=("gallery", request.GET.urlencode())),
+            **fragment_context(parts=("gallery", request.GET.urlencode()), names=("gallery",)),
         },
         status=200,
     )
@@ -268,6 +268,7 @@ def _photo_detail(request, pk: int):
                     ",".join(f"{pk}:{status}" for pk, status in states),
                 ),
                 shared=shared,
+                names=("photo-head", "photo-stage", "photo-history"),
             ),
         },
     )

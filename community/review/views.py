@@ -159,6 +159,7 @@ def correction_detail(request, pk: int):
         if open_revocation
         else None
     )
+    can_verify_sources = permissions.can_verify_sources(user, correction, profile=profile)
     response = render(
         request,
         "community/correction_detail.html",
@@ -194,11 +195,12 @@ def correction_detail(request, pk: int):
             "why_not_revocation_vote": revocation_vote_refusal.message if revocation_vote_refusal else "",
             "provenance": colour_provenance,
             "sources": sources,
-            "can_verify_sources": permissions.can_verify_sources(user, correction, profile=profile),
+            "can_verify_sources": can_verify_sources,
             **fragment_context(
                 photo_id=correction.photo_id,
                 parts=("correction", correction.pk, "member" if user.is_authenticated else "anonymous"),
                 shared=shared,
+                names=("correction-compare", f"correction-provenance:{can_verify_sources}", "correction-votes"),
             ),
         },
     )

@@ -251,3 +251,56 @@ def test_the_signed_in_review_queue_is_a_fixed_number_of_queries(viewer, photo, 
     with django_assert_num_queries(2 + 1):  # the queue (one query whatever its length); my role is my profile
         html = viewer.get("/review/").content.decode()
     assert html.count('class="review-queue-item"') == 3
+
+
+# --- shared fragments: one cache round trip per page --------------------------------------------------
+
+
+class CountingCache:
+    """The cache, with the keys of every read (to count the round trips a page makes for fragments)."""
+
+    def __init__(self, inner):
+        self.inner, self.reads = inner, []
+
+    def get(self, key, *args, **kwargs):
+        self.reads.append([key])
+        return self.inner.get(key, *args, **kwargs)
+
+    def get_many(self, keys, *args, **kwargs):
+        self.reads.append(list(keys))
+        return self.inner.get_many(keys, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("page", ["photo", "correction", "gallery"])
+def test_a_page_reads_all_its_shared_fragments_in_one_round_trip(viewer, photo, correction, page, monkeypatch):
+    from community.gallery import page_cache
+
+    url = {"photo": f"/photos/{photo.pk}/", "correction": f"/corrections/{correction.pk}/", "gallery": "/gallery/"}
+    first = viewer.get(url[page]).content.decode()
+    counting = CountingCache(page_cache.cache)
+    monkeypatch.setattr(page_cache, "cache", counting)
+    again = viewer.get(url[page]).content.decode()
+    fragment_reads = [keys for keys in counting.reads if any(k.startswith("fragment:") for k in keys)]
+    expected = {"photo": 3, "correction": 3, "gallery": 1}[page]
+    assert len(fragment_reads) == 1 and len(fragment_reads[0]) == expected
+    assert strip_tokens(again) == strip_tokens(first)  # the same page, from the cache
+
+
+def strip_tokens(html: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+
+def test_a_fragment_the_page_did_not_name_is_an_error_not_a_miss():
+    from django.template import Context, Template
+
+    from community.gallery.page_cache import SharedFragments
+
+    page = Template(
+        '{% load shared_fragments %}{% shared "votes" %}v{% endshared %}{% shared "other" %}o{% endshared %}'
+    )
+    assert page.render(Context({"fragments": SharedFragments("k", 300, ("votes", "other"))})) == "vo"
+    with pytest.raises(KeyError, match="without naming it"):
+        page.render(Context({"fragments": SharedFragments("k", 300, ("votes",))}))
