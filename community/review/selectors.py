@@ -1,9 +1,12 @@
-"""What the review pages read on every view, as compiled statements (colorization/compiled_queries.py):
-the correction a page shows and the viewer's vote on it. The querysets here are the statements; the
-rules in them (``Correction.objects.visible_to``) are their models' own."""
+"""What the correction page reads on every view, as one compiled statement (colorization/compiled_queries.py):
+the correction and, for a signed-in viewer, their vote on it. The queryset here is the statement; the
+rule in it (``Correction.objects.visible_to``) is its model's own."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.db.models import OuterRef, Subquery
 from django.http import Http404
 
 from colorization.compiled_queries import CompiledQuery
@@ -11,8 +14,17 @@ from colorization.models import role_viewer, viewer_role
 from community.models import Correction, Vote
 
 
+@dataclass(frozen=True)
+class MyVote:
+    """The viewer's vote on the correction (one per person: ``one_vote_per_person``)."""
+
+    value: int
+    comment: str
+
+
 def page_correction(user, pk: int) -> Correction:
-    """The correction with its photo, author, render and decider, if the user may see it (else 404)."""
+    """The correction with its photo, author, render and decider, if the user may see it (else 404).
+    A signed-in viewer's vote comes with it: ``my_vote(correction)``."""
     role = viewer_role(user)
     keys = {"pk": pk} if role == "anonymous" else {"pk": pk, "user_id": user.pk}
     found = _PAGE_CORRECTION(role, **keys)
@@ -21,24 +33,24 @@ def page_correction(user, pk: int) -> Correction:
     return found[0]
 
 
-_PAGE_CORRECTION = CompiledQuery(
-    Correction,
-    lambda role, *, pk, user_id=None: (
+def my_vote(correction: Correction) -> MyVote | None:
+    """The vote ``page_correction`` read with the correction for its signed-in viewer, if they voted."""
+    value = getattr(correction, "my_vote_value", None)
+    return None if value is None else MyVote(value=value, comment=correction.my_vote_comment)
+
+
+def _page_correction(role: str, *, pk: int, user_id: int | None = None):
+    corrections = (
         Correction.objects.visible_to(role_viewer(role, user_id))
         .select_related("photo", "author", "render", "decided_by")
         .filter(pk=pk)
-    ),
-)
+    )
+    if role == "anonymous":
+        return corrections
+    mine = Vote.objects.filter(correction=OuterRef("pk"), voter_id=user_id)
+    return corrections.annotate(
+        my_vote_value=Subquery(mine.values("value")[:1]), my_vote_comment=Subquery(mine.values("comment")[:1])
+    )
 
 
-def my_vote(user, correction: Correction) -> Vote | None:
-    """The signed-in user's vote on the correction, if any."""
-    if not user.is_authenticated:
-        return None
-    found = _MY_VOTE(correction_id=correction.pk, user_id=user.pk)
-    return found[0] if found else None
-
-
-_MY_VOTE = CompiledQuery(
-    Vote, lambda _, *, correction_id, user_id: Vote.objects.filter(correction_id=correction_id, voter_id=user_id)
-)
+_PAGE_CORRECTION = CompiledQuery(Correction, _page_correction)

@@ -140,7 +140,7 @@ def correction_detail(request, pk: int):
             .prefetch_related("evidence")
         )
     )
-    mine = my_vote(user, correction)
+    mine = my_vote(correction)
     profile = viewer_profile(request)
     can_vote, why_not = permissions.can_vote(user, correction, profile=profile)
     is_moderator = profile is not None and profile.is_moderator
@@ -200,7 +200,12 @@ def correction_detail(request, pk: int):
                 photo_id=correction.photo_id,
                 parts=("correction", correction.pk, "member" if user.is_authenticated else "anonymous"),
                 shared=shared,
-                names=("correction-compare", f"correction-provenance:{can_verify_sources}", "correction-votes"),
+                names=(
+                    "correction-compare",
+                    f"correction-provenance:{can_verify_sources}",
+                    "correction-status",
+                    "correction-votes",
+                ),
             ),
         },
     )

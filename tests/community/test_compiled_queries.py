@@ -209,3 +209,40 @@ def test_on_postgresql_the_statements_are_prepared_once_per_connection(photo, pe
     collection_create(owner=author, title="Trams")
     assert [c["title"] for c in collections_of(author)] == ["Trams"]
     assert not any('FROM "community_collection"' in s for s in prepared())
+
+
+def test_the_correction_page_reads_the_correction_its_queryset_reads(photo, people, viewers):
+    from community.review.decisions import vote_cast
+    from community.review.selectors import MyVote, _page_correction, my_vote, page_correction
+
+    shown = correction_for(photo, people["author"])
+    hidden = correction_for(photo, people["volunteer"], hidden_at=timezone.now())
+    vote_cast(correction_id=shown.pk, voter=people["volunteer2"], value=-1, comment="Too bright")
+    seen = {}
+    for name, user in viewers.items():
+        for correction in (shown, hidden):
+            role = viewer_role(user)
+            expected = list(_page_correction(role, pk=correction.pk, user_id=user.pk))
+            if not expected:
+                with pytest.raises(Http404):
+                    page_correction(user, correction.pk)
+                continue
+            got = page_correction(user, correction.pk)
+            seen.setdefault(name, []).append(correction.pk)
+            assert fields(got) == fields(expected[0])
+            for related in ("photo", "author", "render", "decided_by"):
+                assert (getattr(got, related) and fields(getattr(got, related))) == (
+                    getattr(expected[0], related) and fields(getattr(expected[0], related))
+                )
+            assert my_vote(got) == (
+                MyVote(value=-1, comment="Too bright") if (name, correction) == ("volunteer2", shown) else None
+            )
+    everyone = [shown.pk]
+    assert seen == {
+        "anonymous": everyone,
+        "author": everyone,
+        "volunteer": [shown.pk, hidden.pk],  # their own hidden correction
+        "volunteer2": everyone,
+        "moderator": everyone,  # moderators act on hidden ones through the moderation queue
+        "staff": [shown.pk, hidden.pk],
+    }

@@ -230,17 +230,24 @@ def test_the_signed_in_correction_page_is_a_fixed_number_of_queries(
 ):
     vote_cast(correction_id=correction.pk, voter=crew["voter"], value=1, comment="Yes")
     viewer.get(f"/corrections/{correction.pk}/")
-    # The correction (+photo, author, render, decider), my vote, the discussion's comments = 3;
+    # The correction (+photo, author, render, decider, and my vote), the discussion's comments = 2;
     # every rule the page asks (and whether I moderate) reuses my profile; the votes, the comparison
     # (with its bases) and the sources with their verdicts and the colour provenance come from
     # fragments (issue 25: 3 + 7 before).
-    with django_assert_num_queries(2 + 3):
-        viewer.get(f"/corrections/{correction.pk}/")
+    with django_assert_num_queries(2 + 2):
+        html = viewer.get(f"/corrections/{correction.pk}/").content.decode()
+    assert 'id="vote-form"' in html and 'aria-pressed="true"' not in html  # the viewer has not voted
+    vote_cast(correction_id=correction.pk, voter=crew["viewer"], value=-1, comment="Too bright")
+    viewer.get(f"/corrections/{correction.pk}/")
+    with django_assert_num_queries(2 + 2):
+        html = viewer.get(f"/corrections/{correction.pk}/").content.decode()
+    assert ">Too bright</textarea>" in html and 'value="-1" aria-pressed="true"' in html
+    assert "You voted not plausible" in html
     # Once accepted it may have revocation requests: one query for them, whatever their number, and
     # the rule for asking reads whether one is open.
     correction_decide(correction_id=correction.pk, moderator=crew["moderator"], decision="accept", reason="Records")
     viewer.get(f"/corrections/{correction.pk}/")
-    with django_assert_num_queries(2 + 5):
+    with django_assert_num_queries(2 + 4):
         viewer.get(f"/corrections/{correction.pk}/")
 
 
@@ -284,7 +291,7 @@ def test_a_page_reads_all_its_shared_fragments_in_one_round_trip(viewer, photo, 
     monkeypatch.setattr(page_cache, "cache", counting)
     again = viewer.get(url[page]).content.decode()
     fragment_reads = [keys for keys in counting.reads if any(k.startswith("fragment:") for k in keys)]
-    expected = {"photo": 3, "correction": 3, "gallery": 1}[page]
+    expected = {"photo": 3, "correction": 4, "gallery": 1}[page]
     assert len(fragment_reads) == 1 and len(fragment_reads[0]) == expected
     assert strip_tokens(again) == strip_tokens(first)  # the same page, from the cache
 
