@@ -211,18 +211,20 @@ def test_on_postgresql_the_statements_are_prepared_once_per_connection(photo, pe
     assert not any('FROM "community_collection"' in s for s in prepared())
 
 
-def test_the_correction_page_reads_the_correction_its_queryset_reads(photo, people, viewers):
+@pytest.mark.parametrize("fragments", [0, 300])
+def test_the_correction_page_reads_the_correction_its_queryset_reads(photo, people, viewers, fragments, settings):
     from community.review.decisions import vote_cast
     from community.review.selectors import MyVote, _page_correction, my_vote, page_correction
 
     shown = correction_for(photo, people["author"])
     hidden = correction_for(photo, people["volunteer"], hidden_at=timezone.now())
     vote_cast(correction_id=shown.pk, voter=people["volunteer2"], value=-1, comment="Too bright")
+    settings.CHROMA_FRAGMENT_CACHE_SECONDS = fragments
     seen = {}
     for name, user in viewers.items():
         for correction in (shown, hidden):
             role = viewer_role(user)
-            expected = list(_page_correction(role, pk=correction.pk, user_id=user.pk))
+            expected = list(_page_correction((role, fragments > 0), pk=correction.pk, user_id=user.pk))
             if not expected:
                 with pytest.raises(Http404):
                     page_correction(user, correction.pk)
