@@ -1,6 +1,6 @@
-"""What the correction page reads on every view, as one compiled statement (colorization/compiled_queries.py):
-the correction and, for a signed-in viewer, their vote on it. The queryset here is the statement; the
-rule in it (``Correction.objects.visible_to``) is its model's own."""
+"""What review pages read on every view, as compiled statements (colorization/compiled_queries.py): the
+correction page's correction with the viewer's vote, and the editor's base draft. The querysets here
+are the statements; the rules in them (``Correction.objects.visible_to``) are their models' own."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db.models import OuterRef, Subquery
 from django.http import Http404
 
 from colorization.compiled_queries import CompiledQuery
-from colorization.models import role_viewer, viewer_role
+from colorization.models import Draft, DraftPurpose, DraftStatus, Photo, role_viewer, viewer_role
 from community.models import Correction, Vote
 
 
@@ -60,3 +60,20 @@ def _page_correction(shape: tuple[str, bool], *, pk: int, user_id: int | None = 
 
 
 _PAGE_CORRECTION = CompiledQuery(Correction, _page_correction)
+
+
+def editor_base_draft(photo: Photo, draft_id: int | None) -> Draft | None:
+    """The finished draft the editor starts from: ``draft_id``, else the newest; None when there is none.
+    A film clip's may also be its community render (its keyframes' accepted corrections)."""
+    keys = {"photo_id": photo.pk} if draft_id is None else {"photo_id": photo.pk, "pk": draft_id}
+    found = _EDITOR_BASE_DRAFT(photo.is_video, **keys)
+    return found[0] if found else None
+
+
+def _editor_base_draft(video: bool, *, photo_id: int, pk: int | None = None):
+    kinds = (DraftPurpose.DRAFT, DraftPurpose.COMMUNITY) if video else (DraftPurpose.DRAFT,)
+    drafts = Draft.objects.filter(photo_id=photo_id, purpose__in=kinds, status=DraftStatus.DONE, frame__isnull=True)
+    return drafts.filter(pk=pk) if pk is not None else drafts[:1]
+
+
+_EDITOR_BASE_DRAFT = CompiledQuery(Draft, _editor_base_draft)

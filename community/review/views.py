@@ -32,12 +32,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from colorization.access import writer_required
 from colorization.engine.hints import MAX_POINTS, MAX_STROKE_POINTS, MAX_STROKES, POINT_SIZES, STROKE_WIDTHS
 from colorization.images import ImageRejected
-from colorization.models import Draft, DraftPurpose, DraftStatus, Licence, Photo
+from colorization.models import Draft, DraftStatus, Licence, Photo
 from colorization.preview import MIN_RENDER_SIZE, PREVIEW_MAX_SIDE
 from colorization.ratelimit import RateLimited
 from colorization.text import submitted_id
 from community.accounts.services import profile_for, viewer_profile
 from community.gallery.page_cache import csrf_fill, fragment_context
+from community.gallery.photo_page import page_photo
 from community.models import (
     Comment,
     Correction,
@@ -63,7 +64,7 @@ from community.review import (
 )
 from community.review.comments import comment_thread
 from community.review.corrections import MAX_EVIDENCE, MAX_NOTE, render_settings_for
-from community.review.selectors import my_vote, page_correction
+from community.review.selectors import editor_base_draft, my_vote, page_correction
 
 
 def _back(request, default: str) -> HttpResponseRedirect:
@@ -268,7 +269,7 @@ def editor(request, pk: int):
     A film clip's keyframe is corrected the same way (``?draft=ID&frame=N``): the editor shows the
     keyframe's stills, previews that frame, and the correction is of that keyframe.
     """
-    photo = get_object_or_404(Photo.objects.visible_to(request.user), pk=pk)
+    photo = page_photo(request.user, pk)
     correction_id, draft_id = _id_param(request, "correction"), _id_param(request, "draft")
     frame = _frame_param(request)
     base_correction = base_draft = None
@@ -284,9 +285,9 @@ def editor(request, pk: int):
         label = base_correction.label
         frame = base_correction.frame
     else:
-        kinds = (DraftPurpose.DRAFT, DraftPurpose.COMMUNITY) if photo.is_video else (DraftPurpose.DRAFT,)
-        drafts = Draft.objects.filter(photo=photo, purpose__in=kinds, status=DraftStatus.DONE, frame__isnull=True)
-        base_draft = get_object_or_404(drafts, pk=draft_id) if draft_id is not None else drafts.first()
+        base_draft = editor_base_draft(photo, draft_id)
+        if base_draft is None and draft_id is not None:
+            raise Http404("No such finished draft of this photo.")
         if base_draft is None:
             return render(request, "community/editor_unavailable.html", {"photo": photo}, status=409)
         base_image = base_draft.image
