@@ -17,12 +17,16 @@ itself would have returned:
 The queryset stays the one statement of the query, and of any rule in it (``photo_visibility``,
 the comment thread's rule). Tests compare each compiled query with its queryset.
 
+On PostgreSQL the statement is also prepared on its connection (``_cursor``), so the server plans
+it once per connection rather than on every request (CHROMA_PREPARED_STATEMENTS).
+
 Limits, checked when a statement is planned:
 - keys are integers that the ORM passes to the database as parameters;
 - building the queryset reads nothing from the database: a plan lives as long as its process, so
   whatever else it depends on must be in its shape (settings are read again when a test overrides
   them: ``setting_changed`` drops every plan);
-- a key that would land in the SQL text is refused;
+- a key that would land in the SQL text, or reach the database as something else (a string), is
+  refused;
 - ``prefetch_related``, ``extra()``, related managers' known objects and reordered ``values()``
   fields are refused.
 
@@ -126,6 +130,12 @@ class CompiledQuery:
             for name, sentinel in sentinels.items()
             if type(param) is int and param == sentinel
         )
+        placed = {i for i, _ in slots}
+        for i, param in enumerate(params):
+            if i not in placed and any(str(-sentinel) in str(param) for sentinel in sentinels.values()):
+                raise ValueError(
+                    f"a key reaches the database as {param!r}, not as itself: compare it with an integer column"
+                )
         fields = [column for column, _, _ in compiler.select[: compiler.col_count]]
         converters = tuple(
             (position, tuple(functions), expression)

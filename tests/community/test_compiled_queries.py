@@ -139,6 +139,8 @@ def test_what_cannot_be_compiled_faithfully_is_refused(photo):
         CompiledQuery(Photo, lambda _, *, pk: Photo.objects.filter(pk=pk).prefetch_related("drafts"))(pk=photo.pk)
     with pytest.raises(ValueError, match="known objects"):  # a related manager's rows carry its instance
         CompiledQuery(Draft, lambda _, *, pk: photo.drafts.filter(pk=pk))(pk=1)
+    with pytest.raises(ValueError, match="not as itself"):  # a key compared with a text column goes as text
+        CompiledQuery(Photo, lambda _, *, n: Photo.objects.filter(title=n))(n=3)
     with pytest.raises(ValueError, match="read the database"):  # what it read would be kept for good
         CompiledQuery(
             Photo, lambda _, *, pk: Photo.objects.filter(pk=pk, owner__in=list(Photo.objects.values_list("owner")))
