@@ -75,7 +75,8 @@ _ALL: weakref.WeakSet = weakref.WeakSet()
 
 
 class CompiledQuery:
-    """``build(shape, **keys)`` returns the queryset; ``query(shape, **keys)`` returns its rows as a list.
+    """``build(shape, **keys)`` returns the queryset; calling the compiled query with the same
+    arguments returns the queryset's rows as a list.
 
     ``model`` is the queryset's model. Its database is read through the router, as the queryset's is.
     """
