@@ -76,7 +76,9 @@ _ALL: weakref.WeakSet = weakref.WeakSet()
 
 class CompiledQuery:
     """``build(shape, **keys)`` returns the queryset; calling the compiled query with the same
-    arguments returns the queryset's rows as a list.
+    arguments returns the queryset's rows as a list, and ``first`` its first row or None. A key given
+    as None is left out (an anonymous viewer's ``user_id``): the build gets its default, and the
+    statement without it is planned as its own.
 
     ``model`` is the queryset's model. Its database is read through the router, as the queryset's is.
     """
@@ -87,7 +89,8 @@ class CompiledQuery:
         self._plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         _ALL.add(self)
 
-    def __call__(self, shape: Hashable = None, **keys: int) -> list:
+    def __call__(self, shape: Hashable = None, **given: int | None) -> list:
+        keys = {name: value for name, value in given.items() if value is not None}
         for name, value in keys.items():
             if type(value) is not int:
                 raise TypeError(f"{name}={value!r}: a compiled query's keys are integers")
@@ -109,6 +112,11 @@ class CompiledQuery:
         if plan.converters:
             rows = [_converted(row, plan) for row in rows]
         return [plan.make(row) for row in rows]
+
+    def first(self, shape: Hashable = None, **keys: int | None):
+        """The first row, or None when there is none."""
+        found = self(shape, **keys)
+        return found[0] if found else None
 
     def _plan(self, shape, names: tuple[str, ...], using: str) -> _Plan:
         sentinels = {name: _SENTINEL - i for i, name in enumerate(names)}

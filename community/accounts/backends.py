@@ -27,8 +27,7 @@ def user_with_profile(user_id):
         pk = model._meta.pk.to_python(user_id)
     except ValidationError:  # a session naming a key of another type: nobody
         return None
-    found = _WITH_PROFILE(pk=pk)
-    return found[0] if found else None
+    return _WITH_PROFILE.first(pk=pk)
 
 
 _WITH_PROFILE = CompiledQuery(

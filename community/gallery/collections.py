@@ -151,9 +151,7 @@ def collection_photos(request, collection: Collection) -> list[Photo]:
 
 def collections_of(user) -> list[dict]:
     """A signed-in person's own collections as {"pk", "title"}, for "add to" menus. One compiled statement."""
-    if not user.is_authenticated:
-        return []
-    return _OWN_COLLECTIONS(user_id=user.pk)
+    return _OWN_COLLECTIONS(user_id=user.pk) if user.is_authenticated else []
 
 
 _OWN_COLLECTIONS = CompiledQuery(

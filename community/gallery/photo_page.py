@@ -32,12 +32,10 @@ def page_photo(user, pk: int) -> Photo:
     """The photo of a page if the user may see it (else 404), with its owner, and for a signed-in
     viewer ``my_hidden_correction``: whether a hidden correction of theirs is on it (it decides
     whether the page's shared fragments are theirs to read). One compiled statement."""
-    role = viewer_role(user)
-    keys = {"pk": pk} if role == "anonymous" else {"pk": pk, "user_id": user.pk}
-    found = _PAGE_PHOTO(role, **keys)
-    if not found:
+    photo = _PAGE_PHOTO.first(viewer_role(user), pk=pk, user_id=user.pk)
+    if photo is None:
         raise Http404("No such photo.")
-    return found[0]
+    return photo
 
 
 def _page_photo(role: str, *, pk: int, user_id: int | None = None):

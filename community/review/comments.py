@@ -53,10 +53,12 @@ def comment_thread(user, *, photo=None, correction=None, profile=None) -> list[C
     """A photo's or a correction's thread, oldest first: hidden comments only for moderators, staff
     and their own authors. ``profile``: the user's profile if already read (``viewer_profile``).
     One compiled statement of ``_thread``."""
-    keys = {"photo_id": photo.pk} if photo is not None else {"correction_id": correction.pk}
-    if user.is_authenticated:
-        keys["user_id"] = user.pk
-    return _THREAD(_reader(user, profile), **keys)
+    return _THREAD(
+        _reader(user, profile),
+        photo_id=photo.pk if photo is not None else None,
+        correction_id=correction.pk if correction is not None else None,
+        user_id=user.pk,
+    )
 
 
 def _reader(user, profile) -> str:

@@ -74,11 +74,8 @@ def needs_review(user, limit: int = 50, *, profile=None) -> list[QueueItem]:
     ``profile``: the user's profile if already read (the page's ``viewer_profile``). One compiled
     statement of ``_review_queue``.
     """
-    role = viewer_role(user)
-    if role == "anonymous":
-        return [QueueItem(*row) for row in _REVIEW_QUEUE((role, False, limit))]
-    historian = (profile or profile_for(user)).role == Role.HISTORIAN
-    return [QueueItem(*row) for row in _REVIEW_QUEUE((role, historian, limit), user_id=user.pk)]
+    historian = user.is_authenticated and (profile or profile_for(user)).role == Role.HISTORIAN
+    return [QueueItem(*row) for row in _REVIEW_QUEUE((viewer_role(user), historian, limit), user_id=user.pk)]
 
 
 def _review_queue(shape: tuple[str, bool, int], *, user_id: int | None = None):

@@ -30,12 +30,11 @@ def page_correction(user, pk: int) -> Correction:
     Its author, its decider and its hints appear only in the page's shared fragments. With shared
     fragments on (CHROMA_FRAGMENT_CACHE_SECONDS) they are read only when a fragment renders, once
     for everyone; with them off, every view renders the fragments, and they come with the row."""
-    role = viewer_role(user)
-    keys = {"pk": pk} if role == "anonymous" else {"pk": pk, "user_id": user.pk}
-    found = _PAGE_CORRECTION((role, settings.CHROMA_FRAGMENT_CACHE_SECONDS > 0), **keys)
-    if not found:
+    shape = (viewer_role(user), settings.CHROMA_FRAGMENT_CACHE_SECONDS > 0)
+    correction = _PAGE_CORRECTION.first(shape, pk=pk, user_id=user.pk)
+    if correction is None:
         raise Http404("No such correction.")
-    return found[0]
+    return correction
 
 
 def my_vote(correction: Correction) -> MyVote | None:
@@ -65,9 +64,7 @@ _PAGE_CORRECTION = CompiledQuery(Correction, _page_correction)
 def editor_base_draft(photo: Photo, draft_id: int | None) -> Draft | None:
     """The finished draft the editor starts from: ``draft_id``, else the newest; None when there is none.
     A film clip's may also be its community render (its keyframes' accepted corrections)."""
-    keys = {"photo_id": photo.pk} if draft_id is None else {"photo_id": photo.pk, "pk": draft_id}
-    found = _EDITOR_BASE_DRAFT(photo.is_video, **keys)
-    return found[0] if found else None
+    return _EDITOR_BASE_DRAFT.first(photo.is_video, photo_id=photo.pk, pk=draft_id)
 
 
 def _editor_base_draft(video: bool, *, photo_id: int, pk: int | None = None):
