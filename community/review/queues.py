@@ -30,7 +30,6 @@ class QueueItem:
     50 model instances, with their renders and file fields, cost more than rendering them)."""
 
     pk: int
-    photo_id: int
     photo_title: str
     author_username: str
     kind: str
@@ -61,7 +60,7 @@ class QueueItem:
 
 
 QUEUE_COLUMNS = (
-    *("id", "photo_id", "photo__title", "author__username", "kind", "thumbnail"),
+    *("id", "photo__title", "author__username", "kind", "thumbnail"),
     *("render__thumbnail", "render__model_slug", "render__model_version"),  # the AI label
     *("note", "created_at", "votes_up", "votes_down", "historian_votes"),
 )
